@@ -1,0 +1,315 @@
+"""TOML run configurations: parsing, ``--set`` overrides and strict validation.
+
+Every problem raises ``ConfigError`` with a one-line message that starts with the offending
+field (``run.dt: must be > 0, got 0``); the CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._ensemble import HistogramSpec, InitialState
+from ._integrate import TimeGrid
+from ._model import AbstractModel
+from ._observables import parse_observable
+from ._solver import SOLVERS, AbstractSolver
+from ._unravelling import UNRAVELLINGS, AbstractUnravelling
+from .models import resolve_model
+
+__all__ = ["ConfigError", "RunConfig", "load_config", "parse_config"]
+
+NAMED_STATES = {
+    "zero": [1.0, 0.0],
+    "one": [0.0, 1.0],
+    "plus": [2**-0.5, 2**-0.5],
+    "minus": [2**-0.5, -(2**-0.5)],
+}
+
+# key -> (type(s), default); default None means optional-without-default, ... means required
+_SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "run": {
+        "t1": ((float, int), ...),
+        "dt": ((float, int), ...),
+        "trajectories": ((int,), ...),
+        "n_saves": ((int,), 100),
+        "seed": ((int,), 0),
+        "unravelling": ((str,), "healed"),
+        "method": ((str,), "kraus"),
+        "precision": ((str,), "float32"),
+        "chunk_size": ((int,), None),
+        "samples": ((int,), 4),
+    },
+    "initial": {
+        "z_mean": ((list,), ...),
+        "z_cov": ((list,), None),
+        "psi": ((str, list), ...),
+    },
+    "observables": {"names": ((list,), ...)},
+    "histogram": {"coords": ((list,), ...), "bins": ((list,), ...)},
+}
+_TOP = {"model": (str,), "params": (dict,), "run": (dict,), "initial": (dict,),
+        "observables": (dict,), "histogram": (dict,)}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message starts with the field's name."""
+
+
+@dataclass
+class RunConfig:
+    """A validated configuration, with the objects the runner needs."""
+
+    model: AbstractModel
+    initial: InitialState
+    t1: float
+    dt: float
+    n_saves: int
+    trajectories: int
+    seed: int
+    unravelling: AbstractUnravelling
+    solver: AbstractSolver
+    precision: str
+    observables: tuple[str, ...]
+    histogram: HistogramSpec | None
+    chunk_size: int | None
+    samples: int
+    resolved: dict
+
+    def run_kwargs(self) -> dict:
+        """Keyword arguments for ``run_ensemble``."""
+        return dict(
+            t1=self.t1, dt=self.dt, n_saves=self.n_saves, trajectories=self.trajectories,
+            seed=self.seed, unravelling=self.unravelling, solver=self.solver,
+            observables=self.observables, histogram=self.histogram, n_samples=self.samples,
+            chunk_size=self.chunk_size, precision=self.precision,
+        )
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word: take it as a string (e.g. run.unravelling=mean-field)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``section.key=VALUE`` overrides (VALUE in TOML syntax) to a raw config."""
+    for item in overrides:
+        path, sep, value = item.partition("=")
+        if not sep or not path.strip():
+            raise ConfigError(f"--set: expected section.key=VALUE, got {item!r}")
+        keys = path.strip().split(".")
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {path}: {k!r} is not a table")
+        node[keys[-1]] = _parse_value(value.strip())
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a TOML file, apply overrides and validate."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config: no such file {str(path)!r}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
+    return parse_config(apply_overrides(raw, list(overrides)))
+
+
+def _check_type(field: str, value, types) -> None:
+    if isinstance(value, bool) or not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in types)
+        raise ConfigError(f"{field}: expected {names}, got {type(value).__name__} {value!r}")
+
+
+def _section(raw: dict, name: str) -> dict:
+    schema = _SCHEMA[name]
+    given = raw.get(name, {})
+    for key in given:
+        if key not in schema:
+            raise ConfigError(f"{name}.{key}: unknown key; allowed: {sorted(schema)}")
+    out = {}
+    for key, (types, default) in schema.items():
+        if key in given:
+            _check_type(f"{name}.{key}", given[key], types)
+            value = given[key]
+            out[key] = float(value) if float in types and isinstance(value, int) else value
+        elif default is ...:
+            raise ConfigError(f"{name}.{key}: required")
+        else:
+            out[key] = default
+    return out
+
+
+def _float_list(field: str, value, length: int | None = None) -> list[float]:
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise ConfigError(f"{field}: expected a list of numbers, got {value!r}")
+    if length is not None and len(value) != length:
+        raise ConfigError(f"{field}: expected {length} numbers, got {len(value)}")
+    if not all(math.isfinite(v) for v in value):
+        raise ConfigError(f"{field}: numbers must be finite, got {value!r}")
+    return [float(v) for v in value]
+
+
+def _model(raw: dict) -> AbstractModel:
+    spec = raw.get("model")
+    if spec is None:
+        raise ConfigError("model: required (e.g. model = \"diosi\")")
+    try:
+        cls = resolve_model(spec)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    params = raw.get("params", {})
+    kwargs = {}
+    for key, value in params.items():
+        if key not in fields:
+            raise ConfigError(f"params.{key}: unknown parameter of {spec!r}; allowed: {sorted(fields)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"params.{key}: expected a finite number, got {value!r}")
+        kwargs[key] = float(value)
+    for name, f in fields.items():
+        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"params.{name}: required by model {spec!r}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"params: {err}") from None
+
+
+def _psi(value, dim: int) -> np.ndarray:
+    if isinstance(value, str):
+        if value not in NAMED_STATES:
+            raise ConfigError(f"initial.psi: unknown state {value!r}; named states: {sorted(NAMED_STATES)}")
+        if dim != 2:
+            raise ConfigError(f"initial.psi: named state {value!r} is a qubit state but the model has d = {dim}")
+        psi = np.asarray(NAMED_STATES[value], complex)
+    else:
+        if len(value) != dim:
+            raise ConfigError(f"initial.psi: expected {dim} amplitudes [re, im], got {len(value)}")
+        amps = []
+        for a in value:
+            if not (isinstance(a, list) and len(a) == 2):
+                raise ConfigError(f"initial.psi: each amplitude must be [re, im], got {a!r}")
+            re, im = _float_list("initial.psi", a)
+            amps.append(complex(re, im))
+        psi = np.asarray(amps)
+    norm = np.linalg.norm(psi)
+    if not np.isfinite(norm) or norm < 1e-12:
+        raise ConfigError(f"initial.psi: state cannot be normalised (norm {norm:.3g})")
+    return psi / norm
+
+
+def parse_config(raw: dict) -> RunConfig:
+    """Validate a raw config dict (as read from TOML) and build the run's objects."""
+    for key, value in raw.items():
+        if key not in _TOP:
+            raise ConfigError(f"{key}: unknown key; allowed top-level keys: {sorted(_TOP)}")
+        _check_type(key, value, _TOP[key])
+    model = _model(raw)
+    run = _section(raw, "run")
+    init = _section(raw, "initial")
+    obs = _section(raw, "observables")
+    n = model.n_coords
+
+    for key in ("t1", "dt"):
+        if not math.isfinite(run[key]) or run[key] <= 0:
+            raise ConfigError(f"run.{key}: must be a finite number > 0, got {run[key]}")
+    try:
+        TimeGrid.make(run["t1"], run["dt"], run["n_saves"])
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if run["trajectories"] < 1:
+        raise ConfigError(f"run.trajectories: must be >= 1, got {run['trajectories']}")
+    if run["chunk_size"] is not None and run["chunk_size"] < 1:
+        raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
+    if run["samples"] < 0:
+        raise ConfigError(f"run.samples: must be >= 0, got {run['samples']}")
+    if not 0 <= run["seed"] < 2**32:
+        raise ConfigError(f"run.seed: must be in [0, 2^32), got {run['seed']}")
+    if run["unravelling"] not in UNRAVELLINGS:
+        raise ConfigError(f"run.unravelling: unknown {run['unravelling']!r}; choose from {sorted(UNRAVELLINGS)}")
+    if run["method"] not in SOLVERS:
+        raise ConfigError(f"run.method: unknown {run['method']!r}; choose from {sorted(SOLVERS)}")
+    if run["precision"] not in ("float32", "float64"):
+        raise ConfigError(f"run.precision: must be 'float32' or 'float64', got {run['precision']!r}")
+
+    z_mean = _float_list("initial.z_mean", init["z_mean"], n)
+    z_cov = None
+    if init["z_cov"] is not None:
+        rows = init["z_cov"]
+        if len(rows) != n:
+            raise ConfigError(f"initial.z_cov: expected an {n} x {n} matrix, got {len(rows)} rows")
+        z_cov = np.array([_float_list("initial.z_cov", r, n) for r in rows])
+        if not np.allclose(z_cov, z_cov.T):
+            raise ConfigError("initial.z_cov: must be symmetric")
+        if np.linalg.eigvalsh(z_cov).min() < -1e-12 * max(1.0, np.abs(z_cov).max()):
+            raise ConfigError("initial.z_cov: must be positive semi-definite")
+    dim = jax.eval_shape(model.hamiltonian, jnp.asarray(z_mean)).shape[-1]
+    psi = _psi(init["psi"], dim)
+
+    names = obs["names"]
+    if not names or not all(isinstance(s, str) for s in names):
+        raise ConfigError(f"observables.names: expected a non-empty list of strings, got {names!r}")
+    for name in names:
+        try:
+            parse_observable(name, model)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    histogram = None
+    if "histogram" in raw:
+        h = _section(raw, "histogram")
+        coords, bins = h["coords"], h["bins"]
+        if not 1 <= len(coords) <= 2 or len(bins) != len(coords):
+            raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
+        for c in coords:
+            if c not in model.coords:
+                raise ConfigError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
+        parsed = []
+        for b in bins:
+            if not (isinstance(b, list) and len(b) == 3):
+                raise ConfigError(f"histogram.bins: each entry must be [lo, hi, n], got {b!r}")
+            lo, hi = _float_list("histogram.bins", b[:2])
+            nb = b[2]
+            if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
+                raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
+            parsed.append((lo, hi, nb))
+        histogram = HistogramSpec(tuple(coords), tuple(parsed))
+
+    resolved = {
+        "model": raw["model"],
+        "params": {f.name: float(getattr(model, f.name)) for f in dataclasses.fields(model)},
+        "run": run,
+        "initial": {"z_mean": z_mean, "z_cov": None if z_cov is None else z_cov.tolist(),
+                    "psi": [[float(a.real), float(a.imag)] for a in psi]},
+        "observables": {"names": list(names)},
+    }
+    if histogram is not None:
+        resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
+    if resolved["initial"]["z_cov"] is None:
+        del resolved["initial"]["z_cov"]
+    return RunConfig(
+        model=model,
+        initial=InitialState(
+            z_mean=jnp.asarray(z_mean),
+            psi=jnp.asarray(psi),
+            z_cov=None if z_cov is None else jnp.asarray(z_cov),
+        ),
+        t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
+        seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
+        solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
+        histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
+    )

@@ -1,0 +1,182 @@
+"""The time loop: one step, the noise it consumes, and the nested ``lax.scan`` over time.
+
+One trajectory's step is written unbatched. The same loop runs a single trajectory
+(``simulate``) or a vmapped batch (the ensemble runner), so both see bit-for-bit the same noise:
+trajectory i draws its increments from ``fold_in(fold_in(key, i), 1)`` and block b of its steps
+from ``fold_in(that, b)``, whatever the batch it runs in.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Complex, Float, PRNGKeyArray
+
+from ._model import AbstractModel, is_diagonal
+from ._solver import AbstractSolver
+from ._unravelling import AbstractUnravelling
+
+__all__ = ["TimeGrid", "simulate", "Solution"]
+
+_MAX_BLOCK = 64  # steps whose noise is drawn at once
+
+
+class TimeGrid(eqx.Module):
+    """Fixed steps: ``n_saves`` save intervals of ``steps_per_save`` steps of size ``dt``."""
+
+    dt: float = eqx.field(static=True)
+    n_saves: int = eqx.field(static=True)
+    steps_per_save: int = eqx.field(static=True)
+
+    @classmethod
+    def make(cls, t1: float, dt: float, n_saves: int) -> "TimeGrid":
+        """Validate t1, dt, n_saves: t1 must be a multiple of dt, and the steps of n_saves."""
+        if not dt > 0:
+            raise ValueError(f"run.dt: must be > 0, got {dt}")
+        if not t1 > 0:
+            raise ValueError(f"run.t1: must be > 0, got {t1}")
+        n_steps = round(t1 / dt)
+        if n_steps < 1 or abs(n_steps * dt - t1) > 1e-9 * max(t1, 1.0):
+            raise ValueError(f"run.t1: {t1} is not a multiple of run.dt = {dt}")
+        if n_saves < 1 or n_steps % n_saves:
+            raise ValueError(
+                f"run.n_saves: {n_saves} does not divide the number of steps t1/dt = {n_steps}"
+            )
+        return cls(dt=float(dt), n_saves=int(n_saves), steps_per_save=n_steps // n_saves)
+
+    @property
+    def n_steps(self) -> int:
+        return self.n_saves * self.steps_per_save
+
+    @property
+    def block(self) -> int:
+        """Steps per noise block: the largest divisor of steps_per_save up to _MAX_BLOCK."""
+        return max(b for b in range(1, min(_MAX_BLOCK, self.steps_per_save) + 1)
+                   if self.steps_per_save % b == 0)
+
+    @property
+    def ts(self):
+        import numpy as np
+
+        return np.arange(self.n_saves + 1) * (self.steps_per_save * self.dt)
+
+
+def trajectory_key(key: PRNGKeyArray, index) -> PRNGKeyArray:
+    """The key of trajectory ``index``: independent of how trajectories are chunked."""
+    return jax.random.fold_in(key, index)
+
+
+def initial_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
+    """Key for sampling a trajectory's initial classical point."""
+    return jax.random.fold_in(traj_key, 0)
+
+
+def noise_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
+    """Key for a trajectory's Wiener increments."""
+    return jax.random.fold_in(traj_key, 1)
+
+
+def noise_dim(model: AbstractModel, z: Array) -> int:
+    """m, the number of independent Wiener processes (columns of sigma)."""
+    shape = jax.eval_shape(model.noise, z).shape
+    if len(shape) != 2 or shape[0] != z.shape[-1]:
+        raise ValueError(f"model.noise(z) must have shape (n, m) with n = {z.shape[-1]}, got {shape}")
+    return shape[1]
+
+
+def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):
+    """One step (z, psi), xi -> (z', psi') for one trajectory; xi ~ N(0, I_m)."""
+    diagonal = is_diagonal(model)
+    sqdt = jnp.sqrt(dt)
+
+    def step(state, xi):
+        z, psi = state
+        c = unravelling.coefficients(model, z, psi)
+        dW = xi * sqdt if c.sigma is not None else None
+        return (solver.classical_update(z, c, dW, dt), solver.quantum_update(psi, c, dW, dt, diagonal))
+
+    return step
+
+
+def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable):
+    """Nested scan: save points outer, noise blocks, then steps. Returns (final, records).
+
+    ``draw(block_index, block_len)`` gives the block's standard normals with the step axis
+    first; ``record(state)`` is what is kept at each save point (including t = 0).
+    """
+    block = grid.block
+    blocks_per_save = grid.steps_per_save // block
+
+    def run_block(state, b):
+        xi = draw(b, block)
+        state, _ = jax.lax.scan(lambda s, x: (step(s, x), None), state, xi)
+        return state, None
+
+    def run_save(state, i):
+        blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
+        state, _ = jax.lax.scan(run_block, state, blocks)
+        return state, record(state)
+
+    first = record(state)
+    final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))
+    records = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    return final, records
+
+
+def draw_normals(key: PRNGKeyArray, block_index, block_len: int, m: int, dtype) -> Array:
+    """Standard normals (block_len, m) for block ``block_index`` of one trajectory."""
+    return jax.random.normal(jax.random.fold_in(key, block_index), (block_len, m), dtype=dtype)
+
+
+class Solution(eqx.Module):
+    """One trajectory at the saved times: ``ts`` (T,), ``z`` (T, n), ``psi`` (T, d)."""
+
+    ts: Float[Array, " T"]
+    z: Float[Array, "T n"]
+    psi: Complex[Array, "T d"]
+
+
+def cast_model(model: AbstractModel, dtype) -> AbstractModel:
+    """Cast the model's floating-point parameters to the run's precision (differentiable)."""
+
+    def cast(x):
+        if eqx.is_inexact_array(x) and not jnp.iscomplexobj(x):
+            return x.astype(dtype)
+        if isinstance(x, float):
+            return jnp.asarray(x, dtype)
+        return x
+
+    return jax.tree.map(cast, model)
+
+
+def simulate(
+    model: AbstractModel,
+    z0: Float[Array, " n"],
+    psi0: Complex[Array, " d"],
+    key: PRNGKeyArray,
+    *,
+    t1: float,
+    dt: float,
+    n_saves: int,
+    unravelling: AbstractUnravelling,
+    solver: AbstractSolver,
+) -> Solution:
+    """Integrate one trajectory of ``unravelling`` with ``solver`` from (z0, psi0).
+
+    ``key`` is the trajectory's own key (``trajectory_key(run_key, i)`` reproduces trajectory i
+    of an ensemble run). Pure and differentiable with respect to the model's parameters and the
+    initial state; vmap it for batches.
+    """
+    grid = TimeGrid.make(t1, dt, n_saves)
+    dtype = jnp.asarray(z0).dtype
+    model = cast_model(model, dtype)
+    psi0 = psi0 / jnp.linalg.norm(psi0)
+    step = make_step(model, unravelling, solver, grid.dt)
+    m = noise_dim(model, z0)
+    nkey = noise_key(key)
+    draw = lambda b, length: draw_normals(nkey, b, length, m, dtype)
+    _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s: s)
+    return Solution(ts=jnp.asarray(grid.ts, dtype), z=zs, psi=psis)

@@ -1,0 +1,68 @@
+"""Results files (.npz): what ``cqjax run`` writes and ``cqjax plot`` reads.
+
+Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``samples.z``
+(k, T, n) and ``samples.psi`` (k, T, d); ``nonfinite`` (T,); with a histogram,
+``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
+parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); and
+``meta``, a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ._ensemble import EnsembleResult
+
+__all__ = ["save_results", "load_results", "environment"]
+
+
+def environment() -> dict:
+    """Package versions and the device the run used."""
+    versions = {}
+    for pkg in ("cqjax", "jax", "jaxlib", "equinox", "optax", "numpy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    dev = jax.devices()[0]
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)),
+                   "count": jax.device_count()},
+    }
+
+
+def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
+    """Write ``result`` and ``meta`` (JSON-serialisable) to an .npz file."""
+    arrays: dict[str, np.ndarray] = {"t": result.t, "coords": np.array(result.coords),
+                                     "nonfinite": result.nonfinite}
+    for name in result.mean:
+        arrays[f"{name}.mean"] = result.mean[name]
+        arrays[f"{name}.sem"] = result.sem[name]
+    if result.samples_z.shape[0]:
+        arrays["samples.z"] = result.samples_z
+        arrays["samples.psi"] = result.samples_psi
+    if result.histogram is not None:
+        for k, v in result.histogram.items():
+            arrays[f"histogram.{k}"] = np.asarray(v)
+    arrays["meta"] = np.array(json.dumps(meta))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def load_results(path: str | Path) -> dict:
+    """Read a results file into a dict of arrays, with ``meta`` decoded."""
+    with np.load(path, allow_pickle=False) as data:
+        out = {k: data[k] for k in data.files}
+    out["meta"] = json.loads(str(out["meta"])) if "meta" in out else {}
+    return out

@@ -1,0 +1,89 @@
+"""Fixed-step integrators for one trajectory (PHYSICS.md section 4).
+
+Both solvers advance the classical point by Euler-Maruyama with the same Wiener increment dW
+that drives the quantum state; they differ in the quantum update. Both have weak order 1.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jax import Array
+
+from ._ops import apply, apply_each
+from ._unravelling import StepCoefficients
+
+__all__ = ["AbstractSolver", "Kraus", "EulerMaruyama"]
+
+
+def _normalise(psi: Array) -> Array:
+    return psi / jnp.sqrt(jnp.real(jnp.vdot(psi, psi)))
+
+
+class AbstractSolver(eqx.Module):
+    """A quantum update rule; the classical part is always Euler-Maruyama."""
+
+    name: ClassVar[str]
+    weak_order: ClassVar[float]
+
+    def classical_update(self, z: Array, c: StepCoefficients, dW: Array | None, dt) -> Array:
+        """Z + drift dt + sigma dW (Euler-Maruyama)."""
+        dz = c.drift * dt
+        if c.sigma is not None:
+            dz = dz + c.sigma @ dW
+        return z + dz
+
+    @abc.abstractmethod
+    def quantum_update(
+        self, psi: Array, c: StepCoefficients, dW: Array | None, dt, diagonal: bool
+    ) -> Array:
+        """The normalised state after one step."""
+
+
+class Kraus(AbstractSolver):
+    """Rouchon-Ralph Kraus step, psi -> M psi / |M psi| (PHYSICS.md sec. 4), weak order 1.
+
+    M = I - (i H_I + 1/2 sum K_i^2) dt + A + 1/2 A^2 - 1/2 sum K_i^2 dt,  A = sum_i K_i dY_i,
+    with the innovation dY_i = dW_i + 2 <K_i> dt (the classical increment in record form,
+    seed 004 A.11-A.13). The state stays normalised and bounded at any dt.
+    """
+
+    name: ClassVar[str] = "kraus"
+    weak_order: ClassVar[float] = 1.0
+
+    def quantum_update(self, psi, c, dW, dt, diagonal):
+        v = psi - 1j * dt * apply(c.h, psi, diagonal)
+        if c.kappa is not None:
+            dY = dW + 2.0 * c.mean_kappa * dt
+            k_psi = apply(c.kappa, psi, diagonal)  # (m, d): K_i psi
+            a_psi = dY @ k_psi  # A psi
+            aa_psi = dY @ apply(c.kappa, a_psi, diagonal)  # A^2 psi
+            kk_psi = jnp.sum(apply_each(c.kappa, k_psi, diagonal), axis=0)  # sum_i K_i^2 psi
+            v = v - dt * kk_psi + a_psi + 0.5 * aa_psi
+        return _normalise(v)
+
+
+class EulerMaruyama(AbstractSolver):
+    """Euler-Maruyama on eq. (12) followed by renormalisation, weak order 1.
+
+    psi + [-i H_I - 1/2 sum (K_i - <K_i>)^2] psi dt + sum (K_i - <K_i>) psi dW_i, then /|.|.
+    Without the renormalisation the norm error grows like sqrt(dt) per unit time.
+    """
+
+    name: ClassVar[str] = "euler-maruyama"
+    weak_order: ClassVar[float] = 1.0
+
+    def quantum_update(self, psi, c, dW, dt, diagonal):
+        v = psi - 1j * dt * apply(c.h, psi, diagonal)
+        if c.kappa is not None:
+            mk = c.mean_kappa[:, None]
+            kc_psi = apply(c.kappa, psi, diagonal) - mk * psi  # (K_i - <K_i>) psi
+            kkc_psi = apply_each(c.kappa, kc_psi, diagonal) - mk * kc_psi
+            v = v - 0.5 * dt * jnp.sum(kkc_psi, axis=0) + dW @ kc_psi
+        return _normalise(v)
+
+
+SOLVERS: dict[str, type[AbstractSolver]] = {"kraus": Kraus, "euler-maruyama": EulerMaruyama}

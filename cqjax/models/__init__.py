@@ -1,0 +1,51 @@
+"""Registered models. Add one with ``register_model`` or name it in a config as
+``"package.module:ClassName"`` or ``"path/to/file.py:ClassName"``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from .._model import AbstractModel
+from .diosi import Diosi
+
+__all__ = ["Diosi", "MODELS", "register_model", "resolve_model"]
+
+MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi}
+
+
+def register_model(name: str, cls: type[AbstractModel]) -> type[AbstractModel]:
+    """Make ``cls`` available to configs as ``model = name``."""
+    if not (isinstance(cls, type) and issubclass(cls, AbstractModel)):
+        raise TypeError(f"register_model: {cls!r} is not a subclass of cqjax.AbstractModel")
+    MODELS[name] = cls
+    return cls
+
+
+def resolve_model(spec: str) -> type[AbstractModel]:
+    """A registered name, ``module:Class`` or ``file.py:Class`` -> the model class."""
+    if spec in MODELS:
+        return MODELS[spec]
+    if ":" not in spec:
+        raise ValueError(
+            f"model: unknown model {spec!r}; registered: {sorted(MODELS)} "
+            "(or give 'package.module:Class' / 'file.py:Class')"
+        )
+    where, _, name = spec.rpartition(":")
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or not path.exists():
+                raise FileNotFoundError(where)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+        cls = getattr(module, name)
+    except (ImportError, FileNotFoundError, AttributeError) as err:
+        raise ValueError(f"model: cannot load {spec!r}: {err}") from None
+    if not (isinstance(cls, type) and issubclass(cls, AbstractModel)):
+        raise ValueError(f"model: {spec!r} is not a subclass of cqjax.AbstractModel")
+    return cls

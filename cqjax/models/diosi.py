@@ -1,0 +1,43 @@
+"""Linear Diosi (Stern-Gerlach) model, seed 004 App. C.2, PHYSICS.md section 5.1."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._model import AbstractDiagonalModel
+from .._operators import pauli
+
+__all__ = ["Diosi"]
+
+
+class Diosi(AbstractDiagonalModel):
+    """H = p^2/2m + (2 lam q + phi) sz, noise sigma on p only (seed 004 eqs. C.4-C.5).
+
+    Healed dynamics (C.7-C.9): dq = p/m dt, dp = -2 lam <sz> dt + sigma dW,
+    d|psi> = -i(2 lam q + phi) sz|psi> dt - (lam/sigma)(sz - <sz>)|psi> dW
+             - (lam^2 / 2 sigma^2)(sz - <sz>)^2 |psi> dt.
+    """
+
+    m: Float[ArrayLike, ""] = 1.0
+    lam: Float[ArrayLike, ""] = 1.0
+    phi: Float[ArrayLike, ""] = 2.0
+    sigma: Float[ArrayLike, ""] = 1.0
+
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+        q, p = z[0], z[1]
+        kinetic = p**2 / (2 * self.m)
+        coupling = 2 * self.lam * q + self.phi
+        return jnp.stack([kinetic + coupling, kinetic - coupling])
+
+    def noise(self, z: Float[Array, "2"]) -> Float[Array, "2 1"]:
+        s = jnp.asarray(self.sigma, dtype=z.dtype)
+        return jnp.stack([jnp.zeros_like(s), s])[:, None]
+
+    def operators(self):
+        return pauli()
