@@ -63,6 +63,9 @@ def _run(args) -> int:
     from ._results import environment, save_results
 
     cfg = load_config(args.config, args.overrides)
+    out = Path(args.out)
+    if out.is_dir() or not out.resolve().parent.exists() and not _can_create(out.resolve().parent):
+        raise ValueError(f"--out: cannot write results to {args.out!r}")
     t0 = time.perf_counter()
     result = run_ensemble(cfg.model, cfg.initial, progress=not args.no_progress, **cfg.run_kwargs())
     wall = time.perf_counter() - t0
@@ -87,13 +90,25 @@ def _run(args) -> int:
     return 0
 
 
+def _can_create(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError:
+        return False
+
+
 def _plot(args) -> int:
     from ._plot import plot_results
 
     if not Path(args.results).exists():
         raise ValueError(f"results: no such file {args.results!r}")
     out = args.out or str(Path(args.results).with_suffix("")) + "_plots"
-    for path in plot_results(args.results, out):
+    try:
+        paths = plot_results(args.results, out)
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"results: {args.results!r}: {err}") from None
+    for path in paths:
         print(path)
     return 0
 

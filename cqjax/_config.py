@@ -123,6 +123,8 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
         raw = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"config: no such file {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config: cannot read {str(path)!r}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
     return parse_config(apply_overrides(raw, list(overrides)))
@@ -273,7 +275,9 @@ def parse_config(raw: dict) -> RunConfig:
     if "histogram" in raw:
         h = _section(raw, "histogram")
         coords, bins = h["coords"], h["bins"]
-        if not 1 <= len(coords) <= 2 or len(bins) != len(coords):
+        if not 1 <= len(coords) <= 2:
+            raise ConfigError(f"histogram.coords: give one or two coordinates, got {coords!r}")
+        if len(bins) != len(coords):
             raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
         for c in coords:
             if c not in model.coords:

@@ -171,8 +171,12 @@ def simulate(
     initial state; vmap it for batches.
     """
     grid = TimeGrid.make(t1, dt, n_saves)
-    dtype = jnp.asarray(z0).dtype
+    z0 = jnp.asarray(z0)
+    if not jnp.issubdtype(z0.dtype, jnp.floating):
+        raise ValueError(f"z0: expected a floating-point array, got dtype {z0.dtype}")
+    dtype = z0.dtype
     model = cast_model(model, dtype)
+    psi0 = jnp.asarray(psi0).astype(jnp.complex128 if dtype == jnp.float64 else jnp.complex64)
     psi0 = psi0 / jnp.linalg.norm(psi0)
     step = make_step(model, unravelling, solver, grid.dt)
     m = noise_dim(model, z0)

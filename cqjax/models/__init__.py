@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 
 from .._model import AbstractModel
@@ -40,12 +41,13 @@ def resolve_model(spec: str) -> type[AbstractModel]:
             if module_spec is None or not path.exists():
                 raise FileNotFoundError(where)
             module = importlib.util.module_from_spec(module_spec)
+            sys.modules[module_spec.name] = module  # dataclasses look the module up
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(where)
         cls = getattr(module, name)
-    except (ImportError, FileNotFoundError, AttributeError) as err:
-        raise ValueError(f"model: cannot load {spec!r}: {err}") from None
+    except Exception as err:  # any failure while importing user code is a config error
+        raise ValueError(f"model: cannot load {spec!r}: {type(err).__name__}: {err}") from None
     if not (isinstance(cls, type) and issubclass(cls, AbstractModel)):
         raise ValueError(f"model: {spec!r} is not a subclass of cqjax.AbstractModel")
     return cls
