@@ -28,7 +28,7 @@ from ._integrate import (
     time_loop,
     trajectory_key,
 )
-from ._model import AbstractModel, check_positivity
+from ._model import AbstractModel, check_positivity, validate_model
 from ._observables import Observable, parse_observable
 from ._solver import AbstractSolver, Kraus
 from ._unravelling import AbstractUnravelling, Healed
@@ -238,6 +238,7 @@ def run_ensemble(
     ))(jnp.arange(min(trajectories, 256)))
     if not bool(jnp.all(jnp.isfinite(z0s))):
         raise ValueError("initial: the initial classical points are not finite")
+    validate_model(model, z0s, psi_dim=jnp.shape(initial.psi)[-1])
     if unravelling.stochastic:
         check_positivity(model, z0s)
 

@@ -152,3 +152,29 @@ def check_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float 
             "the healed dynamics would not be completely positive (seed 004 eq. 12). "
             "Give these coordinates noise."
         )
+
+
+def validate_model(
+    model: AbstractModel, zs: Float[Array, "k n"], psi_dim: int | None = None, rtol: float = 1e-5
+) -> None:
+    """Check shapes and Hermiticity at the given points; raise ValueError naming what is wrong."""
+    n = model.n_coords
+    if zs.shape[-1] != n:
+        raise ValueError(f"initial.z_mean: model has {n} coordinates {list(model.coords)}, got {zs.shape[-1]}")
+    H = jax.jit(jax.vmap(model.hamiltonian))(zs)
+    if H.ndim != 3 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(f"model.hamiltonian(z): expected a (d, d) matrix, got shape {H.shape[1:]}")
+    d = H.shape[-1]
+    if psi_dim is not None and psi_dim != d:
+        raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
+    scale = max(float(jnp.max(jnp.abs(H))), 1e-30)
+    if float(jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))) > rtol * scale:
+        raise ValueError("model.hamiltonian(z): H(z) is not Hermitian at the initial points")
+    if not bool(jnp.all(jnp.isfinite(H))):
+        raise ValueError("model.hamiltonian(z): H(z) is not finite at the initial points")
+    for name, op in model.operators().items():
+        op = jnp.asarray(op)
+        if op.shape != (d, d):
+            raise ValueError(f"model.operators()[{name!r}]: expected shape ({d}, {d}), got {op.shape}")
+        if float(jnp.max(jnp.abs(op - jnp.conj(op.T)))) > rtol * max(float(jnp.max(jnp.abs(op))), 1e-30):
+            raise ValueError(f"model.operators()[{name!r}]: operator is not Hermitian")

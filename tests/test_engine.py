@@ -170,3 +170,20 @@ def test_model_parameters_are_pytree_leaves():
     model = cqjax.Diosi(m=1.0, lam=0.5, phi=2.0, sigma=1.0)
     leaves = jax.tree.leaves(eqx.filter(model, eqx.is_array_like))
     assert len(leaves) == 4
+
+
+def test_non_hermitian_hamiltonian_and_operator_are_refused():
+    class NonHermitian(RotatedDiosi):
+        def hamiltonian(self, z):
+            return super().hamiltonian(z) + 0.5j * jnp.eye(2)
+
+    class BadOperator(RotatedDiosi):
+        def operators(self):
+            return {"sz": jnp.eye(3)}
+
+    init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5))
+    kw = dict(t1=0.1, dt=0.01, n_saves=1, trajectories=10, observables=("p",))
+    with pytest.raises(ValueError, match="not Hermitian"):
+        cqjax.run_ensemble(NonHermitian(), init, **kw)
+    with pytest.raises(ValueError, match=r"operators\(\)\['sz'\]: expected shape \(2, 2\)"):
+        cqjax.run_ensemble(BadOperator(), init, **kw)
