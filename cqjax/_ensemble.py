@@ -15,11 +15,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, Complex, Float
 
 from ._integrate import (
     TimeGrid,
     cast_model,
+    complex_dtype,
     draw_normals,
     initial_key,
     make_step,
@@ -29,7 +30,7 @@ from ._integrate import (
     trajectory_key,
 )
 from ._model import AbstractModel, check_positivity, validate_model
-from ._observables import Observable, parse_observable
+from ._observables import parse_observable
 from ._solver import AbstractSolver, Kraus
 from ._unravelling import AbstractUnravelling, Healed
 
@@ -51,7 +52,7 @@ class InitialState(eqx.Module):
             evals, evecs = jnp.linalg.eigh(jnp.asarray(self.z_cov, dtype))
             root = evecs * jnp.sqrt(jnp.clip(evals, 0.0))
             z = z + root @ jax.random.normal(key, z.shape, dtype)
-        psi = jnp.asarray(self.psi).astype(_complex(dtype))
+        psi = jnp.asarray(self.psi).astype(complex_dtype(dtype))
         return z, psi / jnp.linalg.norm(psi)
 
 
@@ -97,17 +98,13 @@ class EnsembleResult:
         return self.trajectories * self.steps / self.run_seconds if self.run_seconds > 0 else float("nan")
 
 
-def _complex(dtype):
-    return jnp.complex128 if jnp.dtype(dtype) == jnp.float64 else jnp.complex64
-
-
 def _bin_index(z, hist_idx, lo, width, nbins):
     """Flat bin index of z over the histogram coordinates and whether it is on the grid."""
     flat = jnp.zeros((), jnp.int32)
     inside = jnp.ones((), bool)
     for k, i in enumerate(hist_idx):
         b = jnp.floor((z[i] - lo[k]) / width[k]).astype(jnp.int32)
-        inside = inside & (b >= 0) & (b < nbins[k])
+        inside = inside & jnp.isfinite(z[i]) & (b >= 0) & (b < nbins[k])
         flat = flat * nbins[k] + jnp.clip(b, 0, nbins[k] - 1)
     return flat, inside
 
@@ -145,14 +142,15 @@ def _chunk_kernel(
             width = [(b[1] - b[0]) / b[2] for b in hist.bins]
             nb = [b[2] for b in hist.bins]
             flat, inside = jax.vmap(lambda zz: _bin_index(zz, hist_idx, lo, width, nb))(z)
-            w = weight * inside
-            rho = psi[:, :, None] * jnp.conj(psi)[:, None, :]
+            inside = inside & jnp.all(jnp.isfinite(psi), axis=-1)
+            w = (weight * inside)[:, None, None]
+            rho = jnp.where(w > 0, psi[:, :, None] * jnp.conj(psi)[:, None, :], 0)  # no NaN leaks in
             nbins = int(np.prod(nb))
             seg = lambda x: jax.ops.segment_sum(x, flat, num_segments=nbins)
             out.update(
-                h_sum=seg(w[:, None, None] * rho),
-                h_sq_re=seg(w[:, None, None] * jnp.real(rho) ** 2),
-                h_sq_im=seg(w[:, None, None] * jnp.imag(rho) ** 2),
+                h_sum=seg(w * rho),
+                h_sq_re=seg(w * jnp.real(rho) ** 2),
+                h_sq_im=seg(w * jnp.imag(rho) ** 2),
                 h_outside=jnp.sum(weight * ~inside),
             )
         return out

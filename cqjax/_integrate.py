@@ -13,6 +13,7 @@ from typing import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
 from ._model import AbstractModel, is_diagonal
@@ -53,14 +54,17 @@ class TimeGrid(eqx.Module):
 
     @property
     def block(self) -> int:
-        """Steps per noise block: the largest divisor of steps_per_save up to _MAX_BLOCK."""
+        """Steps per noise block: the largest divisor of steps_per_save up to _MAX_BLOCK.
+
+        A block never spans two saves, so a steps_per_save with no divisor near _MAX_BLOCK
+        (a prime, say) draws its noise in small blocks and runs slower.
+        """
         return max(b for b in range(1, min(_MAX_BLOCK, self.steps_per_save) + 1)
                    if self.steps_per_save % b == 0)
 
     @property
-    def ts(self):
-        import numpy as np
-
+    def ts(self) -> np.ndarray:
+        """The saved times, t = 0 included."""
         return np.arange(self.n_saves + 1) * (self.steps_per_save * self.dt)
 
 
@@ -77,6 +81,11 @@ def initial_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
 def noise_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
     """Key for a trajectory's Wiener increments."""
     return jax.random.fold_in(traj_key, 1)
+
+
+def complex_dtype(dtype):
+    """The complex dtype matching a real one."""
+    return jnp.complex128 if jnp.dtype(dtype) == jnp.float64 else jnp.complex64
 
 
 def noise_dim(model: AbstractModel, z: Array) -> int:
@@ -176,7 +185,7 @@ def simulate(
         raise ValueError(f"z0: expected a floating-point array, got dtype {z0.dtype}")
     dtype = z0.dtype
     model = cast_model(model, dtype)
-    psi0 = jnp.asarray(psi0).astype(jnp.complex128 if dtype == jnp.float64 else jnp.complex64)
+    psi0 = jnp.asarray(psi0).astype(complex_dtype(dtype))
     psi0 = psi0 / jnp.linalg.norm(psi0)
     step = make_step(model, unravelling, solver, grid.dt)
     m = noise_dim(model, z0)

@@ -10,7 +10,6 @@ automatic differentiation (``../shared/PHYSICS.md`` sections 1 and 3; seed 004 e
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 import jax

@@ -2,8 +2,9 @@
 
 A name is ``"*"``-joined factors, each a coordinate name or an operator name (``p``, ``q*p``,
 ``sz``, ``p*sz``); its value on a trajectory is the product of the coordinates times the
-operator's expectation value. Built-ins: ``purity`` (Tr rho^2) and ``norm_error``
-(| <psi|psi> - 1 |).
+operator's expectation value. Built-ins: ``purity`` (Tr rho^2 of the state the
+solver produced, rho = |psi><psi|: 1 up to rounding for pure-state unravellings) and
+``norm_error`` (| <psi|psi> - 1 |).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Observable(eqx.Module):
         """Value on one trajectory at one time."""
         norm2 = jnp.real(jnp.vdot(psi, psi))
         if self.builtin == "purity":
-            return (norm2 / norm2) ** 2  # Tr rho^2 of the normalised pure state
+            return norm2**2  # Tr rho^2 for rho = |psi><psi| as the solver left it
         if self.builtin == "norm_error":
             return jnp.abs(norm2 - 1)
         value = jnp.ones((), z.dtype)

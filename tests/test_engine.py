@@ -138,10 +138,14 @@ def test_nonfinite_trajectories_are_counted():
             return pauli()
 
     init = cqjax.InitialState(z_mean=jnp.array([1.0, -1.0]), psi=qubit(0.5))
+    spec = cqjax.HistogramSpec(("q",), ((0.0, 4.0, 8),))
     r = cqjax.run_ensemble(SqrtWell(), init, t1=2.0, dt=0.01, n_saves=4, trajectories=200,
-                           observables=("q",), precision="float64")
+                           observables=("q",), precision="float64", histogram=spec)
     assert r.nonfinite[0] == 0 and r.nonfinite[-1] > 0
     assert np.isnan(r.mean["q"][-1])
+    # NaN trajectories count as off the grid; they do not poison the histogram.
+    assert np.all(np.isfinite(r.histogram["density"]))
+    assert r.histogram["outside"][-1] >= r.nonfinite[-1] / 200
 
 
 def test_grad_of_ensemble_mean_matches_finite_differences_and_exact():
