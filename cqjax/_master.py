@@ -23,7 +23,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from ._model import AbstractModel, generator, is_diagonal
