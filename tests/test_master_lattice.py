@@ -67,3 +67,13 @@ def test_dense_path_matches_diagonal_path():
     _, a = _solve(cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA), 17, 25, psi0)
     _, b = _solve(RotatedDiosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA), 17, 25, HADAMARD @ psi0)
     np.testing.assert_allclose(np.einsum("ij,abjk,lk->abil", HADAMARD, a, np.conj(HADAMARD)), b, atol=1e-10)
+
+
+def test_lattice_refuses_a_quantum_force_without_noise():
+    class NoNoiseOnP(cqjax.Diosi):
+        def noise(self, z):
+            return jnp.array([[1.0], [0.0]], dtype=z.dtype) * self.sigma
+
+    grid = PhaseSpaceGrid(q=jnp.linspace(-1.0, 1.0, 5), p=jnp.linspace(-1.0, 1.0, 5))
+    with pytest.raises(ValueError, match=r"positivity: coordinates \['p'\]"):
+        lattice_generator(NoNoiseOnP(), grid)
