@@ -13,7 +13,7 @@ from ._observables import Observable, parse_observable
 from ._results import load_results, save_results
 from ._solver import AbstractSolver, EulerMaruyama, Kraus
 from ._unravelling import AbstractUnravelling, Healed, MeanField
-from .models import Diosi, register_model
+from .models import Diosi, JumpQubit, Seed000, register_model
 
 __version__ = "0.1.0"
 
@@ -24,6 +24,8 @@ __all__ = [
     "AbstractUnravelling",
     "ConfigError",
     "Diosi",
+    "JumpQubit",
+    "Seed000",
     "EnsembleResult",
     "EulerMaruyama",
     "Healed",

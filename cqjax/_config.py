@@ -25,7 +25,7 @@ from ._solver import SOLVERS, AbstractSolver
 from ._unravelling import UNRAVELLINGS, AbstractUnravelling
 from .models import resolve_model
 
-__all__ = ["ConfigError", "RunConfig", "load_config", "parse_config"]
+__all__ = ["ConfigError", "MasterOptions", "RunConfig", "load_config", "parse_config"]
 
 NAMED_STATES = {
     "zero": [1.0, 0.0],
@@ -57,7 +57,18 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "histogram": {"coords": ((list,), ...), "bins": ((list,), ...)},
 }
 _TOP = {"model": (str,), "params": (dict,), "run": (dict,), "initial": (dict,),
-        "observables": (dict,), "histogram": (dict,)}
+        "observables": (dict,), "histogram": (dict,), "master": (dict,)}
+
+
+@dataclass
+class MasterOptions:
+    """The ``[master]`` section: grid cells per axis, extents {coordinate: (lo, hi)} (automatic
+    where absent), time step (automatic if None), and whether to estimate the discretisation error."""
+
+    cells: tuple[int, int] = (128, 128)
+    extent: dict = dataclasses.field(default_factory=dict)
+    dt: float | None = None
+    error_estimate: bool = True
 
 
 class ConfigError(ValueError):
@@ -83,6 +94,15 @@ class RunConfig:
     chunk_size: int | None
     samples: int
     resolved: dict
+    master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
+
+    def master_kwargs(self) -> dict:
+        """Keyword arguments for ``solve_master``."""
+        return dict(
+            t1=self.t1, n_saves=self.n_saves, cells=self.master.cells, extent=self.master.extent,
+            dt=self.master.dt, observables=self.observables, histogram=self.histogram,
+            error_estimate=self.master.error_estimate,
+        )
 
     def run_kwargs(self) -> dict:
         """Keyword arguments for ``run_ensemble``."""
@@ -293,6 +313,8 @@ def parse_config(raw: dict) -> RunConfig:
             parsed.append((lo, hi, nb))
         histogram = HistogramSpec(tuple(coords), tuple(parsed))
 
+    master = _master_section(raw.get("master", {}), model)
+
     resolved = {
         "model": raw["model"],
         "params": {f.name: float(getattr(model, f.name)) for f in dataclasses.fields(model)},
@@ -303,6 +325,10 @@ def parse_config(raw: dict) -> RunConfig:
     }
     if histogram is not None:
         resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
+    if "master" in raw:
+        resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
+                              "error_estimate": master.error_estimate,
+                              **{c: list(v) for c, v in master.extent.items()}}
     if resolved["initial"]["z_cov"] is None:
         del resolved["initial"]["z_cov"]
     return RunConfig(
@@ -316,4 +342,35 @@ def parse_config(raw: dict) -> RunConfig:
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
+        master=master,
     )
+
+
+def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
+    """Validate ``[master]``: cells = [Nq, Np], dt, error_estimate, and <coordinate> = [lo, hi]."""
+    allowed = ["cells", "dt", "error_estimate", *model.coords]
+    opts = MasterOptions()
+    for key, value in given.items():
+        field = f"master.{key}"
+        if key not in allowed:
+            raise ConfigError(f"{field}: unknown key; allowed: {allowed}")
+        if key == "cells":
+            if (not isinstance(value, list) or len(value) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
+                raise ConfigError(f"{field}: expected two integers >= 1 (cells along {list(model.coords)}), got {value!r}")
+            opts.cells = (value[0], value[1])
+        elif key == "dt":
+            _check_type(field, value, (float, int))
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{field}: must be a finite number > 0, got {value}")
+            opts.dt = float(value)
+        elif key == "error_estimate":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{field}: expected true or false, got {value!r}")
+            opts.error_estimate = value
+        else:
+            lo, hi = _float_list(field, value, 2)
+            if not hi > lo:
+                raise ConfigError(f"{field}: expected [lo, hi] with lo < hi, got {value!r}")
+            opts.extent[key] = (lo, hi)
+    return opts

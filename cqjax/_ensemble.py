@@ -29,7 +29,7 @@ from ._integrate import (
     time_loop,
     trajectory_key,
 )
-from ._model import AbstractModel, check_positivity, validate_model
+from ._model import AbstractModel, check_positivity, check_unravellable, validate_model
 from ._observables import parse_observable
 from ._solver import AbstractSolver, Kraus
 from ._unravelling import AbstractUnravelling, Healed
@@ -237,6 +237,7 @@ def run_ensemble(
     if not bool(jnp.all(jnp.isfinite(z0s))):
         raise ValueError("initial: the initial classical points are not finite")
     validate_model(model, z0s, psi_dim=jnp.shape(initial.psi)[-1])
+    check_unravellable(model, z0s)
     if unravelling.stochastic:
         check_positivity(model, z0s)
 

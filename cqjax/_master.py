@@ -1,176 +1,492 @@
-"""The CQ master equation on a phase-space grid, as a completely positive lattice dynamics.
+"""Direct integration of the CQ master equation on a (q, p) grid: grid choice, initial density,
+time stepping, observables and diagnostics (the lattice dynamics itself is in ``_lattice.py``).
 
-For one degree of freedom (q, p) the healed generator (PHYSICS.md section 2 with L = F = {Z, H_I},
-D1^{0a}_i = delta_ia / 2, D0 = 1/4 pinv(sigma sigma^T)) is realised, as in seed 003 sec. IV.A, by
-jumps between neighbouring cells:
-
-- along a coordinate i with diffusion D2_ii > 0: jumps z -> z +- Delta_i e_i at rate
-  r_i = D2_ii / Delta_i^2 with Kraus operators M_+- = sqrt(r_i) (I +- a_i F_i), a_i = Delta_i / (4 D2_ii).
-  Expanding to second order in Delta_i gives D2_ii d_i^2 varrho - d_i({F_i, varrho}/2) and the
-  saturated decoherence D0_ii (F varrho F - {F^2, varrho}/2) with D0_ii = 1 / (8 D2_ii): the healed
-  generator, for any grid step;
-- the classical drift {Z_i, H_C}: upwind jumps at rate |v_i| / Delta_i with Kraus sqrt(rate) I;
-- the unitary -i[H_I, varrho] in each cell.
-
-One time step is the CP map (Lie splitting of the jumps and the unitary, both CP)
-varrho'(c) = U(c) [K0(c) varrho(c) K0(c) + dt sum_j M_j varrho(c - e_j) M_j^dag] U(c)^dag,
-K0 = sqrt(I - dt sum_j M_j^dag M_j), U = exp(-i H_I dt): positivity holds exactly, and the trace
-exactly, while dt <= 1 / max ||sum_j M_j^dag M_j||; what jumps off the grid is counted as lost.
+``solve_master`` returns varrho(z, t) at the saved times together with
+- ``<name>.mean``: sum over cells of f(z_c) Tr(O varrho_c) for the same observable names as an
+  ensemble run (products of coordinates and at most one operator);
+- ``min_eig``: the smallest eigenvalue of varrho over the grid, relative to the largest trace of
+  a cell (negative where the partial Wigner function is not a CQ state);
+- ``trace`` (the mass on the grid) and ``lost`` (the mass that jumped off it), with
+  trace + lost = 1 to rounding;
+- optionally an estimate of the discretisation error of every output: 3 |f(N, dt) - f(N/2, 2 dt)|
+  from a run with half the cells per axis and twice the step. The scheme is first order in both,
+  so the difference is the error of the fine solution to leading order; the factor 3 is Roache's
+  safety factor for a two-grid grid-convergence index, for solutions not yet in the asymptotic
+  range. Two solutions can cross where neither is exact, so for an observable the estimate at t
+  is the largest difference up to t, and for a histogram entry the largest over the entry and its
+  neighbours in time and in bins.
 """
 
 from __future__ import annotations
 
-import equinox as eqx
+import math
+import time
+from dataclasses import dataclass, field
+
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float
+import numpy as np
 
-from ._model import AbstractModel, check_positivity, generator, is_diagonal
+from ._ensemble import HistogramSpec, InitialState
+from ._lattice import PhaseSpaceGrid, advance, lattice_generator, step_operators
+from ._model import AbstractJumpModel, AbstractModel, generator, validate_model
+from ._observables import parse_observable
 
-__all__ = ["PhaseSpaceGrid", "LatticeGenerator", "lattice_generator", "master_step"]
+__all__ = ["MasterResult", "solve_master", "choose_grid", "initial_masses"]
+
+DEFAULT_CELLS = (128, 128)
+_PILOT_CELLS = 48
+_LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses less than this
+_SAFETY = 0.5  # dt <= _SAFETY / rate_bound
+_JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
+_PHASE_ACCURACY = 0.1  # dt * ||H_I|| / hbar <= this
+_SAFETY_FACTOR = 3.0  # on |f(N) - f(N/2)| (Roache's two-grid GCI)
 
 
-class PhaseSpaceGrid(eqx.Module):
-    """Uniform cell centres ``q`` (Nq,) and ``p`` (Np,) for one degree of freedom."""
+@dataclass
+class MasterResult:
+    """The master-equation solution at the saved times (numpy arrays on the host)."""
 
-    q: Float[Array, " Nq"]
-    p: Float[Array, " Np"]
+    t: np.ndarray
+    grid: PhaseSpaceGrid
+    coords: tuple[str, ...]
+    masses: np.ndarray  # (T, Nq, Np, d, d): varrho integrated over each cell
+    mean: dict[str, np.ndarray]
+    min_eig: np.ndarray
+    trace: np.ndarray
+    lost: np.ndarray
+    lost_sides: np.ndarray  # (T, 2, 2): per coordinate, low and high side
+    steps: int
+    dt: float
+    compile_seconds: float
+    run_seconds: float
+    completely_positive: bool
+    err: dict[str, np.ndarray] = field(default_factory=dict)
+    histogram: dict[str, np.ndarray] | None = None
+    info: dict = field(default_factory=dict)
 
     @property
-    def spacing(self) -> tuple[float, float]:
-        return float(self.q[1] - self.q[0]), float(self.p[1] - self.p[0])
-
-    @property
-    def cell_volume(self) -> float:
-        dq, dp = self.spacing
-        return dq * dp
-
-    def points(self) -> Float[Array, "Nq Np 2"]:
-        qq, pp = jnp.meshgrid(self.q, self.p, indexing="ij")
-        return jnp.stack([qq, pp], axis=-1)
+    def density(self) -> np.ndarray:
+        """varrho on the grid: cell masses / cell volume, (T, Nq, Np, d, d)."""
+        return self.masses / self.grid.cell_volume
 
 
-class LatticeGenerator(eqx.Module):
-    """Per-cell Kraus data of the lattice dynamics.
+# --------------------------------------------------------------------------------------------
+# Initial density and grid.
 
-    ``jumps`` (J, Nq, Np, d, d), or (J, Nq, Np, d) for diagonal models: the jump Kraus operators
-    without sqrt(dt), at the source cell; ``shifts`` the J cell offsets (static);
-    ``rate_bound``: max_c ||sum_j M_j^dag M_j||.
+
+def _moments(initial: InitialState) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.asarray(initial.z_mean, float)
+    cov = np.zeros((2, 2)) if initial.z_cov is None else np.asarray(initial.z_cov, float)
+    return mean, cov
+
+
+def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[np.ndarray, float]:
+    """Cell masses of N(z_mean, z_cov) |psi><psi| and the probability that lies off the grid.
+
+    Exact cell integrals for an uncorrelated covariance (a point along an axis of zero variance:
+    its cell); otherwise the density at 8 x 8 points per cell.
     """
-
-    hamiltonian: Array
-    jumps: Array
-    shifts: tuple[tuple[int, int], ...] = eqx.field(static=True)
-    rate_bound: float = eqx.field(static=True)
-
-
-def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid) -> LatticeGenerator:
-    """Build the CP lattice realisation of the healed generator of ``model`` on ``grid``."""
-    if len(model.positions) != 1:
-        raise ValueError(f"master: one degree of freedom (q, p) is supported, model has {model.coords}")
-    points = grid.points().reshape(-1, 2)
-    delta = grid.spacing
-    diagonal = is_diagonal(model)
-
-    def cell(z):
-        g = generator(model, z)
-        sigma = jnp.asarray(model.noise(z), z.dtype)
-        return g.h.astype(jnp.result_type(z.dtype, jnp.complex64)), g.force, g.drift, 0.5 * sigma @ sigma.T
-
-    check_positivity(model, points)  # no quantum force without noise, at every cell
-    h, force, drift, d2 = jax.jit(jax.vmap(cell))(points)
-    if float(jnp.max(jnp.abs(d2[:, 0, 1]))) > 1e-12 * max(float(jnp.max(jnp.abs(d2))), 1e-30):
-        raise ValueError("master: correlated (q, p) noise (D2_qp != 0) is not supported on the lattice")
-    d = h.shape[-1]
-    eye = jnp.ones(d, h.dtype) if diagonal else jnp.eye(d, dtype=h.dtype)
-    op = (lambda x: x[:, None]) if diagonal else (lambda x: x[:, None, None])
-    jumps, shifts = [], []
+    mean, cov = _moments(initial)
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    weights = []
     for i in range(2):
-        d2ii = d2[:, i, i]
-        noisy = d2ii > 0
-        rate = jnp.where(noisy, d2ii / delta[i] ** 2, 0.0)
-        a = jnp.where(noisy, delta[i] / (4 * jnp.where(noisy, d2ii, 1.0)), 0.0)
-        for sign in (1, -1):
-            m = op(jnp.sqrt(rate)) * (eye + sign * op(a) * force[:, i])
-            jumps.append(m)
-            shifts.append((sign, 0) if i == 0 else (0, sign))
-        v = drift[:, i]
-        for sign in (1, -1):
-            up = jnp.sqrt(jnp.clip(sign * v, 0.0) / delta[i])
-            jumps.append(op(up) * eye)
-            shifts.append((sign, 0) if i == 0 else (0, sign))
-    jumps = jnp.stack(jumps)
-    nq, np_ = grid.q.shape[0], grid.p.shape[0]
-    jumps = jumps.reshape(len(shifts), nq, np_, *jumps.shape[2:])
-    bound = float(jnp.max(_eigvals(_gram(jumps))))
-    return LatticeGenerator(
-        hamiltonian=h.reshape(nq, np_, *h.shape[1:]),
-        jumps=jumps,
-        shifts=tuple(shifts),
-        rate_bound=bound,
-    )
+        edges = grid.edges(i)
+        if std[i] == 0:
+            w = np.zeros(grid.cells[i])
+            k = np.searchsorted(edges, mean[i], side="right") - 1
+            if not 0 <= k < grid.cells[i]:
+                raise ValueError(f"initial.z_mean: {mean[i]} lies outside the master grid "
+                                 f"[{edges[0]:.4g}, {edges[-1]:.4g}] along axis {i}")
+            w[k] = 1.0
+        else:
+            cdf = 0.5 * (1 + np.vectorize(math.erf)((edges - mean[i]) / (std[i] * math.sqrt(2))))
+            w = np.diff(cdf)
+        weights.append(w)
+    if std[0] > 0 and std[1] > 0 and abs(cov[0, 1]) > 1e-12 * std[0] * std[1]:
+        sub = 8
+        pts = [np.linspace(e[0], e[-1], (len(e) - 1) * sub + 1) for e in (grid.edges(0), grid.edges(1))]
+        mid = [0.5 * (x[1:] + x[:-1]) for x in pts]
+        qq, pp = np.meshgrid(*mid, indexing="ij")
+        x = np.stack([qq - mean[0], pp - mean[1]], -1)
+        inv = np.linalg.inv(cov)
+        dens = np.exp(-0.5 * np.einsum("...i,ij,...j->...", x, inv, x)) / (2 * np.pi * np.sqrt(np.linalg.det(cov)))
+        dv = (mid[0][1] - mid[0][0]) * (mid[1][1] - mid[1][0])
+        mass = (dens * dv).reshape(grid.cells[0], sub, grid.cells[1], sub).sum(axis=(1, 3))
+    else:
+        mass = np.outer(weights[0], weights[1])
+    rho_q = _initial_rho(initial)
+    rho = mass[:, :, None, None] * rho_q
+    return np.asarray(rho, dtype), float(1.0 - mass.sum())
 
 
-def _sandwich(a: Array, rho: Array, b: Array) -> Array:
-    """a rho b^dag per cell, for dense (..., d, d) or diagonal (..., d) a and b."""
-    if a.ndim == rho.ndim - 1:
-        return a[..., :, None] * rho * jnp.conj(b)[..., None, :]
-    return a @ rho @ jnp.conj(jnp.swapaxes(b, -1, -2))
+def _initial_rho(initial: InitialState) -> np.ndarray:
+    psi = np.asarray(initial.psi, complex)
+    psi = psi / np.linalg.norm(psi)
+    return np.outer(psi, psi.conj())
 
 
-def _shift(x: Array, offset: tuple[int, int]) -> Array:
-    """x moved by ``offset`` cells along the two grid axes; what leaves is dropped, zeros enter."""
-    for axis, k in enumerate(offset):
-        if k == 0:
+def _guess_width(model: AbstractModel, initial: InitialState, t1: float) -> np.ndarray:
+    """A first guess of the extent of varrho along each axis by t1, from the rates at z_mean."""
+    mean, cov = _moments(initial)
+    z = jnp.asarray(mean)
+    g = generator(model, z)
+    sigma = np.asarray(model.noise(z))
+    d2 = 0.5 * np.diag(sigma @ sigma.T)
+    force = np.abs(np.asarray(g.force)).reshape(2, -1).max(axis=1)
+    width = 12 * np.sqrt(np.diag(cov) + 2 * d2 * t1) + 2 * t1 * (np.abs(np.asarray(g.drift)) + force)
+    if isinstance(model, AbstractJumpModel):
+        ops, shifts = model.jump_channels(z)
+        rates = np.real(np.einsum("kij,kij->k", np.conj(np.asarray(ops)), np.asarray(ops)))
+        shifts = np.abs(np.asarray(shifts))
+        width = width + 2 * t1 * rates @ shifts + 12 * np.sqrt(t1 * rates @ shifts**2)
+    scale = max(float(np.max(width)), 1.0)
+    return np.where(width > 0, width, scale)
+
+
+def _align(lo: float, hi: float, cells: int, centre: float) -> tuple[float, float]:
+    """Shift [lo, hi] by less than half a cell so that ``centre`` is a cell centre."""
+    delta = (hi - lo) / cells
+    k = math.floor((centre - lo) / delta)
+    new_lo = centre - (k + 0.5) * delta
+    return new_lo, new_lo + cells * delta
+
+
+def choose_grid(
+    model: AbstractModel,
+    initial: InitialState,
+    t1: float,
+    cells: tuple[int, int] = DEFAULT_CELLS,
+    extent: dict[str, tuple[float, float]] | None = None,
+) -> tuple[PhaseSpaceGrid, dict]:
+    """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run loses
+    less than 1e-6 of the probability through each side by t1. A coordinate nothing moves and the
+    initial state holds at one value gets a single cell (the reduced form: one 1-D problem)."""
+    extent = dict(extent or {})
+    mean, cov = _moments(initial)
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    names = model.coords
+    width = _guess_width(model, initial, t1)
+    lo = [float(extent[c][0]) if c in extent else float(mean[i] - 0.5 * width[i]) for i, c in enumerate(names)]
+    hi = [float(extent[c][1]) if c in extent else float(mean[i] + 0.5 * width[i]) for i, c in enumerate(names)]
+    auto = [c not in extent for c in names]
+    cells = list(cells)
+    pilot_cells = tuple(min(n, _PILOT_CELLS) for n in cells)
+    moves = (True, True)
+    rounds = 0
+    for rounds in range(12):
+        pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
+        gen = lattice_generator(model, pilot)
+        moves = gen.moves
+        if not any(a and m for a, m in zip(auto, moves)):
+            break
+        sides, reach = _pilot_run(gen, initial, pilot, t1)
+        grew = False
+        for i in range(2):
+            if not (auto[i] and moves[i]):
+                continue
+            w = hi[i] - lo[i]
+            if sides[i, 0] > _LOST_TOL:
+                lo[i] -= w
+                grew = True
+            if sides[i, 1] > _LOST_TOL:
+                hi[i] += w
+                grew = True
+        if not grew:  # trim what the pilot never reached (beyond 1e-9 of the mass, plus 2 cells)
+            for i in range(2):
+                if auto[i] and moves[i]:
+                    first, last = reach[i]
+                    e = pilot.edges(i)
+                    lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
+            break
+    reduced = []
+    for i in range(2):
+        if auto[i] and not moves[i]:
+            if std[i] == 0:
+                cells[i] = 1
+                lo[i], hi[i] = mean[i] - 0.5, mean[i] + 0.5
+                reduced.append(names[i])
+            else:
+                lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
+    grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
+    return grid, {"pilot_rounds": rounds + 1, "single_value": reduced,
+                  "conserved": [c for c, m in zip(names, moves) if not m]}
+
+
+def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Mass lost per (axis, side) by t1, and per axis the first and last cell that ever held more
+    than 1e-9 of the mass (from the marginals at ``segments`` times)."""
+    dtype = jnp.real(gen.hamiltonian).dtype
+    rho, _ = initial_masses(initial, grid, gen.hamiltonian.dtype)
+    # small steps: the explicit lattice moves mass at most one cell per step, so a coarse step
+    # would cut off the tails the pilot is there to find
+    per = max(1, math.ceil(max(t1 * gen.rate_bound / 0.1, 4 * max(grid.cells)) / segments))
+    dt = t1 / (per * segments)
+    ops = step_operators(gen, dt)
+    rho, lost = jnp.asarray(rho), jnp.zeros((2, 2), dtype)
+    reach = [np.zeros(grid.cells[0]), np.zeros(grid.cells[1])]
+    for k in range(segments + 1):
+        if k:
+            rho, lost = advance(rho, lost, gen.channels, ops, jnp.asarray(dt, dtype), per)
+        tr = np.real(np.trace(np.asarray(rho), axis1=-2, axis2=-1))
+        reach = [np.maximum(reach[0], tr.sum(1)), np.maximum(reach[1], tr.sum(0))]
+    spans = []
+    for r in reach:
+        idx = np.nonzero(r > 1e-9)[0]
+        spans.append((int(idx[0]), int(idx[-1])) if idx.size else (0, len(r) - 1))
+    return np.asarray(lost), spans
+
+
+def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
+    """|shift| per jump channel and axis (k, 2) at z_mean; empty for models without jumps."""
+    if not isinstance(model, AbstractJumpModel):
+        return np.zeros((0, 2))
+    _, shifts = model.jump_channels(jnp.asarray(initial.z_mean))
+    return np.abs(np.asarray(shifts, float))
+
+
+def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState,
+               axes=(True, True)) -> PhaseSpaceGrid:
+    """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
+    the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
+    than half a cell where the initial state is a point, so that the point is a cell centre."""
+    mean, cov = _moments(initial)
+    shifts = _jump_shifts(model, initial)
+    lo, hi, cells = list(grid.lo), list(grid.hi), list(grid.cells)
+    for i in range(2):
+        if not axes[i] or cells[i] == 1:
             continue
-        n = x.shape[axis]
-        idx = jnp.arange(n)
-        src = jnp.clip(idx - k, 0, n - 1)
-        valid = ((idx - k) >= 0) & ((idx - k) < n)
-        shape = [1] * x.ndim
-        shape[axis] = n
-        x = jnp.where(valid.reshape(shape), jnp.take(x, src, axis=axis), 0)
-    return x
+        s = shifts[:, i][shifts[:, i] > 0] if shifts.size else np.zeros(0)
+        if s.size:
+            delta = (hi[i] - lo[i]) / cells[i]
+            delta = float(s.min()) / math.ceil(float(s.min()) / delta - 1e-9)
+            cells[i] = math.ceil((hi[i] - lo[i]) / delta - 1e-9)
+            hi[i] = lo[i] + cells[i] * delta
+        if cov[i, i] == 0:
+            lo[i], hi[i] = _align(lo[i], hi[i], cells[i], float(mean[i]))
+    return PhaseSpaceGrid(lo=lo, hi=hi, cells=cells)
 
 
-def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
-    """K0 = sqrt(I - dt sum_j M_j^dag M_j) and U = exp(-i H_I dt) per cell (dt <= 1 / rate_bound)."""
+# --------------------------------------------------------------------------------------------
+# Time stepping.
+
+
+def _time_step(gen, t1: float, n_saves: int, dt: float | None) -> tuple[float, int]:
+    """(dt, steps per save): automatic, or the user's dt checked against stability."""
+    interval = t1 / n_saves
+    if dt is None:
+        limits = [_SAFETY / gen.rate_bound if gen.rate_bound > 0 else interval]
+        if gen.jump_rate > 0:
+            limits.append(_JUMP_ACCURACY / gen.jump_rate)
+        if gen.unitary_rate > 0:
+            limits.append(_PHASE_ACCURACY / gen.unitary_rate)
+        per_save = max(1, math.ceil(interval / min(limits) - 1e-9))
+        per_save += per_save % 2  # even, so that the error-estimate run can take steps of 2 dt
+        return interval / per_save, per_save
+    if not dt > 0:
+        raise ValueError(f"master.dt: must be > 0, got {dt}")
+    per_save = round(interval / dt)
+    if per_save < 1 or abs(per_save * dt - interval) > 1e-9 * interval:
+        raise ValueError(f"master.dt: the save interval t1/n_saves = {interval:.6g} is not a multiple of {dt}")
     if dt * gen.rate_bound > 1.0 + 1e-12:
-        raise ValueError(
-            f"master: dt = {dt:.3g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.3g}"
-        )
-    total = _gram(gen.jumps)
-    root = _matrix_function(lambda w: jnp.sqrt(jnp.clip(1.0 - dt * w, 0.0)), total)
-    unitary = _matrix_function(lambda w: jnp.exp(-1j * w * dt), gen.hamiltonian)
-    return root, unitary
+        raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
+    return dt, per_save
 
 
-def _gram(jumps: Array) -> Array:
-    """sum_j M_j^dag M_j per cell."""
-    if jumps.ndim == 4:  # diagonal (J, Nq, Np, d)
-        return jnp.sum(jnp.abs(jumps) ** 2, axis=0)
-    return jnp.einsum("jabki,jabkl->abil", jnp.conj(jumps), jumps)
+def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label=""):
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+    gen = lattice_generator(model, grid, dtype)
+    dt, per_save = _time_step(gen, t1, n_saves, dt)
+    ops = step_operators(gen, dt)
+    rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
+    rho = jnp.asarray(rho)
+    lost = jnp.zeros((2, 2), dtype)
+    args = (gen.channels, ops, jnp.asarray(dt, dtype), per_save)
+    t0 = time.perf_counter()
+    compiled = advance.lower(rho, lost, *args).compile()
+    compile_seconds = time.perf_counter() - t0
+    saves = [np.asarray(rho)]
+    sides = [np.asarray(lost)]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_saves, unit="save", desc=label or None, dynamic_ncols=True)
+    t0 = time.perf_counter()
+    for _ in range(n_saves):
+        rho, lost = compiled(rho, lost, *args)
+        saves.append(np.asarray(rho))
+        sides.append(np.asarray(lost))
+        if bar is not None:
+            bar.update(1)
+    run_seconds = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    masses = np.stack(saves)
+    return gen, masses, np.stack(sides), lost0, dt, per_save, compile_seconds, run_seconds
 
 
-def _eigvals(a: Array) -> Array:
-    return jnp.real(a) if a.ndim == 3 else jnp.linalg.eigvalsh(a)
+def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
+    """sum_c f(z_c) Tr(O masses_c) per saved time; built-ins (purity, norm_error) are skipped."""
+    pts = np.asarray(grid.points(np.float64))
+    out = {}
+    for name in names:
+        obs = parse_observable(name, model)
+        if obs.builtin is not None:
+            continue
+        f = np.ones(pts.shape[:2])
+        for i in obs.coord_indices:
+            f = f * pts[..., i]
+        if obs.operator is None:
+            val = np.real(np.trace(masses, axis1=-2, axis2=-1))
+        else:
+            val = np.real(np.einsum("ij,...ji->...", np.asarray(obs.operator, complex), masses))
+        out[name] = np.einsum("ab,tab->t", f, val)
+    return out
 
 
-def _matrix_function(f, a: Array) -> Array:
-    """f(a) for Hermitian a per cell (diagonal a: elementwise)."""
-    if a.ndim == 3:
-        return f(jnp.real(a))
-    w, v = jnp.linalg.eigh(a)
-    return jnp.einsum("...ik,...k,...jk->...ij", v, f(w), jnp.conj(v))
+def _overlap(edges_bins: np.ndarray, grid: PhaseSpaceGrid, axis: int) -> np.ndarray:
+    """W[bin, cell]: the fraction of each cell (uniform density inside it) that lies in each bin;
+    a single-cell axis holds a point, which belongs to the bin containing it."""
+    if grid.cells[axis] == 1:
+        c = grid.centres(axis)[0]
+        w = ((edges_bins[:-1] <= c) & (c < edges_bins[1:])).astype(float)
+        return w[:, None]
+    e = grid.edges(axis)
+    lo = np.maximum(edges_bins[:-1, None], e[None, :-1])
+    hi = np.minimum(edges_bins[1:, None], e[None, 1:])
+    return np.clip(hi - lo, 0.0, None) / np.diff(e)[None, :]
 
 
-def master_step(
-    rho: Complex[Array, "Nq Np d d"], gen: LatticeGenerator, ops: tuple[Array, Array], dt: float
-) -> Complex[Array, "Nq Np d d"]:
-    """One CP step of the lattice dynamics on cell masses rho (summing to trace 1)."""
-    k0, unitary = ops
-    out = _sandwich(k0, rho, k0)
-    for j, offset in enumerate(gen.shifts):
-        m = gen.jumps[j]
-        out = out + dt * _shift(_sandwich(m, rho, m), offset)
-    return _sandwich(unitary, out, unitary)
+def project_histogram(masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[str, ...],
+                      spec: HistogramSpec) -> dict[str, np.ndarray]:
+    """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates)."""
+    axes = [coords.index(c) for c in spec.coords]
+    w = [_overlap(e, grid, a) for e, a in zip(spec.edges(), axes)]
+    if len(axes) == 1:
+        other = 1 - axes[0]
+        marginal = masses.sum(axis=1 + other)  # (T, N_axis, d, d)
+        binned = np.einsum("bc,tcij->tbij", w[0], marginal)
+    else:
+        wq, wp = (w[0], w[1]) if axes == [0, 1] else (w[1], w[0])
+        binned = np.einsum("xa,yb,tabij->txyij", wq, wp, masses)
+        if axes != [0, 1]:
+            binned = np.swapaxes(binned, 1, 2)
+    inside = np.real(np.trace(binned, axis1=-2, axis2=-1)).reshape(binned.shape[0], -1).sum(-1)
+    total = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(masses.shape[0], -1).sum(-1)
+    out = {"density": binned / spec.cell_volume, "coords": np.array(spec.coords),
+           "outside": total - inside}
+    for c, e in zip(spec.coords, spec.edges()):
+        out[f"edges.{c}"] = e
+    return out
+
+
+def _min_eig(masses: np.ndarray) -> np.ndarray:
+    herm = 0.5 * (masses + np.conj(np.swapaxes(masses, -1, -2)))
+    ev = np.linalg.eigvalsh(herm)  # (T, Nq, Np, d)
+    tr = np.real(np.trace(masses, axis1=-2, axis2=-1))
+    t = ev.shape[0]
+    return ev.reshape(t, -1).min(-1) / np.maximum(tr.reshape(t, -1).max(-1), 1e-300)
+
+
+def _envelope(x: np.ndarray, n_axes: int) -> np.ndarray:
+    """Max over each entry and its neighbours along the first ``n_axes`` axes (time, bins).
+
+    A difference of two solutions can vanish where they cross while neither is exact there; the
+    envelope keeps the error estimate of the surrounding entries."""
+    out = x.copy()
+    for axis in range(n_axes):
+        n = x.shape[axis]
+        if n < 2:
+            continue
+        lo = [slice(None)] * x.ndim
+        hi = [slice(None)] * x.ndim
+        lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
+        grown = out.copy()
+        grown[tuple(lo)] = np.maximum(grown[tuple(lo)], out[tuple(hi)])
+        grown[tuple(hi)] = np.maximum(grown[tuple(hi)], out[tuple(lo)])
+        out = grown
+    return out
+
+
+def solve_master(
+    model: AbstractModel,
+    initial: InitialState,
+    *,
+    t1: float,
+    n_saves: int,
+    cells: tuple[int, int] = DEFAULT_CELLS,
+    extent: dict[str, tuple[float, float]] | None = None,
+    dt: float | None = None,
+    observables: tuple[str, ...] = (),
+    histogram: HistogramSpec | None = None,
+    error_estimate: bool = True,
+    progress: bool = False,
+) -> MasterResult:
+    """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a (q, p) grid.
+
+    The generator is the one the trajectories follow (PHYSICS.md section 2, built from the model as
+    in ``_lattice.py``), including extra Lindblad channels, jumps, and generators that are not
+    completely positive (then ``min_eig`` shows where positivity fails). ``cells`` per axis and
+    ``extent`` {coordinate: (lo, hi)} fix the grid (default: chosen from the initial state and a
+    pilot run, see ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the
+    discretisation error of every output is estimated from a run with half the cells.
+    """
+    if n_saves < 1:
+        raise ValueError(f"run.n_saves: must be >= 1, got {n_saves}")
+    if not t1 > 0:
+        raise ValueError(f"run.t1: must be > 0, got {t1}")
+    if len(model.positions) != 1:
+        raise ValueError(f"master: one degree of freedom (q, p) is supported, model has {list(model.coords)}")
+    for name, value in (extent or {}).items():
+        if name not in model.coords:
+            raise ValueError(f"master.{name}: unknown coordinate; have {list(model.coords)}")
+        if not (len(value) == 2 and value[1] > value[0]):
+            raise ValueError(f"master.{name}: expected [lo, hi] with lo < hi, got {list(value)}")
+    for i, n in enumerate(cells):
+        if n < 1:
+            raise ValueError(f"master.cells: need >= 1 cell per axis, got {list(cells)}")
+    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=np.shape(initial.psi)[-1])
+    names = tuple(observables)
+    for name in names:
+        parse_observable(name, model)
+    grid, grid_info = choose_grid(model, initial, t1, tuple(cells), extent)
+    gen, masses, sides, lost0, dt_used, per_save, ct, rt = _integrate(
+        model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master")
+    t = np.arange(n_saves + 1) * (per_save * dt_used)
+    trace = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(len(t), -1).sum(-1)
+    result = MasterResult(
+        t=t, grid=grid, coords=model.coords, masses=masses,
+        mean=_observable_means(model, names, grid, masses),
+        min_eig=_min_eig(masses), trace=trace, lost=sides.reshape(len(t), -1).sum(-1) + lost0,
+        lost_sides=sides, steps=per_save * n_saves, dt=dt_used, compile_seconds=ct, run_seconds=rt,
+        completely_positive=gen.completely_positive,
+        info={**grid_info, "cells": list(grid.cells), "extent": {c: [grid.lo[i], grid.hi[i]]
+              for i, c in enumerate(model.coords)}, "rate_bound": gen.rate_bound,
+              "initial_lost": lost0, "completely_positive": gen.completely_positive},
+    )
+    if histogram is not None:
+        result.histogram = project_histogram(masses, grid, model.coords, histogram)
+    coarse_cells = tuple(max(n // 2, 4) if n > 1 else n for n in grid.cells)
+    if error_estimate and coarse_cells != grid.cells:
+        auto = [c not in (extent or {}) for c in model.coords]
+        coarse = align_grid(PhaseSpaceGrid(lo=grid.lo, hi=grid.hi, cells=coarse_cells), model, initial, auto)
+        # twice the step as well: the scheme is first order in both, so the difference estimates
+        # the spatial and the temporal error of the fine run together
+        coarse_dt = 2 * dt_used if per_save % 2 == 0 else dt_used
+        if coarse_dt * lattice_generator(model, coarse).rate_bound > 1.0:
+            coarse_dt = dt_used
+        _, cm, _, _, _, _, _, rt2 = _integrate(model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt,
+                                               progress=False)
+        result.run_seconds += rt2
+        cmean = _observable_means(model, names, coarse, cm)
+        result.err = {k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k]))
+                      for k in result.mean}
+        if histogram is not None:
+            ch = project_histogram(cm, coarse, model.coords, histogram)
+            diff = result.histogram["density"] - ch["density"]
+            axes = 1 + len(histogram.coords)
+            result.histogram["err"] = _SAFETY_FACTOR * (_envelope(np.abs(diff.real), axes)
+                                                        + 1j * _envelope(np.abs(diff.imag), axes))
+        result.info["error_estimate_cells"] = list(coarse_cells)
+    return result

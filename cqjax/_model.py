@@ -14,9 +14,9 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float
 
-__all__ = ["AbstractModel", "AbstractDiagonalModel"]
+__all__ = ["AbstractModel", "AbstractDiagonalModel", "AbstractJumpModel"]
 
 
 class AbstractModel(eqx.Module):
@@ -46,6 +46,21 @@ class AbstractModel(eqx.Module):
     def operators(self) -> dict[str, Complex[Array, "d d"]]:
         """Named Hermitian quantum operators that observables may refer to."""
 
+    def dissipators(self, z: Float[Array, " n"]) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
+        """Extra Lindblad channels sum_k gamma_k D[L_k] varrho beyond the healed decoherence.
+
+        Returns ``(rates, operators)`` or None (the default: none). The healed generator already
+        holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the force operators
+        (PHYSICS.md section 3); these channels add to it. A negative rate lowers the decoherence
+        below saturation: the dynamics is then not completely positive, which the master-equation
+        solver can integrate (and diagnose with ``min_eig``) but no trajectory can unravel.
+        """
+        return None
+
+    def reduced_planck(self) -> Float[ArrayLike, ""]:
+        """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
+        return 1.0
+
     @property
     def coords(self) -> tuple[str, ...]:
         return tuple(self.positions) + tuple(self.momenta)
@@ -71,6 +86,23 @@ class AbstractDiagonalModel(AbstractModel):
         return jnp.diag(e).astype(jnp.result_type(e.dtype, jnp.complex64))
 
 
+class AbstractJumpModel(AbstractModel):
+    """A model whose back-reaction acts by finite jumps of the classical point (seed 003 sec. IV).
+
+    The classical drift is {Z, H_C} and the unitary part -i[H_I, rho] as for any model, but
+    there is no continuous back-reaction force or classical noise: instead, at rate
+    Tr(L_k varrho L_k^dag) the state is mapped to L_k varrho L_k^dag and the classical point
+    jumps by ``shifts[k]`` (seed 003 eq. 68: the flow of the coupling h_k over the time tau).
+    """
+
+    @abc.abstractmethod
+    def jump_channels(self, z: Float[Array, " n"]) -> tuple[Complex[Array, "k d d"], Float[Array, "k n"]]:
+        """``(operators, shifts)``: jump operators L_k (rates included) and the shift of z each causes."""
+
+    def noise(self, z: Float[Array, " n"]) -> Float[Array, "n 1"]:
+        return jnp.zeros((z.shape[0], 1), z.dtype)
+
+
 # --------------------------------------------------------------------------------------------
 # Derived quantities (PHYSICS.md section 3).
 
@@ -93,7 +125,7 @@ def hamiltonian_rep(model: AbstractModel, z: Array) -> Array:
 class Generator(eqx.Module):
     """What the healed / mean-field dynamics need at one phase-space point.
 
-    ``h``: H_I (traceless part of H); ``drift``: {Z, H_C} (n,); ``force``: F_i = {Z_i, H_I},
+    ``h``: H_I / hbar (H_I the traceless part of H); ``drift``: {Z, H_C} (n,); ``force``: F_i = {Z_i, H_I},
     operator axis first, shape (n, d) (diagonal) or (n, d, d).
     """
 
@@ -106,7 +138,8 @@ def generator(model: AbstractModel, z: Float[Array, " n"]) -> Generator:
     """Split H = H_C I + H_I with H_C = Tr H / d and differentiate (seed 004 eqs. 11-12).
 
     The classical drift is {Z, H_C} and the back-reaction operators are F = {Z, H_I}, both from
-    forward-mode autodiff of H(z).
+    forward-mode autodiff of H(z); ``h`` is H_I / hbar, the generator of the unitary part. For a
+    jump model the back-reaction is carried by its jumps, so ``force`` is zero.
     """
     k = len(model.positions)
     diagonal = is_diagonal(model)
@@ -120,7 +153,9 @@ def generator(model: AbstractModel, z: Float[Array, " n"]) -> Generator:
     (dhi, dhc), (hi, _) = jax.jacfwd(split, has_aux=True)(z)
     drift = symplectic(jnp.real(dhc), k)
     force = jnp.moveaxis(symplectic(dhi, k), -1, 0)
-    return Generator(h=hi, drift=drift, force=force)
+    if isinstance(model, AbstractJumpModel):
+        force = jnp.zeros_like(force)
+    return Generator(h=hi / model.reduced_planck(), drift=drift, force=force)
 
 
 def positivity_residual(model: AbstractModel, z: Float[Array, " n"]) -> Float[Array, " n"]:
@@ -177,3 +212,33 @@ def validate_model(
             raise ValueError(f"model.operators()[{name!r}]: expected shape ({d}, {d}), got {op.shape}")
         if float(jnp.max(jnp.abs(op - jnp.conj(op.T)))) > rtol * max(float(jnp.max(jnp.abs(op))), 1e-30):
             raise ValueError(f"model.operators()[{name!r}]: operator is not Hermitian")
+
+
+def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:
+    """Raise ValueError if the continuous pure-state unravellings cannot run this model.
+
+    They follow the healed generator only: a jump model or a model with extra Lindblad channels
+    of non-zero rate at the given points needs another unravelling (the master-equation solver
+    runs both).
+    """
+    name = type(model).__name__
+    if isinstance(model, AbstractJumpModel):
+        raise ValueError(
+            f"model: {name} acts on the classical system by jumps; trajectories of jump models are "
+            "not available yet (use 'cqjax master' for its master equation)"
+        )
+    if model.dissipators(zs[0]) is None:
+        return
+    rates = jax.jit(jax.vmap(lambda z: model.dissipators(z)[0]))(zs)
+    worst = float(jnp.max(jnp.abs(rates))) if rates.size else 0.0
+    if worst > rtol:
+        sign = "below" if float(jnp.min(rates)) < -rtol else "above"
+        more = (
+            "it is not completely positive, so no trajectory can unravel it"
+            if sign == "below"
+            else "trajectories need the mixed-state unravelling, which is not available yet"
+        )
+        raise ValueError(
+            f"model: {name} has decoherence {sign} the saturated (healed) value (extra rate "
+            f"{worst:.3g} at the initial points): {more}; 'cqjax master' integrates its master equation"
+        )

@@ -1,10 +1,16 @@
-"""Results files (.npz): what ``cqjax run`` writes and ``cqjax plot`` reads.
+"""Results files (.npz): what ``cqjax run`` and ``cqjax master`` write and ``plot``/``compare`` read.
 
 Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``samples.z``
 (k, T, n) and ``samples.psi`` (k, T, d); ``nonfinite`` (T,); with a histogram,
 ``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
 parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); and
 ``meta``, a JSON string.
+
+Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``histogram.*`` and
+``meta``, and add ``<name>.err`` and ``histogram.err`` (estimated discretisation error),
+``density`` (T, Nq, Np, d, d) complex64, ``grid.coords``, ``grid.<coord>`` (cell centres),
+``grid.edges.<coord>``, and the diagnostics ``min_eig``, ``trace``, ``lost`` (T,) and
+``lost.sides`` (T, 2, 2): mass lost per coordinate through its low and high side.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 
 from ._ensemble import EnsembleResult
 
-__all__ = ["save_results", "load_results", "environment"]
+__all__ = ["save_results", "save_master", "load_results", "environment"]
 
 
 def environment() -> dict:
@@ -53,6 +59,31 @@ def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
     arrays["meta"] = np.array(json.dumps(meta))
+    return _write(path, arrays)
+
+
+def save_master(result, path: str | Path, meta: dict) -> Path:
+    """Write a ``MasterResult`` and ``meta`` to an .npz file (keys in the module docstring)."""
+    arrays: dict[str, np.ndarray] = {
+        "t": result.t, "coords": np.array(result.coords), "grid.coords": np.array(result.coords),
+        "density": result.density.astype(np.complex64), "min_eig": result.min_eig, "trace": result.trace,
+        "lost": result.lost, "lost.sides": result.lost_sides,
+    }
+    for i, c in enumerate(result.coords):
+        arrays[f"grid.{c}"] = result.grid.centres(i)
+        arrays[f"grid.edges.{c}"] = result.grid.edges(i)
+    for name in result.mean:
+        arrays[f"{name}.mean"] = result.mean[name]
+        if name in result.err:
+            arrays[f"{name}.err"] = result.err[name]
+    if result.histogram is not None:
+        for k, v in result.histogram.items():
+            arrays[f"histogram.{k}"] = np.asarray(v)
+    arrays["meta"] = np.array(json.dumps(meta))
+    return _write(path, arrays)
+
+
+def _write(path: str | Path, arrays: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:

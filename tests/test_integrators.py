@@ -1,7 +1,10 @@
-"""Weak order of the two solvers on the healed Diosi model, against the exact E[<sz>_T^2].
+"""Weak order of the two solvers on the healed Diosi model, against the exact E[q_T <sz>_T] = -lam T^2 / m
+(the CQ master equation: each branch is pushed by -+2 lam, so int q Tr(sz varrho) = -lam T^2 / m).
 
 Both solvers are weak order 1. The ensemble is large enough that the standard error is well
 below the bias at every step size (asserted), so the fitted slope measures the discretisation.
+(E[<sz>_T^2] is no longer a good probe for the Kraus step: with the unitary split off, its bias
+there is below 1e-3 and not monotone in dt.)
 """
 
 import jax.numpy as jnp
@@ -9,7 +12,6 @@ import numpy as np
 import pytest
 
 import cqjax
-from exact_diosi import mean_sz_squared
 from helpers import batch, qubit, sz_of
 
 DTS = (0.1, 0.05, 0.025)
@@ -18,14 +20,14 @@ DTS = (0.1, 0.05, 0.025)
 @pytest.mark.slow
 @pytest.mark.parametrize("solver", [cqjax.Kraus(), cqjax.EulerMaruyama()], ids=lambda s: s.name)
 def test_weak_order_one(solver):
-    lam, sigma, t1, sz0 = 1.0, 0.7, 1.0, 0.6
+    lam, sigma, t1 = 1.0, 0.7, 1.0
     model = cqjax.Diosi(m=1.0, lam=lam, phi=2.0, sigma=sigma)
-    exact = mean_sz_squared(t1, sz0, lam, sigma)
+    exact = -lam * t1**2  # m = 1
     n = 400_000
     errors, ses = [], []
     for dt in DTS:
         sol = batch(model, jnp.zeros(2), qubit(0.8), n, t1=t1, dt=dt, seed=7, solver=solver)
-        x = sz_of(sol.psi[:, -1]) ** 2
+        x = np.asarray(sol.z[:, -1, 0]) * sz_of(sol.psi[:, -1])
         errors.append(abs(x.mean() - exact))
         ses.append(x.std() / np.sqrt(n))
     errors, ses = np.array(errors), np.array(ses)

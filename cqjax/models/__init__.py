@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .._model import AbstractModel
 from .diosi import Diosi
+from .jump_qubit import JumpQubit
+from .seed000 import Seed000
 
-__all__ = ["Diosi", "MODELS", "register_model", "resolve_model"]
+__all__ = ["Diosi", "JumpQubit", "Seed000", "MODELS", "register_model", "resolve_model"]
 
-MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi}
+MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit}
 
 
 def register_model(name: str, cls: type[AbstractModel]) -> type[AbstractModel]:

@@ -1,0 +1,59 @@
+"""The seed-003 qubit with momentum jumps, PHYSICS.md section 5.6."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._model import AbstractDiagonalModel, AbstractJumpModel
+from .._operators import pauli
+
+__all__ = ["JumpQubit"]
+
+
+class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
+    """H = p^2/2m + B q omega sz with momentum jumps (seed 003 eqs. 77-80).
+
+    Master equation (78): d varrho/dt = -i[B q omega sz, varrho] - p/m d_q varrho
+        + (omega/tau) P_up varrho(q, p + tau B) P_up + (omega/tau) P_dn varrho(q, p - tau B) P_dn
+        - (omega/tau) varrho,
+    i.e. jump operators sqrt(omega/tau) P_up, sqrt(omega/tau) P_dn (|up> = |0>, sz = +1) that
+    shift p by -tau B and +tau B: the flow of the coupling +-B q over the time tau. The populations
+    jump at the state-independent total rate omega/tau (eq. 79), the coherence decays as
+    exp(-omega t / tau) while it rotates at 2 B q omega (eqs. 80-81).
+    """
+
+    m: Float[ArrayLike, ""] = 1.0
+    B: Float[ArrayLike, ""] = 1.0
+    omega: Float[ArrayLike, ""] = 1.0
+    tau: Float[ArrayLike, ""] = 0.1
+
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def __check_init__(self):
+        for name in ("m", "omega", "tau"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not value > 0:
+                raise ValueError(f"{name}: must be > 0, got {value}")
+
+    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+        q, p = z[0], z[1]
+        kinetic = p**2 / (2 * self.m)
+        c = self.B * q * self.omega
+        return jnp.stack([kinetic + c, kinetic - c])
+
+    def jump_channels(self, z):
+        rate = jnp.sqrt(jnp.asarray(self.omega / self.tau, z.dtype))
+        up = jnp.diag(jnp.array([1.0, 0.0], z.dtype))
+        dn = jnp.diag(jnp.array([0.0, 1.0], z.dtype))
+        ops = rate * jnp.stack([up, dn])
+        shift = jnp.asarray(self.tau * self.B, z.dtype)
+        zero = jnp.zeros_like(shift)
+        shifts = jnp.stack([jnp.stack([zero, -shift]), jnp.stack([zero, shift])])
+        return ops, shifts
+
+    def operators(self):
+        return pauli()

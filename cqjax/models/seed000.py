@@ -1,0 +1,71 @@
+"""The seed-000 qubit-particle model (open system, partial Wigner picture), PHYSICS.md section 5.5."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._model import AbstractDiagonalModel
+from .._operators import pauli
+
+__all__ = ["Seed000"]
+
+
+def _check_nonnegative(model, names):
+    for name in names:
+        value = getattr(model, name)
+        if isinstance(value, (int, float)) and not value >= 0:
+            raise ValueError(f"{name}: must be >= 0, got {value}")
+
+
+class Seed000(AbstractDiagonalModel):
+    """Qubit coupled to a particle by lam q A (A = sz), no kinetic term, in the partial Wigner picture.
+
+    Seed 000 eq. (13), the open system of eq. (12):
+    d varrho/dt = -i/hbar [lam q A, varrho] + lam/2 {A, d_p varrho} + gamma_c d_p^2 varrho
+                  - gamma_q [A, [A, varrho]];
+    gamma_c = gamma_q = 0 is the closed system, eq. (6). As a CQ model: H = lam q A, classical
+    noise sqrt(2 gamma_c) on p (D2_pp = gamma_c), force F_p = -lam A, whose saturated decoherence
+    lam^2 / (8 gamma_c) D[A] the healed generator supplies; ``dissipators`` adds the rest of
+    -gamma_q [A, [A, .]] = 2 gamma_q D[A], i.e. (2 gamma_q - lam^2 / (8 gamma_c)) D[A]. Positive
+    (completely positive) iff gamma_c gamma_q >= lam^2 / 16 (seed 000 eq. 14); at equality the
+    healed trajectories of the core engine unravel it (PHYSICS.md 5.5, the corrected eq. 15):
+    q = q0, dp = -lam <A> dt + sqrt(2 gamma_c) dW,
+    drho = -i/hbar [lam q0 A, rho] dt - lam / sqrt(8 gamma_c) (A rho + rho A - 2 <A> rho) dW + ...
+    q is conserved, so the master equation is one 1-D problem in p for each q.
+    """
+
+    lam: Float[ArrayLike, ""] = -1.0
+    gamma_c: Float[ArrayLike, ""] = 0.5
+    gamma_q: Float[ArrayLike, ""] = 0.125
+    hbar: Float[ArrayLike, ""] = 1.0
+
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def __check_init__(self):
+        _check_nonnegative(self, ("gamma_c", "gamma_q"))
+        if isinstance(self.hbar, (int, float)) and not self.hbar > 0:
+            raise ValueError(f"hbar: must be > 0, got {self.hbar}")
+
+    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+        c = self.lam * z[0]
+        return jnp.stack([c, -c])
+
+    def noise(self, z: Float[Array, "2"]) -> Float[Array, "2 1"]:
+        s = jnp.sqrt(2 * jnp.asarray(self.gamma_c, z.dtype))
+        return jnp.stack([jnp.zeros_like(s), s])[:, None]
+
+    def dissipators(self, z):
+        gc = jnp.asarray(self.gamma_c, z.dtype)
+        saturated = jnp.where(gc > 0, self.lam**2 / (8 * jnp.where(gc > 0, gc, 1.0)), 0.0)
+        rate = 2 * self.gamma_q - saturated
+        return rate[None], pauli()["sz"][None]
+
+    def reduced_planck(self):
+        return self.hbar
+
+    def operators(self):
+        return pauli()
