@@ -14,7 +14,8 @@ time stepping, observables and diagnostics (the lattice dynamics itself is in ``
   safety factor for a two-grid grid-convergence index, for solutions not yet in the asymptotic
   range. Two solutions can cross where neither is exact, so for an observable the estimate at t
   is the largest difference up to t, and for a histogram entry the largest over the entry and its
-  neighbours in time and in bins.
+  neighbours in time and in bins. The mass that left the grid, times the largest |f(z)| ||O|| on
+  the grid, is added to the estimate of each observable.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from ._observables import parse_observable
 __all__ = ["MasterResult", "solve_master", "choose_grid", "initial_masses"]
 
 DEFAULT_CELLS = (128, 128)
-_PILOT_CELLS = 48
+_PILOT_CELLS = 64
 _LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses less than this
+_TRIM_TOL = 1e-6  # per side: then it shrinks to where the pilot's marginals held more than this
 _SAFETY = 0.5  # dt <= _SAFETY / rate_bound
 _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
 _PHASE_ACCURACY = 0.1  # dt * ||H_I|| / hbar <= this
@@ -192,7 +194,7 @@ def choose_grid(
             if sides[i, 1] > _LOST_TOL:
                 hi[i] += w
                 grew = True
-        if not grew:  # trim what the pilot never reached (beyond 1e-9 of the mass, plus 2 cells)
+        if not grew:  # trim what the pilot barely reached (1e-6 of the mass per side), keep 2 cells more
             for i in range(2):
                 if auto[i] and moves[i]:
                     first, last = reach[i]
@@ -214,8 +216,9 @@ def choose_grid(
 
 
 def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Mass lost per (axis, side) by t1, and per axis the first and last cell that ever held more
-    than 1e-9 of the mass (from the marginals at ``segments`` times)."""
+    """Mass lost per (axis, side) by t1, and per axis the first and last cell of the range outside
+    which at most 1e-6 of the mass ever lies on either side (from the marginals at ``segments``
+    times)."""
     dtype = jnp.real(gen.hamiltonian).dtype
     rho, _ = initial_masses(initial, grid, gen.hamiltonian.dtype)
     # small steps: the explicit lattice moves mass at most one cell per step, so a coarse step
@@ -231,9 +234,10 @@ def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, l
         tr = np.real(np.trace(np.asarray(rho), axis1=-2, axis2=-1))
         reach = [np.maximum(reach[0], tr.sum(1)), np.maximum(reach[1], tr.sum(0))]
     spans = []
-    for r in reach:
-        idx = np.nonzero(r > 1e-9)[0]
-        spans.append((int(idx[0]), int(idx[-1])) if idx.size else (0, len(r) - 1))
+    for r in reach:  # keep the cells inside which all but _TRIM_TOL of the largest marginal lies
+        low = np.nonzero(np.cumsum(r) > _TRIM_TOL)[0]
+        high = np.nonzero(np.cumsum(r[::-1]) > _TRIM_TOL)[0]
+        spans.append((int(low[0]), len(r) - 1 - int(high[0])) if low.size and high.size else (0, len(r) - 1))
     return np.asarray(lost), spans
 
 
@@ -342,6 +346,22 @@ def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
         else:
             val = np.real(np.einsum("ij,...ji->...", np.asarray(obs.operator, complex), masses))
         out[name] = np.einsum("ab,tab->t", f, val)
+    return out
+
+
+def _observable_bounds(model, names, grid) -> dict[str, float]:
+    """max over the grid of |f(z)| ||O||: what a unit of mass off the grid can change an observable by."""
+    pts = np.asarray(grid.points(np.float64))
+    out = {}
+    for name in names:
+        obs = parse_observable(name, model)
+        if obs.builtin is not None:
+            continue
+        f = np.ones(pts.shape[:2])
+        for i in obs.coord_indices:
+            f = f * pts[..., i]
+        norm = 1.0 if obs.operator is None else float(np.max(np.abs(np.linalg.eigvalsh(np.asarray(obs.operator)))))
+        out[name] = float(np.max(np.abs(f))) * norm
     return out
 
 
@@ -480,8 +500,9 @@ def solve_master(
                                                progress=False)
         result.run_seconds += rt2
         cmean = _observable_means(model, names, coarse, cm)
+        bound = _observable_bounds(model, names, grid)
         result.err = {k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k]))
-                      for k in result.mean}
+                      + result.lost * bound[k] for k in result.mean}
         if histogram is not None:
             ch = project_histogram(cm, coarse, model.coords, histogram)
             diff = result.histogram["density"] - ch["density"]

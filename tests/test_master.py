@@ -229,4 +229,6 @@ def test_jump_qubit_automatic_grid_is_commensurate_and_keeps_the_mass():
     assert r.lost[-1] < 1e-6
     exact_pp = 0.04 + 0.01 * (10 + 100)  # Var p0 + (tau B)^2 E[N^2], N ~ Poisson(omega t / tau)
     assert abs(r.mean["p*p"][-1] - exact_pp) <= r.err["p*p"][-1]
-    np.testing.assert_allclose(r.mean["p*sz"], -r.t * 1.0, atol=1e-10)  # mean force -omega B sz
+    # mean force -omega B sz: exact on the lattice, up to the mass that left the grid
+    pmax = np.abs(r.grid.edges(1)).max()
+    assert np.all(np.abs(r.mean["p*sz"] + r.t) <= r.lost * pmax + 1e-10)
