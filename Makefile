@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: install test test-quick bench
+.PHONY: install test test-quick bench figures
 
 install:
 	$(PYTHON) -m pip install -e ".[test]"
@@ -13,3 +13,7 @@ test-quick:
 
 bench:
 	$(PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench_master.py
+
+figures:
+	$(PYTHON) scripts/positivity_map.py --out figures/positivity_map.png

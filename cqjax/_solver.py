@@ -10,6 +10,7 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jax import Array
 
@@ -45,9 +46,11 @@ class AbstractSolver(eqx.Module):
 
 def cayley(h: Array, psi: Array, dt, diagonal: bool) -> Array:
     """(I + i h dt/2)^-1 (I - i h dt/2) psi: unitary, exp(-i h dt) psi up to O(dt^3)."""
+    if diagonal:  # real energies: (1 - ix) / (1 + ix) = ((1 - x^2) - 2ix) / (1 + x^2), x = h dt / 2
+        x = 0.5 * dt * jnp.real(h)
+        inv = 1.0 / (1.0 + x * x)
+        return psi * jax.lax.complex((1.0 - x * x) * inv, -2.0 * x * inv)
     half = 0.5j * dt
-    if diagonal:
-        return psi * (1 - half * h) / (1 + half * h)
     eye = jnp.eye(psi.shape[-1], dtype=psi.dtype)
     return jnp.linalg.solve(eye + half * h, psi - half * (h @ psi))
 

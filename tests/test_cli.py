@@ -414,3 +414,86 @@ def test_plot_of_a_file_that_is_not_results(tmp_path, capsys):
     bad.write_bytes(b"not a zip file")
     assert main(["plot", str(bad), "--out", str(tmp_path / "p")]) == 2
     _error_line(capsys.readouterr().err, "results:")
+
+
+# ------------------------------------------------------------------------------------------
+# (4) cqjax master: the results file lines up with cqjax run's; diagnostics are reported.
+
+
+@pytest.fixture(scope="module")
+def master_run(tmp_path_factory, round_trip):
+    tmp = tmp_path_factory.mktemp("master")
+    cfg = _write(tmp / "m.toml", _config(master={"cells": [24, 32]}))
+    out = tmp / "m.npz"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        rc = main(["master", cfg, "--out", str(out), "--no-progress"])
+    return dict(rc=rc, out=out, stdout=stdout.getvalue(), stderr=stderr.getvalue(), cfg=cfg)
+
+
+def test_master_results_line_up_with_run(master_run, round_trip):
+    assert master_run["rc"] == 0, master_run["stderr"]
+    m = np.load(master_run["out"])
+    r = np.load(round_trip["out"])
+    np.testing.assert_allclose(m["t"], r["t"])
+    for name in OBSERVABLES:
+        if name in ("purity", "norm_error"):  # properties of trajectories, not of varrho
+            assert f"{name}.mean" not in m
+            continue
+        assert m[f"{name}.mean"].shape == r[f"{name}.mean"].shape
+        assert m[f"{name}.err"].shape == r[f"{name}.mean"].shape
+    T = len(m["t"])
+    nq, np_ = len(m["grid.q"]), len(m["grid.p"])
+    assert m["density"].shape == (T, nq, np_, 2, 2) and m["density"].dtype == np.complex64
+    assert len(m["grid.edges.q"]) == nq + 1 and len(m["grid.edges.p"]) == np_ + 1
+    dv = np.diff(m["grid.edges.q"])[0] * np.diff(m["grid.edges.p"])[0]
+    trace = np.real(np.trace(m["density"], axis1=-2, axis2=-1)).sum((1, 2)) * dv
+    np.testing.assert_allclose(trace, m["trace"], rtol=1e-6)
+    np.testing.assert_allclose(m["trace"] + m["lost"], 1.0, atol=1e-12)
+    assert m["min_eig"].shape == (T,) and m["lost.sides"].shape == (T, 2, 2)
+    assert m["histogram.density"].shape == r["histogram.density"].shape
+    meta = json.loads(str(m["meta"]))
+    assert meta["kind"] == "master" and meta["cells"] == [nq, np_]
+
+
+def test_master_summary(master_run):
+    lines = master_run["stdout"].splitlines()
+    assert lines[0].startswith("cqjax master: model diosi, grid q in [")
+    assert any(line.startswith("min_eig ") and "lost" in line for line in lines)
+    assert lines[-1].startswith("results:")
+
+
+def test_master_reports_lost_mass_and_unstable_dt(master_run, tmp_path, capsys):
+    cfg = master_run["cfg"]
+    rc = main(["master", cfg, "--out", str(tmp_path / "a.npz"), "--no-progress", "--set", "master.p=[-0.3, 0.3]"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "left the grid" in err and "widen master.p" in err
+    rc = main(["master", cfg, "--out", str(tmp_path / "b.npz"), "--no-progress", "--set", "master.dt=0.05"])
+    assert rc == 2
+    _error_line(capsys.readouterr().err, "master.dt:")
+
+
+def test_master_notes_where_positivity_fails(tmp_path, capsys):
+    raw = _config(model="seed000", master={"cells": [1, 64]})
+    raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}  # below the trade-off
+    cfg = _write(tmp_path / "s.toml", raw)
+    assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "not completely positive" in out.out
+    assert "varrho is not positive semi-definite" in out.err
+    assert np.load(tmp_path / "s.npz")["min_eig"].min() < 0
+
+
+@pytest.mark.parametrize("model, params, message", [
+    ("jump_qubit", {"m": 1.0, "B": 1.0, "omega": 1.0, "tau": 0.1}, "acts on the classical system by jumps"),
+    ("seed000", {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "above the saturated"),
+    ("seed000", {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}, "not completely positive"),
+])
+def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, model, params, message):
+    raw = _config(model=model)
+    raw["params"] = params
+    cfg = _write(tmp_path / "c.toml", raw)
+    assert main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress"]) == 2
+    line = _error_line(capsys.readouterr().err, "model:")
+    assert message in line and "cqjax master" in line

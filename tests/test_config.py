@@ -283,6 +283,17 @@ INVALID = {
     "model module missing": ("model", "no_such_pkg_xyz.mod:Model", "model"),
     "model file missing": ("model", "/nonexistent/dir/m.py:Model", "model"),
     "model not a model class": ("model", "cqjax:ConfigError", "model"),
+    "master not a table": ("master", 3, "master"),
+    "master unknown key": ("master.x", [0.0, 1.0], "master.x"),
+    "master cells one number": ("master.cells", [64], "master.cells"),
+    "master cells zero": ("master.cells", [0, 64], "master.cells"),
+    "master cells float": ("master.cells", [64.0, 64], "master.cells"),
+    "master dt negative": ("master.dt", -1e-3, "master.dt"),
+    "master dt string": ("master.dt", "auto", "master.dt"),
+    "master extent reversed": ("master.p", [1.0, -1.0], "master.p"),
+    "master extent one number": ("master.q", [1.0], "master.q"),
+    "master extent not numbers": ("master.q", ["a", 1.0], "master.q"),
+    "master error_estimate not bool": ("master.error_estimate", 1, "master.error_estimate"),
 }
 
 
@@ -325,3 +336,28 @@ def test_invalid_toml(tmp_path):
     with pytest.raises(cqjax.ConfigError) as info:
         cqjax.load_config(path)
     assert str(info.value).startswith("config:")
+
+
+def test_master_section_parses(base):
+    raw = _set(copy.deepcopy(base), "master", {"cells": [32, 48], "dt": 1e-3, "p": [-5, 5], "error_estimate": False})
+    cfg = cqjax.parse_config(raw)
+    assert cfg.master.cells == (32, 48) and cfg.master.dt == 1e-3
+    assert cfg.master.extent == {"p": (-5.0, 5.0)} and cfg.master.error_estimate is False
+    assert cfg.resolved["master"]["p"] == [-5.0, 5.0]
+    kw = cfg.master_kwargs()
+    assert kw["cells"] == (32, 48) and kw["t1"] == cfg.t1 and kw["observables"] == cfg.observables
+    defaults = cqjax.parse_config(copy.deepcopy(base)).master
+    assert defaults.cells == (128, 128) and defaults.dt is None and defaults.extent == {}
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"gamma_c": -0.1}, "params: gamma_c"),
+    ({"gamma_q": -1.0}, "params: gamma_q"),
+    ({"hbar": 0.0}, "params: hbar"),
+])
+def test_seed000_parameters_are_checked(base, params, field):
+    raw = copy.deepcopy(base)
+    raw["model"] = "seed000"
+    raw["params"] = params
+    with pytest.raises(cqjax.ConfigError, match="^" + field):
+        cqjax.parse_config(raw)
