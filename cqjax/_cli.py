@@ -97,21 +97,30 @@ def _run(args) -> int:
     return 0
 
 
-def _ensemble_job(cfg, out: str, progress: bool):
-    from ._ensemble import run_ensemble
-    from ._results import environment, save_results
+def _meta(kind: str, cfg, result, wall: float) -> dict:
+    """What every results file records: the job, the resolved config, the environment, timings."""
+    from ._results import environment
 
-    t0 = time.perf_counter()
-    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs())
-    wall = time.perf_counter() - t0
-    meta = {
-        "kind": "run",
+    return {
+        "kind": kind,
         "config": cfg.resolved,
         "model": cfg.resolved["model"],
         "environment": environment(),
         "compile_seconds": result.compile_seconds,
         "run_seconds": result.run_seconds,
         "wall_seconds": wall,
+    }
+
+
+def _ensemble_job(cfg, out: str, progress: bool):
+    from ._ensemble import run_ensemble
+    from ._results import save_results
+
+    t0 = time.perf_counter()
+    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs())
+    wall = time.perf_counter() - t0
+    meta = {
+        **_meta("run", cfg, result, wall),
         "trajectory_steps_per_second": result.trajectory_steps_per_second,
         "trajectories": result.trajectories,
         "steps": result.steps,
@@ -137,19 +146,13 @@ def _master(args) -> int:
 
 def _master_job(cfg, out: str, progress: bool):
     from ._master import solve_master
-    from ._results import environment, save_master
+    from ._results import save_master
 
     t0 = time.perf_counter()
     result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
     wall = time.perf_counter() - t0
     meta = {
-        "kind": "master",
-        "config": cfg.resolved,
-        "model": cfg.resolved["model"],
-        "environment": environment(),
-        "compile_seconds": result.compile_seconds,
-        "run_seconds": result.run_seconds,
-        "wall_seconds": wall,
+        **_meta("master", cfg, result, wall),
         "steps": result.steps,
         "dt": result.dt,
         **result.info,

@@ -76,9 +76,14 @@ class PhaseSpaceGrid(eqx.Module):
         e = self.edges(axis)
         return 0.5 * (e[1:] + e[:-1])
 
-    def points(self, dtype=None) -> Float[Array, "Nq Np 2"]:
+    def mesh(self) -> np.ndarray:
+        """Cell centres (Nq, Np, 2) as a float64 numpy array (host-side arithmetic)."""
         qq, pp = np.meshgrid(self.centres(0), self.centres(1), indexing="ij")
-        return jnp.asarray(np.stack([qq, pp], axis=-1), dtype)
+        return np.stack([qq, pp], axis=-1)
+
+    def points(self, dtype=None) -> Float[Array, "Nq Np 2"]:
+        """Cell centres (Nq, Np, 2) as a JAX array of ``dtype``."""
+        return jnp.asarray(self.mesh(), dtype)
 
 
 class LatticeChannels(eqx.Module):

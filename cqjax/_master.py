@@ -330,37 +330,36 @@ def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label=""):
     return gen, masses, np.stack(sides), lost0, dt, per_save, compile_seconds, run_seconds
 
 
-def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
-    """sum_c f(z_c) Tr(O masses_c) per saved time; built-ins (purity, norm_error) are skipped."""
-    pts = np.asarray(grid.points(np.float64))
-    out = {}
+def _coordinate_factors(model, names, grid):
+    """(name, f(z_c) on the grid cells, operator or None) for each non-built-in observable."""
+    pts = grid.mesh()
     for name in names:
         obs = parse_observable(name, model)
-        if obs.builtin is not None:
+        if obs.builtin is not None:  # purity, norm_error: properties of trajectories, not of varrho
             continue
         f = np.ones(pts.shape[:2])
         for i in obs.coord_indices:
             f = f * pts[..., i]
-        if obs.operator is None:
+        yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)
+
+
+def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
+    """sum_c f(z_c) Tr(O masses_c) per saved time."""
+    out = {}
+    for name, f, op in _coordinate_factors(model, names, grid):
+        if op is None:
             val = np.real(np.trace(masses, axis1=-2, axis2=-1))
         else:
-            val = np.real(np.einsum("ij,...ji->...", np.asarray(obs.operator, complex), masses))
+            val = np.real(np.einsum("ij,...ji->...", op, masses))
         out[name] = np.einsum("ab,tab->t", f, val)
     return out
 
 
 def _observable_bounds(model, names, grid) -> dict[str, float]:
     """max over the grid of |f(z)| ||O||: what a unit of mass off the grid can change an observable by."""
-    pts = np.asarray(grid.points(np.float64))
     out = {}
-    for name in names:
-        obs = parse_observable(name, model)
-        if obs.builtin is not None:
-            continue
-        f = np.ones(pts.shape[:2])
-        for i in obs.coord_indices:
-            f = f * pts[..., i]
-        norm = 1.0 if obs.operator is None else float(np.max(np.abs(np.linalg.eigvalsh(np.asarray(obs.operator)))))
+    for name, f, op in _coordinate_factors(model, names, grid):
+        norm = 1.0 if op is None else float(np.max(np.abs(np.linalg.eigvalsh(op))))
         out[name] = float(np.max(np.abs(f))) * norm
     return out
 

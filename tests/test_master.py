@@ -23,7 +23,7 @@ def _point(z, psi, cov=None):
 
 
 def _moments(grid, masses):
-    pts = np.asarray(grid.points(np.float64))
+    pts = grid.mesh()
     tr = np.real(np.trace(masses, axis1=-2, axis2=-1))
     ep = np.sum(tr * pts[..., 1])
     return ep, np.sum(tr * pts[..., 1] ** 2) - ep**2, masses[..., 0, 1].sum()
@@ -102,7 +102,7 @@ def test_diosi_converges_to_exact_solution_under_refinement():
         ep, vp, c = _moments(r.grid, r.masses[-1])
         assert abs(ep - mean_p) < 1e-6  # the lattice drift of p is exact while nothing is lost
         up = np.real(r.masses[-1, ..., 0, 0])
-        eq_up = np.sum(up * np.asarray(r.grid.points(np.float64))[..., 0]) / up.sum()
+        eq_up = np.sum(up * r.grid.mesh()[..., 0]) / up.sum()
         errors.append((abs(vp - var_p), abs(c - coh), abs(eq_up - q_up)))
     errors = np.array(errors)
     assert np.all(np.diff(errors[:, :2], axis=0) < 0), errors  # shrink with the spacing
