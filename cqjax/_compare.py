@@ -111,8 +111,7 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01) -> Comparison:
         hz[0] = np.nan  # t = 0: the shared initial condition (see the module docstring)
     elif "histogram.density" in run or "histogram.density" in master:
         skipped.append("histogram (only in one file)")
-    entries = [(z, name) for name, z in zs.items()]
-    n = sum(z.size for z, _ in entries)
+    n = sum(z.size for z in zs.values())
     worst, where = 0.0, "none"
     for name, z in zs.items():
         k = int(np.nanargmax(z))
