@@ -17,7 +17,7 @@ from ._observables import Observable, parse_observable
 from ._results import load_results, save_master, save_results
 from ._solver import AbstractSolver, EulerMaruyama, Kraus
 from ._unravelling import AbstractUnravelling, Healed, MeanField
-from .models import Diosi, JumpQubit, Seed000, register_model
+from .models import Diosi, JumpQubit, Seed000, SuperposedMass, register_model
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ __all__ = [
     "Diosi",
     "JumpQubit",
     "Seed000",
+    "SuperposedMass",
     "EnsembleResult",
     "EulerMaruyama",
     "Healed",

@@ -12,10 +12,12 @@ from .._model import AbstractModel
 from .diosi import Diosi
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
+from .superposed_mass import SuperposedMass
 
-__all__ = ["Diosi", "JumpQubit", "Seed000", "MODELS", "register_model", "resolve_model"]
+__all__ = ["Diosi", "JumpQubit", "Seed000", "SuperposedMass", "MODELS", "register_model", "resolve_model"]
 
-MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit}
+MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit,
+                                        "superposed_mass": SuperposedMass}
 
 
 def register_model(name: str, cls: type[AbstractModel]) -> type[AbstractModel]:

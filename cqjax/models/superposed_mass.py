@@ -1,0 +1,58 @@
+"""A test mass near a planet in a superposition of two positions, seed 004 App. C.4, PHYSICS.md 5.3."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._model import AbstractDiagonalModel
+from .._operators import pauli
+
+__all__ = ["SuperposedMass"]
+
+
+class SuperposedMass(AbstractDiagonalModel):
+    """H = p.p / 2m - G M m / sqrt(|r - sz d e_x|^2 + softening^2) + phi sz, noise sigma on each momentum.
+
+    Seed 004 eqs. (C.13)-(C.17): the planet (mass M) sits at +d e_x in |0> (sz = +1) and at
+    -d e_x in |1>; the test mass m is classical, at r = (x, y, z) with momentum p. The healed
+    dynamics uses the force operator {p_j, H} = -d_j H (PHYSICS.md errata for C.17); the
+    decoherence rate between the branches is |F_0 - F_1|^2 / (8 sigma^2) (the trade-off at
+    saturation). ``softening`` (default 0) regularises the potential at the planets.
+    """
+
+    G: Float[ArrayLike, ""] = 1.0
+    M: Float[ArrayLike, ""] = 10.0
+    m: Float[ArrayLike, ""] = 0.01
+    d: Float[ArrayLike, ""] = 1.0
+    sigma: Float[ArrayLike, ""] = 0.02
+    phi: Float[ArrayLike, ""] = 0.0
+    softening: Float[ArrayLike, ""] = 0.0
+
+    positions: ClassVar[tuple[str, ...]] = ("x", "y", "z")
+    momenta: ClassVar[tuple[str, ...]] = ("px", "py", "pz")
+
+    def __check_init__(self):
+        for name in ("m", "sigma"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not value > 0:
+                raise ValueError(f"{name}: must be > 0, got {value}")
+
+    def potential(self, r: Float[Array, "3"], s: float) -> Float[Array, ""]:
+        """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
+        dr = r - s * self.d * jnp.array([1.0, 0.0, 0.0], r.dtype)
+        return -self.G * self.M * self.m / jnp.sqrt(dr @ dr + self.softening**2)
+
+    def energies(self, z: Float[Array, "6"]) -> Float[Array, "2"]:
+        r, p = z[:3], z[3:]
+        kinetic = p @ p / (2 * self.m)
+        return jnp.stack([kinetic + self.potential(r, 1.0) + self.phi, kinetic + self.potential(r, -1.0) - self.phi])
+
+    def noise(self, z: Float[Array, "6"]) -> Float[Array, "6 3"]:
+        s = jnp.asarray(self.sigma, z.dtype)
+        return jnp.concatenate([jnp.zeros((3, 3), z.dtype), s * jnp.eye(3, dtype=z.dtype)])
+
+    def operators(self):
+        return pauli()
