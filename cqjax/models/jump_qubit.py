@@ -9,6 +9,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._model import AbstractDiagonalModel, AbstractJumpModel
 from .._operators import pauli
+from ._checks import require
 
 __all__ = ["JumpQubit"]
 
@@ -34,10 +35,7 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
     def __check_init__(self):
-        for name in ("m", "omega", "tau"):
-            value = getattr(self, name)
-            if isinstance(value, (int, float)) and not value > 0:
-                raise ValueError(f"{name}: must be > 0, got {value}")
+        require(self, ("m", "omega", "tau"), strict=True)
 
     def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
         q, p = z[0], z[1]

@@ -9,15 +9,9 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._model import AbstractDiagonalModel
 from .._operators import pauli
+from ._checks import require
 
 __all__ = ["Seed000"]
-
-
-def _check_nonnegative(model, names):
-    for name in names:
-        value = getattr(model, name)
-        if isinstance(value, (int, float)) and not value >= 0:
-            raise ValueError(f"{name}: must be >= 0, got {value}")
 
 
 class Seed000(AbstractDiagonalModel):
@@ -46,9 +40,8 @@ class Seed000(AbstractDiagonalModel):
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
     def __check_init__(self):
-        _check_nonnegative(self, ("gamma_c", "gamma_q"))
-        if isinstance(self.hbar, (int, float)) and not self.hbar > 0:
-            raise ValueError(f"hbar: must be > 0, got {self.hbar}")
+        require(self, ("gamma_c", "gamma_q"), strict=False)
+        require(self, ("hbar",), strict=True)
 
     def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
         c = self.lam * z[0]

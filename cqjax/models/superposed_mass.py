@@ -9,6 +9,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._model import AbstractDiagonalModel
 from .._operators import pauli
+from ._checks import require
 
 __all__ = ["SuperposedMass"]
 
@@ -35,10 +36,7 @@ class SuperposedMass(AbstractDiagonalModel):
     momenta: ClassVar[tuple[str, ...]] = ("px", "py", "pz")
 
     def __check_init__(self):
-        for name in ("m", "sigma"):
-            value = getattr(self, name)
-            if isinstance(value, (int, float)) and not value > 0:
-                raise ValueError(f"{name}: must be > 0, got {value}")
+        require(self, ("m", "sigma"), strict=True)
 
     def potential(self, r: Float[Array, "3"], s: float) -> Float[Array, ""]:
         """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
