@@ -86,15 +86,20 @@ def _x64() -> None:
     jax.config.update("jax_enable_x64", True)  # every array gets an explicit dtype; float64 on request
 
 
-def _run(args) -> int:
+def _config_job(args, job) -> int:
+    """``cqjax run|master CONFIG``: load and validate the config, run ``job``, write --out."""
     _x64()
     from ._config import load_config
 
     cfg = load_config(args.config, args.overrides)
     _check_out(args.out)
-    _ensemble_job(cfg, args.out, progress=not args.no_progress)
+    job(cfg, args.out, progress=not args.no_progress)
     print(f"results: {args.out}")
     return 0
+
+
+def _run(args) -> int:
+    return _config_job(args, _ensemble_job)
 
 
 def _meta(kind: str, cfg, result, wall: float) -> dict:
@@ -134,14 +139,7 @@ def _ensemble_job(cfg, out: str, progress: bool):
 
 
 def _master(args) -> int:
-    _x64()
-    from ._config import load_config
-
-    cfg = load_config(args.config, args.overrides)
-    _check_out(args.out)
-    _master_job(cfg, args.out, progress=not args.no_progress)
-    print(f"results: {args.out}")
-    return 0
+    return _config_job(args, _master_job)
 
 
 def _master_job(cfg, out: str, progress: bool):

@@ -275,9 +275,12 @@ def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState
 # Time stepping.
 
 
-def _time_step(gen, t1: float, n_saves: int, dt: float | None) -> tuple[float, int]:
-    """(dt, steps per save): automatic, or the user's dt checked against stability."""
+def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float | None = None) -> tuple[float, int]:
+    """(dt, steps per save): automatic, or the user's dt checked against stability (an unstable
+    dt raises, or with ``fallback`` gives way to it)."""
     interval = t1 / n_saves
+    if dt is not None and fallback is not None and dt * gen.rate_bound > 1.0:
+        dt = fallback
     if dt is None:
         limits = [_SAFETY / gen.rate_bound if gen.rate_bound > 0 else interval]
         if gen.jump_rate > 0:
@@ -297,10 +300,10 @@ def _time_step(gen, t1: float, n_saves: int, dt: float | None) -> tuple[float, i
     return dt, per_save
 
 
-def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label=""):
+def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label="", fallback_dt=None):
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     gen = lattice_generator(model, grid, dtype)
-    dt, per_save = _time_step(gen, t1, n_saves, dt)
+    dt, per_save = _time_step(gen, t1, n_saves, dt, fallback_dt)
     ops = step_operators(gen, dt)
     rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
     rho = jnp.asarray(rho)
@@ -493,10 +496,8 @@ def solve_master(
         # twice the step as well: the scheme is first order in both, so the difference estimates
         # the spatial and the temporal error of the fine run together
         coarse_dt = 2 * dt_used if per_save % 2 == 0 else dt_used
-        if coarse_dt * lattice_generator(model, coarse).rate_bound > 1.0:
-            coarse_dt = dt_used
         _, cm, _, _, _, _, _, rt2 = _integrate(model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt,
-                                               progress=False)
+                                               progress=False, fallback_dt=dt_used)
         result.run_seconds += rt2
         cmean = _observable_means(model, names, coarse, cm)
         bound = _observable_bounds(model, names, grid)
