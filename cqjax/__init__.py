@@ -12,17 +12,27 @@ from ._ensemble import EnsembleResult, HistogramSpec, InitialState, run_ensemble
 from ._integrate import Solution, TimeGrid, simulate, trajectory_key
 from ._lattice import PhaseSpaceGrid
 from ._master import MasterResult, solve_master
-from ._model import AbstractDiagonalModel, AbstractJumpModel, AbstractModel, check_positivity, generator
+from ._model import (
+    AbstractDiagonalModel,
+    AbstractGeneralModel,
+    AbstractJumpModel,
+    AbstractModel,
+    check_complete_positivity,
+    check_positivity,
+    generator,
+)
 from ._observables import Observable, parse_observable
 from ._results import load_results, save_master, save_results
-from ._solver import AbstractSolver, EulerMaruyama, Kraus
-from ._unravelling import AbstractUnravelling, Healed, MeanField
+from ._solver import AbstractSolver, EulerMaruyama, Kraus, Milstein
+from ._unravelling import AbstractUnravelling, Healed, Jump, MeanField
 from .models import Diosi, JumpQubit, Seed000, SuperposedMass, register_model
+from .models import GHZLattice, SqrtWell
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AbstractDiagonalModel",
+    "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
     "AbstractSolver",
@@ -30,23 +40,28 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "Diosi",
+    "GHZLattice",
     "JumpQubit",
     "Seed000",
+    "SqrtWell",
     "SuperposedMass",
     "EnsembleResult",
     "EulerMaruyama",
     "Healed",
     "HistogramSpec",
     "InitialState",
+    "Jump",
     "Kraus",
     "MasterOptions",
     "MasterResult",
     "MeanField",
+    "Milstein",
     "Observable",
     "PhaseSpaceGrid",
     "RunConfig",
     "Solution",
     "TimeGrid",
+    "check_complete_positivity",
     "check_positivity",
     "compare_results",
     "generator",

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(result, cfg, meta) -> str:
     lines = [
-        f"cqjax run: model {cfg.resolved['model']}, {cfg.unravelling.name} / {cfg.solver.name}, "
+        f"cqjax run: model {cfg.resolved['model']}, {meta.get('unravelling', cfg.unravelling.name)} "
+        f"({meta.get('state', 'pure')} states) / {cfg.solver.name}, "
         f"{result.trajectories} trajectories x {result.steps} steps, {cfg.precision}, "
         f"{meta['environment']['device']['platform']}",
         f"{'observable':<16} {'mean at t=' + format(result.t[-1], '.4g'):>16}   {'std. error':>12}",
@@ -68,6 +69,11 @@ def _warnings(result) -> list[str]:
         first = int((bad > 0).argmax())
         out.append(f"warning: {int(bad.max())} trajectories hit NaN/inf (first at t = {result.t[first]:.4g}); "
                    "their statistics are NaN")
+    if result.stopped is not None and result.stopped[-1] > 0:
+        first = int((result.stopped > 0).argmax())
+        out.append(f"note: {100 * result.stopped[-1]:.3g}% of the trajectories were stopped by the model's "
+                   f"absorbing rule by t = {result.t[-1]:.4g} (first at t = {result.t[first]:.4g}); their "
+                   "state stays frozen there ('stopped' in the results)")
     if result.histogram is not None and result.histogram["outside"].max() > 0:
         out.append(f"note: histogram: up to {result.histogram['outside'].max():.3g} of the probability lies "
                    "outside the grid (histogram.outside in the results)")

@@ -7,10 +7,11 @@ error E, from ``solve_master``'s half-resolution run):
     z = |X - M| / sqrt(SE^2 + E^2 + floor^2),
 
 ``floor`` = 10 x the rounding of the ensemble's precision relative to max(1, |M|), so that entries
-known exactly to both (t = 0) do not divide by zero. For a histogram bin where the master
-expects fewer than 30 trajectories, SE is raised to at least sqrt(P / N) / (bin volume) (P the
-master's probability of the bin, N the number of trajectories): the sample SE of a nearly empty
-bin says nothing. The histogram is compared from the first saved time after t = 0: at t = 0 both
+known exactly to both (t = 0) do not divide by zero. For a histogram element (a, b) whose
+master weight W = |varrho_ab| x bin volume stands for fewer than 30 trajectories (each adds at
+most 1 / volume), SE is raised to at least sqrt(W / N) / (bin volume) (N the number of
+trajectories): the sample SE of a nearly empty bin, or of a branch or a coherence nearly absent
+from a bin, says nothing. The histogram is compared from the first saved time after t = 0: at t = 0 both
 hold the same initial condition, and a point on a bin edge is binned differently by the two.
 
 With K comparisons, the two agree when the worst z is below the threshold
@@ -155,9 +156,11 @@ def _histogram_z(run: dict, master: dict, floor: float, n_traj: float) -> np.nda
     m = np.asarray(master["histogram.density"])
     err = np.asarray(master.get("histogram.err", np.zeros_like(m)))
     vol = float(np.prod([np.diff(run[f"histogram.edges.{c}"])[0] for c in coords]))
-    prob = np.real(np.trace(m, axis1=-2, axis2=-1)) * vol  # master probability per bin, (T, bins...)
-    few = (prob * n_traj < _FEW)[..., None, None]
-    se_floor = np.sqrt(np.clip(prob, 0.0, None) / n_traj)[..., None, None] / vol
+    # W = |varrho_ab| x volume: each trajectory adds at most 1 / volume to |element|, so at least
+    # W N trajectories carry it; below _FEW their sample SE is unreliable
+    weight = np.abs(m) * vol
+    few = weight * n_traj < _FEW
+    se_floor = np.sqrt(weight / n_traj) / vol
     scale_m = floor * np.maximum(1.0, np.abs(m))
     out = []
     for part in (np.real, np.imag):

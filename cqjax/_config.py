@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._ensemble import HistogramSpec, InitialState
+from ._ensemble import STATES, HistogramSpec, InitialState
 from ._integrate import TimeGrid
 from ._model import AbstractModel
 from ._observables import parse_observable
@@ -45,13 +45,15 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "unravelling": ((str,), "healed"),
         "method": ((str,), "kraus"),
         "precision": ((str,), "float32"),
+        "state": ((str,), "auto"),
         "chunk_size": ((int,), None),
         "samples": ((int,), 4),
     },
     "initial": {
         "z_mean": ((list,), ...),
         "z_cov": ((list,), None),
-        "psi": ((str, list), ...),
+        "psi": ((str, list), None),
+        "rho": ((list,), None),
     },
     "observables": {"names": ((list,), ...)},
     "histogram": {"coords": ((list,), ...), "bins": ((list,), ...)},
@@ -94,6 +96,7 @@ class RunConfig:
     chunk_size: int | None
     samples: int
     resolved: dict
+    state: str = "auto"
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -110,7 +113,7 @@ class RunConfig:
             t1=self.t1, dt=self.dt, n_saves=self.n_saves, trajectories=self.trajectories,
             seed=self.seed, unravelling=self.unravelling, solver=self.solver,
             observables=self.observables, histogram=self.histogram, n_samples=self.samples,
-            chunk_size=self.chunk_size, precision=self.precision,
+            chunk_size=self.chunk_size, precision=self.precision, state=self.state,
         )
 
 
@@ -199,6 +202,11 @@ def _model(raw: dict) -> AbstractModel:
     for key, value in params.items():
         if key not in fields:
             raise ConfigError(f"params.{key}: unknown parameter of {spec!r}; allowed: {sorted(fields)}")
+        if _is_static(fields[key]):  # a static field (a size such as the number of qubits): an integer
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"params.{key}: expected an integer, got {value!r}")
+            kwargs[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"params.{key}: expected a finite number, got {value!r}")
         kwargs[key] = float(value)
@@ -208,13 +216,37 @@ def _model(raw: dict) -> AbstractModel:
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
+        head = str(err).partition(":")[0]
+        if head in fields and _is_static(fields[head]):  # "n: must be ..." -> "params.n: must be ..."
+            raise ConfigError(f"params.{err}") from None
         raise ConfigError(f"params: {err}") from None
 
 
-def _psi(value, dim: int) -> np.ndarray:
-    if isinstance(value, str):
+def _is_static(f: dataclasses.Field) -> bool:
+    """An ``eqx.field(static=True)`` model parameter: a Python int, not a float pytree leaf."""
+    return bool(f.metadata.get("static", False))
+
+
+def _param_value(model: AbstractModel, f: dataclasses.Field):
+    """A parameter as recorded in the resolved config: int for static fields, else float."""
+    value = getattr(model, f.name)
+    return int(value) if _is_static(f) else float(value)
+
+
+def _psi(value, dim: int, model: AbstractModel | None = None) -> np.ndarray:
+    """The initial state: a name (the model's ``named_states()`` first, then the qubit states of
+    NAMED_STATES) or a list of [re, im] amplitudes; normalised."""
+    own = getattr(model, "named_states", None)
+    own = own() if callable(own) else {}
+    if isinstance(value, str) and value in own:
+        psi = np.asarray(own[value], complex)
+        if psi.shape != (dim,):
+            raise ConfigError(f"initial.psi: the model's state {value!r} has shape {psi.shape}, expected ({dim},)")
+    elif isinstance(value, str):
         if value not in NAMED_STATES:
-            raise ConfigError(f"initial.psi: unknown state {value!r}; named states: {sorted(NAMED_STATES)}")
+            raise ConfigError(
+                f"initial.psi: unknown state {value!r}; named states: {sorted(set(NAMED_STATES) | set(own))}"
+            )
         if dim != 2:
             raise ConfigError(f"initial.psi: named state {value!r} is a qubit state but the model has d = {dim}")
         psi = np.asarray(NAMED_STATES[value], complex)
@@ -232,6 +264,29 @@ def _psi(value, dim: int) -> np.ndarray:
     if not np.isfinite(norm) or norm < 1e-12:
         raise ConfigError(f"initial.psi: state cannot be normalised (norm {norm:.3g})")
     return psi / norm
+
+
+def _rho(value, dim: int) -> np.ndarray:
+    """initial.rho: a d x d list of [re, im] entries; Hermitian, positive semi-definite, trace 1."""
+    field = "initial.rho"
+    if len(value) != dim or any(not isinstance(row, list) or len(row) != dim for row in value):
+        raise ConfigError(f"{field}: expected a {dim} x {dim} matrix of [re, im] entries")
+    rho = np.zeros((dim, dim), complex)
+    for i, row in enumerate(value):
+        for j, a in enumerate(row):
+            if not (isinstance(a, list) and len(a) == 2):
+                raise ConfigError(f"{field}: each entry must be [re, im], got {a!r} at [{i}][{j}]")
+            re, im = _float_list(field, a)
+            rho[i, j] = complex(re, im)
+    if np.abs(rho - rho.conj().T).max() > 1e-9:
+        raise ConfigError(f"{field}: not Hermitian (rho[i][j] must equal conj(rho[j][i]))")
+    tr = np.trace(rho).real
+    if abs(tr - 1) > 1e-6:
+        raise ConfigError(f"{field}: trace is {tr:.6g}, must be 1 (a normalised density matrix)")
+    low = np.linalg.eigvalsh(rho).min()
+    if low < -1e-9:
+        raise ConfigError(f"{field}: not positive semi-definite (smallest eigenvalue {low:.3g})")
+    return rho
 
 
 def parse_config(raw: dict) -> RunConfig:
@@ -267,6 +322,8 @@ def parse_config(raw: dict) -> RunConfig:
         raise ConfigError(f"run.method: unknown {run['method']!r}; choose from {sorted(SOLVERS)}")
     if run["precision"] not in ("float32", "float64"):
         raise ConfigError(f"run.precision: must be 'float32' or 'float64', got {run['precision']!r}")
+    if run["state"] not in STATES:
+        raise ConfigError(f"run.state: must be one of {list(STATES)}, got {run['state']!r}")
 
     z_mean = _float_list("initial.z_mean", init["z_mean"], n)
     z_cov = None
@@ -280,7 +337,10 @@ def parse_config(raw: dict) -> RunConfig:
         if np.linalg.eigvalsh(z_cov).min() < -1e-12 * max(1.0, np.abs(z_cov).max()):
             raise ConfigError("initial.z_cov: must be positive semi-definite")
     dim = jax.eval_shape(model.hamiltonian, jnp.asarray(z_mean)).shape[-1]
-    psi = _psi(init["psi"], dim)
+    if (init["psi"] is None) == (init["rho"] is None):
+        raise ConfigError("initial.psi: give exactly one of initial.psi (a pure state) and initial.rho (a density matrix)")
+    psi = None if init["psi"] is None else _psi(init["psi"], dim, model)
+    rho = None if init["rho"] is None else _rho(init["rho"], dim)
 
     names = obs["names"]
     if not names or not all(isinstance(s, str) for s in names):
@@ -317,10 +377,11 @@ def parse_config(raw: dict) -> RunConfig:
 
     resolved = {
         "model": raw["model"],
-        "params": {f.name: float(getattr(model, f.name)) for f in dataclasses.fields(model)},
+        "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},
         "run": run,
         "initial": {"z_mean": z_mean, "z_cov": None if z_cov is None else z_cov.tolist(),
-                    "psi": [[float(a.real), float(a.imag)] for a in psi]},
+                    **({"psi": [[float(a.real), float(a.imag)] for a in psi]} if psi is not None else
+                       {"rho": [[[float(a.real), float(a.imag)] for a in row] for row in rho]})},
         "observables": {"names": list(names)},
     }
     if histogram is not None:
@@ -335,14 +396,15 @@ def parse_config(raw: dict) -> RunConfig:
         model=model,
         initial=InitialState(
             z_mean=jnp.asarray(z_mean),
-            psi=jnp.asarray(psi),
+            psi=None if psi is None else jnp.asarray(psi),
             z_cov=None if z_cov is None else jnp.asarray(z_cov),
+            rho=None if rho is None else jnp.asarray(rho),
         ),
         t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master,
+        master=master, state=run["state"],
     )
 
 

@@ -21,18 +21,27 @@ from ._integrate import (
     TimeGrid,
     cast_model,
     complex_dtype,
-    draw_normals,
+    has_boundary,
     initial_key,
+    make_draw,
     make_step,
-    noise_dim,
     noise_key,
     time_loop,
     trajectory_key,
 )
-from ._model import AbstractModel, check_positivity, check_unravellable, validate_model
+from ._model import (
+    AbstractJumpModel,
+    AbstractModel,
+    check_positivity,
+    check_unravellable,
+    needs_mixed,
+    validate_model,
+)
 from ._observables import parse_observable
 from ._solver import AbstractSolver, Kraus
-from ._unravelling import AbstractUnravelling, Healed
+from ._unravelling import AbstractUnravelling, Healed, resolve_unravelling
+
+STATES = ("auto", "pure", "mixed", "purified")
 
 __all__ = ["InitialState", "HistogramSpec", "EnsembleResult", "run_ensemble"]
 
@@ -40,20 +49,47 @@ DEFAULT_CHUNK = 1 << 16
 
 
 class InitialState(eqx.Module):
-    """Gaussian classical point N(z_mean, z_cov) (z_cov None: a fixed point) and a pure state."""
+    """Gaussian classical point N(z_mean, z_cov) (z_cov None: a fixed point) and a quantum state:
+    a pure state ``psi`` or a density matrix ``rho`` (give one; ``rho`` wins if both are set)."""
 
     z_mean: Float[Array, " n"]
-    psi: Complex[Array, " d"]
+    psi: Complex[Array, " d"] | None = None
     z_cov: Float[Array, "n n"] | None = None
+    rho: Complex[Array, "d d"] | None = None
 
-    def sample(self, key, dtype) -> tuple[Array, Array]:
+    def __check_init__(self):
+        if self.psi is None and self.rho is None:
+            raise ValueError("initial: give a state vector psi or a density matrix rho")
+
+    @property
+    def dim(self) -> int:
+        return int(jnp.shape(self.rho if self.rho is not None else self.psi)[-1])
+
+    def density(self, dtype=jnp.complex128) -> Array:
+        """The initial density matrix, trace one."""
+        if self.rho is not None:
+            rho = jnp.asarray(self.rho).astype(dtype)
+            return rho / jnp.real(jnp.trace(rho))
+        psi = jnp.asarray(self.psi).astype(dtype)
+        return jnp.outer(psi, jnp.conj(psi)) / jnp.real(jnp.vdot(psi, psi))
+
+    def sample(self, key, dtype, mixed: bool = False) -> tuple[Array, Array]:
+        """(z, psi) or, ``mixed``, (z, rho). From a density matrix a pure-state run samples
+        eigenvector k with probability lambda_k (a decomposition of rho)."""
         z = jnp.asarray(self.z_mean, dtype)
         if self.z_cov is not None:
             evals, evecs = jnp.linalg.eigh(jnp.asarray(self.z_cov, dtype))
             root = evecs * jnp.sqrt(jnp.clip(evals, 0.0))
             z = z + root @ jax.random.normal(key, z.shape, dtype)
-        psi = jnp.asarray(self.psi).astype(complex_dtype(dtype))
-        return z, psi / jnp.linalg.norm(psi)
+        cdtype = complex_dtype(dtype)
+        if mixed:
+            return z, self.density(cdtype)
+        if self.rho is None:
+            psi = jnp.asarray(self.psi).astype(cdtype)
+            return z, psi / jnp.linalg.norm(psi)
+        weights, vectors = jnp.linalg.eigh(self.density(cdtype))
+        k = jax.random.categorical(jax.random.fold_in(key, 7), jnp.log(jnp.clip(weights, 0.0)))
+        return z, vectors[:, k]
 
 
 @dataclass(frozen=True)
@@ -91,6 +127,7 @@ class EnsembleResult:
     compile_seconds: float
     run_seconds: float
     histogram: dict[str, np.ndarray] | None = None
+    stopped: np.ndarray | None = None
     info: dict = field(default_factory=dict)
 
     @property
@@ -111,19 +148,19 @@ def _bin_index(z, hist_idx, lo, width, nbins):
 
 def _chunk_kernel(
     model, observables, initial, key, start, n_valid, *, grid, unravelling, solver, dtype,
-    chunk, n_samples, hist, hist_idx,
+    chunk, n_samples, hist, hist_idx, mixed,
 ):
     """Run one chunk of trajectories; return per-save reductions (leading axis: saved time)."""
     index = start + jnp.arange(chunk)
     weight = (index < n_valid).astype(dtype)
     tkeys = jax.vmap(lambda i: trajectory_key(key, i))(index)
-    z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype))(tkeys)
+    z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed))(tkeys)
     nkeys = jax.vmap(noise_key)(tkeys)
-    m = noise_dim(model, z0[0])
+    m = unravelling.noise_dim(model, z0[0])
     step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
-        jax.vmap(lambda k: draw_normals(k, b, length, m, dtype))(nkeys), 0, 1
+        jax.vmap(lambda k: make_draw(unravelling, k, m, dtype)(b, length))(nkeys), 0, 1
     )
     count = jnp.sum(weight)
 
@@ -132,19 +169,22 @@ def _chunk_kernel(
         values = jnp.stack([jax.vmap(o)(z, psi) for o in observables], axis=-1)  # (B, k)
         mean = jnp.sum(weight[:, None] * values, axis=0) / count
         m2 = jnp.sum(weight[:, None] * (values - mean) ** 2, axis=0)
-        finite = jnp.all(jnp.isfinite(z), axis=-1) & jnp.all(jnp.isfinite(psi), axis=-1)
+        finite = jnp.all(jnp.isfinite(z), axis=-1) & jnp.all(jnp.isfinite(psi.reshape(chunk, -1)), axis=-1)
         out = dict(
             mean=mean, m2=m2, nonfinite=jnp.sum(weight * ~finite),
             z=z[:n_samples], psi=psi[:n_samples],
         )
+        if has_boundary(model):
+            out["stopped"] = jnp.sum(weight * ~jax.vmap(model.inside)(z))
         if hist is not None:
             lo = [b[0] for b in hist.bins]
             width = [(b[1] - b[0]) / b[2] for b in hist.bins]
             nb = [b[2] for b in hist.bins]
             flat, inside = jax.vmap(lambda zz: _bin_index(zz, hist_idx, lo, width, nb))(z)
-            inside = inside & jnp.all(jnp.isfinite(psi), axis=-1)
+            inside = inside & finite
             w = (weight * inside)[:, None, None]
-            rho = jnp.where(w > 0, psi[:, :, None] * jnp.conj(psi)[:, None, :], 0)  # no NaN leaks in
+            rho = psi if mixed else psi[:, :, None] * jnp.conj(psi)[:, None, :]
+            rho = jnp.where(w > 0, rho, 0)  # no NaN leaks in
             nbins = int(np.prod(nb))
             seg = lambda x: jax.ops.segment_sum(x, flat, num_segments=nbins)
             out.update(
@@ -196,13 +236,22 @@ def run_ensemble(
     n_samples: int = 4,
     chunk_size: int | None = None,
     precision: str = "float32",
+    state: str = "auto",
     progress: bool = False,
 ) -> EnsembleResult:
     """Run ``trajectories`` trajectories in chunks and return streamed ensemble statistics.
 
     Trajectory i uses ``trajectory_key(PRNGKey(seed), i)``, so the statistics do not depend on
-    ``chunk_size``. Observables are parsed with ``parse_observable``.
+    ``chunk_size``. Observables are parsed with ``parse_observable``. ``state`` picks the
+    quantum state the trajectories carry: ``"pure"`` (psi), ``"mixed"`` (rho, the mixed-state
+    unravelling of seed 004 eqs. 7-8), ``"purified"`` (psi, with the decoherence beyond
+    saturation carried by extra classical noises, seed 004 App. B) or ``"auto"``: mixed when the
+    model's decoherence exceeds saturation, its back-reaction is not Hermitian, or the initial
+    state is a density matrix; pure otherwise (a jump model's unravelling is always pure). A
+    healed run of a jump model follows its jump unravelling.
     """
+    if state not in STATES:
+        raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
     if precision not in ("float32", "float64"):
         raise ValueError(f"run.precision: must be 'float32' or 'float64', got {precision!r}")
     dtype = jnp.float32 if precision == "float32" else jnp.float64
@@ -224,6 +273,8 @@ def run_ensemble(
             if c not in model.coords:
                 raise ValueError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
         hist_idx = tuple(model.coords.index(c) for c in histogram.coords)
+        if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
+            raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
     max_chunk = int(min(chunk_size or DEFAULT_CHUNK, trajectories))
     n_chunks = -(-trajectories // max_chunk)
     # Equal chunks keep padding small; an explicit chunk_size is used as given.
@@ -236,16 +287,29 @@ def run_ensemble(
     ))(jnp.arange(min(trajectories, 256)))
     if not bool(jnp.all(jnp.isfinite(z0s))):
         raise ValueError("initial: the initial classical points are not finite")
-    validate_model(model, z0s, psi_dim=jnp.shape(initial.psi)[-1])
-    check_unravellable(model, z0s)
+    validate_model(model, z0s, psi_dim=initial.dim)
+    unravelling = resolve_unravelling(model, unravelling)
+    jumpy = isinstance(model, AbstractJumpModel)
+    if state in ("mixed", "purified") and jumpy and unravelling.stochastic:
+        raise ValueError("run.state: the jump unravelling carries pure states; use 'pure' or 'auto'")
+    if state == "purified":
+        if not isinstance(unravelling, Healed):
+            raise ValueError("run.state: 'purified' needs the healed unravelling")
+        unravelling = Healed(purify=True)
+    if state == "auto":
+        mixed = not jumpy and (initial.rho is not None or (unravelling.stochastic and needs_mixed(model, z0s)))
+    else:
+        mixed = state == "mixed"
     if unravelling.stochastic:
-        check_positivity(model, z0s)
+        check_unravellable(model, z0s, mixed=mixed or state == "purified")
+        if not jumpy:
+            check_positivity(model, z0s)
 
     kernel = jax.jit(
         lambda model, obs, initial, key, start: _chunk_kernel(
             model, obs, initial, key, start, trajectories, grid=grid, unravelling=unravelling,
             solver=solver, dtype=dtype, chunk=chunk, n_samples=n_samples, hist=histogram,
-            hist_idx=hist_idx,
+            hist_idx=hist_idx, mixed=mixed,
         )
     )
     t0 = time.perf_counter()
@@ -254,6 +318,7 @@ def run_ensemble(
 
     merge = _Merge()
     nonfinite = np.zeros(grid.n_saves + 1)
+    stopped = np.zeros(grid.n_saves + 1) if has_boundary(model) else None
     hist_acc = None
     samples = None
     bar = None
@@ -266,6 +331,8 @@ def run_ensemble(
         rec = jax.device_get(compiled(model, obs, initial, key, start))
         merge.add(float(rec["count"]), rec["mean"], rec["m2"])
         nonfinite += rec["nonfinite"]
+        if stopped is not None:
+            stopped += rec["stopped"]
         if samples is None:
             samples = (np.asarray(rec["z"]), np.asarray(rec["psi"]))
         if histogram is not None:
@@ -294,7 +361,9 @@ def run_ensemble(
         steps=grid.n_steps,
         compile_seconds=compile_seconds,
         run_seconds=run_seconds,
-        info=dict(chunk_size=chunk, noise_block=grid.block),
+        stopped=None if stopped is None else stopped / n,
+        info=dict(chunk_size=chunk, noise_block=grid.block, unravelling=unravelling.name,
+                  state="mixed" if mixed else ("purified" if state == "purified" else "pure")),
     )
     if histogram is not None:
         result.histogram = _histogram_estimate(hist_acc, histogram, n)

@@ -17,8 +17,9 @@ import numpy as np
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
 from ._model import AbstractModel, is_diagonal
+from ._jumps import jump_step
 from ._solver import AbstractSolver
-from ._unravelling import AbstractUnravelling
+from ._unravelling import AbstractUnravelling, Jump, resolve_unravelling
 
 __all__ = ["TimeGrid", "simulate", "Solution"]
 
@@ -88,26 +89,46 @@ def complex_dtype(dtype):
     return jnp.complex128 if jnp.dtype(dtype) == jnp.float64 else jnp.complex64
 
 
-def noise_dim(model: AbstractModel, z: Array) -> int:
-    """m, the number of independent Wiener processes (columns of sigma)."""
-    shape = jax.eval_shape(model.noise, z).shape
-    if len(shape) != 2 or shape[0] != z.shape[-1]:
-        raise ValueError(f"model.noise(z) must have shape (n, m) with n = {z.shape[-1]}, got {shape}")
-    return shape[1]
+def has_boundary(model: AbstractModel) -> bool:
+    """Whether the model defines an absorbing rule (``inside``)."""
+    return type(model).inside is not AbstractModel.inside
 
 
 def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):
-    """One step (z, psi), xi -> (z', psi') for one trajectory; xi ~ N(0, I_m)."""
+    """One step (z, state), noise -> (z', state') for one trajectory.
+
+    The noise is xi ~ N(0, I_m) for the diffusive unravellings and a PRNG key for jumps; the
+    quantum state is a vector psi or a density matrix rho. With an absorbing rule a trajectory
+    whose point is outside the model's domain keeps its state (it is stopped).
+    """
     diagonal = is_diagonal(model)
-    sqdt = jnp.sqrt(dt)
+    if isinstance(unravelling, Jump):
+        step = jump_step(model, unravelling, dt, diagonal)
+    else:
+        sqdt = jnp.sqrt(dt)
+        coefficients = lambda z, q: unravelling.coefficients(model, z, q)
 
-    def step(state, xi):
-        z, psi = state
-        c = unravelling.coefficients(model, z, psi)
-        dW = xi * sqdt if c.sigma is not None else None
-        return (solver.classical_update(z, c, dW, dt), solver.quantum_update(psi, c, dW, dt, diagonal))
+        def step(state, xi):
+            z, q = state
+            dW = xi * sqdt if unravelling.stochastic else None
+            return solver.step(coefficients, z, q, dW, dt, diagonal)
 
-    return step
+    if not has_boundary(model):
+        return step
+
+    def stopping_step(state, noise):
+        new = step(state, noise)
+        live = model.inside(state[0])
+        return jax.tree.map(lambda a, b: jnp.where(live, a, b), new, state)
+
+    return stopping_step
+
+
+def make_draw(unravelling: AbstractUnravelling, nkey: PRNGKeyArray, m: int, dtype) -> Callable:
+    """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first."""
+    if isinstance(unravelling, Jump):
+        return lambda b, length: jax.random.split(jax.random.fold_in(nkey, b), length)
+    return lambda b, length: draw_normals(nkey, b, length, m, dtype)
 
 
 def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable):
@@ -141,11 +162,12 @@ def draw_normals(key: PRNGKeyArray, block_index, block_len: int, m: int, dtype) 
 
 
 class Solution(eqx.Module):
-    """One trajectory at the saved times: ``ts`` (T,), ``z`` (T, n), ``psi`` (T, d)."""
+    """One trajectory at the saved times: ``ts`` (T,), ``z`` (T, n), ``psi`` (T, d) -- or
+    (T, d, d) density matrices for the mixed-state unravelling."""
 
     ts: Float[Array, " T"]
     z: Float[Array, "T n"]
-    psi: Complex[Array, "T d"]
+    psi: Complex[Array, "T d"] | Complex[Array, "T d d"]
 
 
 def cast_model(model: AbstractModel, dtype) -> AbstractModel:
@@ -164,7 +186,7 @@ def cast_model(model: AbstractModel, dtype) -> AbstractModel:
 def simulate(
     model: AbstractModel,
     z0: Float[Array, " n"],
-    psi0: Complex[Array, " d"],
+    psi0: Complex[Array, " d"] | Complex[Array, "d d"],
     key: PRNGKeyArray,
     *,
     t1: float,
@@ -175,7 +197,8 @@ def simulate(
 ) -> Solution:
     """Integrate one trajectory of ``unravelling`` with ``solver`` from (z0, psi0).
 
-    ``key`` is the trajectory's own key (``trajectory_key(run_key, i)`` reproduces trajectory i
+    ``psi0`` is a state vector (pure-state unravelling) or a density matrix (the mixed-state
+    unravelling, seed 004 eqs. 7-8). ``key`` is the trajectory's own key (``trajectory_key(run_key, i)`` reproduces trajectory i
     of an ensemble run). Pure and differentiable with respect to the model's parameters and the
     initial state; vmap it for batches.
     """
@@ -186,10 +209,9 @@ def simulate(
     dtype = z0.dtype
     model = cast_model(model, dtype)
     psi0 = jnp.asarray(psi0).astype(complex_dtype(dtype))
-    psi0 = psi0 / jnp.linalg.norm(psi0)
+    psi0 = psi0 / (jnp.real(jnp.trace(psi0)) if psi0.ndim == 2 else jnp.linalg.norm(psi0))
+    unravelling = resolve_unravelling(model, unravelling)
     step = make_step(model, unravelling, solver, grid.dt)
-    m = noise_dim(model, z0)
-    nkey = noise_key(key)
-    draw = lambda b, length: draw_normals(nkey, b, length, m, dtype)
+    draw = make_draw(unravelling, noise_key(key), unravelling.noise_dim(model, z0), dtype)
     _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s: s)
     return Solution(ts=jnp.asarray(grid.ts, dtype), z=zs, psi=psis)

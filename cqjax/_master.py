@@ -123,6 +123,9 @@ def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[
 
 
 def _initial_rho(initial: InitialState) -> np.ndarray:
+    if initial.rho is not None:
+        rho = np.asarray(initial.rho, complex)
+        return rho / np.trace(rho).real
     psi = np.asarray(initial.psi, complex)
     psi = psi / np.linalg.norm(psi)
     return np.outer(psi, psi.conj())
@@ -468,7 +471,7 @@ def solve_master(
     for i, n in enumerate(cells):
         if n < 1:
             raise ValueError(f"master.cells: need >= 1 cell per axis, got {list(cells)}")
-    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=np.shape(initial.psi)[-1])
+    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
     names = tuple(observables)
     for name in names:
         parse_observable(name, model)

@@ -14,9 +14,9 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
-__all__ = ["AbstractModel", "AbstractDiagonalModel", "AbstractJumpModel"]
+__all__ = ["AbstractModel", "AbstractDiagonalModel", "AbstractGeneralModel", "AbstractJumpModel"]
 
 
 class AbstractModel(eqx.Module):
@@ -61,6 +61,15 @@ class AbstractModel(eqx.Module):
         """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
         return 1.0
 
+    def inside(self, z: Float[Array, " n"]) -> Bool[Array, ""] | None:
+        """The absorbing rule: False where the dynamics is not defined (None: no boundary).
+
+        A trajectory whose point leaves this domain is stopped there: its classical point and
+        quantum state stay frozen from that step on, and the runner reports the fraction of
+        trajectories stopped at every saved time (``stopped``).
+        """
+        return None
+
     @property
     def coords(self) -> tuple[str, ...]:
         return tuple(self.positions) + tuple(self.momenta)
@@ -84,6 +93,34 @@ class AbstractDiagonalModel(AbstractModel):
     def hamiltonian(self, z: Float[Array, " n"]) -> Complex[Array, "d d"]:
         e = self.energies(z)
         return jnp.diag(e).astype(jnp.result_type(e.dtype, jnp.complex64))
+
+
+class AbstractGeneralModel(AbstractModel):
+    """General continuous CQ dynamics, seed 004 eqs. (5)-(8), PHYSICS.md section 2.
+
+    d varrho/dt = - d_i(D1C_i varrho) + d_i d_j(D2_ij varrho) - i[H, varrho]
+                  + D0^{ab} (L_a varrho L_b^dag - 1/2 {L_b^dag L_a, varrho})
+                  - d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho L_a^dag),
+    with D2 = sigma sigma^T / 2 and D1^{a0} = conj(D1^{0a}). Define ``hamiltonian`` (H, the
+    unitary part; its trace only adds a global phase), ``noise`` (sigma), ``drift`` (D1C) and
+    ``lindblad`` (L_a, D0, D1^{0a}). Complete positivity is the block-matrix condition
+    [[2 D2, D1], [D1^dag, D0]] >= 0, checked at the initial points before a run.
+    """
+
+    @abc.abstractmethod
+    def drift(self, z: Float[Array, " n"]) -> Float[Array, " n"]:
+        """D1C(z), the classical drift."""
+
+    @abc.abstractmethod
+    def lindblad(
+        self, z: Float[Array, " n"]
+    ) -> tuple[Complex[Array, "p d d"], Complex[Array, "p p"], Complex[Array, "n p"]]:
+        """``(L, D0, D1)``: Lindblad operators L_a, the decoherence matrix D0^{ab} and D1^{0a}_i."""
+
+    def dissipators(self, z):
+        """The decoherence beyond saturation, D0 - D1^dag pinv(sigma sigma^T) D1, as channels."""
+        form = general_form(self, z)
+        return form.rates, form.ops
 
 
 class AbstractJumpModel(AbstractModel):
@@ -134,13 +171,18 @@ class Generator(eqx.Module):
     force: Array
 
 
-def generator(model: AbstractModel, z: Float[Array, " n"]) -> Generator:
+def generator(model: AbstractModel, z: Float[Array, " n"], jumps: bool = True) -> Generator:
     """Split H = H_C I + H_I with H_C = Tr H / d and differentiate (seed 004 eqs. 11-12).
 
     The classical drift is {Z, H_C} and the back-reaction operators are F = {Z, H_I}, both from
     forward-mode autodiff of H(z); ``h`` is H_I / hbar, the generator of the unitary part. For a
-    jump model the back-reaction is carried by its jumps, so ``force`` is zero.
+    jump model the back-reaction is carried by its jumps, so ``force`` is zero (unless
+    ``jumps=False``: the mean-field equations feel <{Z, H_I}> instead). A general-form model
+    gives its drift D1C and force G_i + G_i^dag, G_i = D1^{a0}_i L_a, directly.
     """
+    if isinstance(model, AbstractGeneralModel):
+        form = general_form(model, z)
+        return Generator(h=form.h, drift=form.drift, force=form.back + jnp.conj(jnp.swapaxes(form.back, -1, -2)))
     k = len(model.positions)
     diagonal = is_diagonal(model)
 
@@ -153,9 +195,98 @@ def generator(model: AbstractModel, z: Float[Array, " n"]) -> Generator:
     (dhi, dhc), (hi, _) = jax.jacfwd(split, has_aux=True)(z)
     drift = symplectic(jnp.real(dhc), k)
     force = jnp.moveaxis(symplectic(dhi, k), -1, 0)
-    if isinstance(model, AbstractJumpModel):
+    if jumps and isinstance(model, AbstractJumpModel):
         force = jnp.zeros_like(force)
     return Generator(h=hi / model.reduced_planck(), drift=drift, force=force)
+
+
+class GeneralForm(eqx.Module):
+    """The generator at one point in the form the unravellings use (PHYSICS.md sections 2-3).
+
+    ``h``: H / hbar (diagonal (d,) or (d, d)); ``drift``: D1C (n,); ``sigma``: (n, m);
+    ``back``: G_i = D1^{a0}_i L_a (n, d) or (n, d, d), so that the back-reaction term is
+    -d_i(G_i varrho + varrho G_i^dag); ``rates``, ``ops``: the decoherence beyond saturation
+    D0 - D1^dag pinv(sigma sigma^T) D1 as channels sum_k rates_k D[ops_k] (None: none).
+    A healed model has G = {Z, H_I} / 2 and its ``dissipators`` as the excess.
+    """
+
+    h: Array
+    drift: Array
+    sigma: Array
+    back: Array
+    rates: Array | None
+    ops: Array | None
+
+
+def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
+    """The model's generator at z as (H, D1C, sigma, G, excess channels)."""
+    sigma = jnp.asarray(model.noise(z), dtype=z.dtype)
+    if not isinstance(model, AbstractGeneralModel):
+        g = generator(model, z)
+        diss = model.dissipators(z)
+        rates, ops = (None, None) if diss is None else diss
+        if ops is not None and is_diagonal(model) and ops.ndim == 3:
+            ops = jnp.diagonal(ops, axis1=-2, axis2=-1)
+        return GeneralForm(h=g.h, drift=g.drift, sigma=sigma, back=0.5 * g.force, rates=rates, ops=ops)
+    L, D0, D1 = model.lindblad(z)
+    cdtype = jnp.result_type(L.dtype, jnp.complex64 if z.dtype == jnp.float32 else jnp.complex128)
+    L, D0, D1 = (jnp.asarray(a, cdtype) for a in (L, D0, D1))
+    back = jnp.einsum("ia,ajk->ijk", jnp.conj(D1), L)
+    P = jnp.linalg.pinv(sigma).astype(cdtype) @ jnp.conj(D1)  # (m, p): K_j = P_ja L_a
+    excess = D0 - P.T @ jnp.conj(P)
+    rates, U = jnp.linalg.eigh(0.5 * (excess + jnp.conj(excess.T)))
+    ops = jnp.einsum("ak,aij->kij", U, L)
+    H = jnp.asarray(model.hamiltonian(z), cdtype)
+    return GeneralForm(h=H / model.reduced_planck(), drift=jnp.asarray(model.drift(z), z.dtype),
+                       sigma=sigma, back=back, rates=rates, ops=ops)
+
+
+def complete_positivity(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Array, Array]:
+    """How far the generator at z is from complete positivity (PHYSICS.md section 2).
+
+    Returns ``(deficit, residual)``: the trade-off deficit max(0, -lambda_min(D0 - D1^dag
+    pinv(sigma sigma^T) D1)) (the Schur complement of the block matrix [[2 D2, D1], [D1^dag, D0]])
+    and ||(I - sigma pinv(sigma)) D1||. Both vanish iff the block matrix is PSD.
+    """
+    form = general_form(model, z)
+    deficit = jnp.zeros((), z.dtype)
+    if form.rates is not None and form.rates.size:
+        deficit = jnp.maximum(-jnp.min(form.rates), 0.0)
+    if isinstance(model, AbstractGeneralModel):
+        _, _, D1 = model.lindblad(z)
+        proj = form.sigma @ jnp.linalg.pinv(form.sigma)
+        resid = jnp.linalg.norm((jnp.eye(proj.shape[0], dtype=z.dtype) - proj) @ D1)
+    else:
+        resid = jnp.max(positivity_residual(model, z))
+    return deficit, resid
+
+
+def check_complete_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:
+    """Raise ValueError naming the violated condition of the block matrix and by how much."""
+    deficit, resid = jax.jit(jax.vmap(lambda z: complete_positivity(model, z)))(zs)
+    worst = float(jnp.max(deficit))
+    if worst > rtol:
+        at = [round(float(v), 4) for v in zs[int(jnp.argmax(deficit))]]
+        raise ValueError(
+            f"complete positivity: the decoherence-diffusion trade-off 2 D0 >= D1^dag pinv(D2) D1 fails "
+            f"by {worst:.3g} (smallest eigenvalue of D0 - D1^dag pinv(sigma sigma^T) D1 is {-worst:.3g} "
+            f"at z = {at}): the block matrix [[2 D2, D1], [D1^dag, D0]] is not positive semi-definite, so "
+            "no trajectory can unravel this dynamics ('cqjax master' integrates its master equation)"
+        )
+    if isinstance(model, AbstractGeneralModel) and float(jnp.max(resid)) > 1e-6:
+        raise ValueError(
+            f"complete positivity: (I - D2 pinv(D2)) D1 = {float(jnp.max(resid)):.3g} != 0: a coordinate "
+            "without noise carries a back-reaction; the block matrix [[2 D2, D1], [D1^dag, D0]] is not "
+            "positive semi-definite"
+        )
+
+
+def excess_decoherence(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> float:
+    """The largest decoherence rate beyond saturation at the given points (0: saturated)."""
+    if not isinstance(model, AbstractGeneralModel) and model.dissipators(zs[0]) is None:
+        return 0.0
+    rates = jax.jit(jax.vmap(lambda z: general_form(model, z).rates))(zs)
+    return float(jnp.max(rates)) if rates.size else 0.0
 
 
 def positivity_residual(model: AbstractModel, z: Float[Array, " n"]) -> Float[Array, " n"]:
@@ -191,22 +322,47 @@ def check_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float 
 def validate_model(
     model: AbstractModel, zs: Float[Array, "k n"], psi_dim: int | None = None, rtol: float = 1e-5
 ) -> None:
-    """Check shapes and Hermiticity at the given points; raise ValueError naming what is wrong."""
+    """Check shapes and Hermiticity at the given points; raise ValueError naming what is wrong.
+
+    A diagonal model is checked through ``energies`` (real, finite, shape (d,)), never as d x d
+    matrices; an operator is a dense (d, d) Hermitian matrix or a ``PauliString`` on log2(d) qubits.
+    """
+    from ._pauli_strings import PauliString
+
     n = model.n_coords
     if zs.shape[-1] != n:
         raise ValueError(f"initial.z_mean: model has {n} coordinates {list(model.coords)}, got {zs.shape[-1]}")
-    H = jax.jit(jax.vmap(model.hamiltonian))(zs)
-    if H.ndim != 3 or H.shape[-1] != H.shape[-2]:
-        raise ValueError(f"model.hamiltonian(z): expected a (d, d) matrix, got shape {H.shape[1:]}")
-    d = H.shape[-1]
-    if psi_dim is not None and psi_dim != d:
-        raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
-    scale = max(float(jnp.max(jnp.abs(H))), 1e-30)
-    if float(jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))) > rtol * scale:
-        raise ValueError("model.hamiltonian(z): H(z) is not Hermitian at the initial points")
-    if not bool(jnp.all(jnp.isfinite(H))):
-        raise ValueError("model.hamiltonian(z): H(z) is not finite at the initial points")
+    if is_diagonal(model):
+        E = jax.jit(jax.vmap(model.energies))(zs)
+        if E.ndim != 2:
+            raise ValueError(f"model.energies(z): expected a (d,) vector, got shape {E.shape[1:]}")
+        if jnp.iscomplexobj(E):
+            raise ValueError(f"model.energies(z): the diagonal of H(z) must be real, got dtype {E.dtype}")
+        if not bool(jnp.all(jnp.isfinite(E))):
+            raise ValueError("model.energies(z): H(z) is not finite at the initial points")
+        d = E.shape[-1]
+        if psi_dim is not None and psi_dim != d:
+            raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
+    else:
+        H = jax.jit(jax.vmap(model.hamiltonian))(zs)
+        if H.ndim != 3 or H.shape[-1] != H.shape[-2]:
+            raise ValueError(f"model.hamiltonian(z): expected a (d, d) matrix, got shape {H.shape[1:]}")
+        d = H.shape[-1]
+        if psi_dim is not None and psi_dim != d:
+            raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
+        scale = max(float(jnp.max(jnp.abs(H))), 1e-30)
+        if float(jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))) > rtol * scale:
+            raise ValueError("model.hamiltonian(z): H(z) is not Hermitian at the initial points")
+        if not bool(jnp.all(jnp.isfinite(H))):
+            raise ValueError("model.hamiltonian(z): H(z) is not finite at the initial points")
     for name, op in model.operators().items():
+        if isinstance(op, PauliString):  # Hermitian by construction
+            if op.dim != d:
+                raise ValueError(
+                    f"model.operators()[{name!r}]: Pauli string {op.labels!r} acts on {op.n_qubits} qubits "
+                    f"(d = {op.dim}), the model has d = {d}"
+                )
+            continue
         op = jnp.asarray(op)
         if op.shape != (d, d):
             raise ValueError(f"model.operators()[{name!r}]: expected shape ({d}, {d}), got {op.shape}")
@@ -214,31 +370,41 @@ def validate_model(
             raise ValueError(f"model.operators()[{name!r}]: operator is not Hermitian")
 
 
-def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:
-    """Raise ValueError if the continuous pure-state unravellings cannot run this model.
+def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: bool, rtol: float = 1e-9) -> None:
+    """Raise ValueError if trajectories cannot unravel this model in the chosen representation.
 
-    They follow the healed generator only: a jump model or a model with extra Lindblad channels
-    of non-zero rate at the given points needs another unravelling (the master-equation solver
-    runs both).
+    Any completely positive generator has a mixed-state unravelling (seed 004 eqs. 7-8); the
+    pure-state one needs saturation (no excess decoherence) and Hermitian back-reaction G_i.
     """
-    name = type(model).__name__
-    if isinstance(model, AbstractJumpModel):
-        raise ValueError(
-            f"model: {name} acts on the classical system by jumps; trajectories of jump models are "
-            "not available yet (use 'cqjax master' for its master equation)"
-        )
-    if model.dissipators(zs[0]) is None:
+    check_complete_positivity(model, zs, rtol)
+    if mixed or isinstance(model, AbstractJumpModel):
         return
-    rates = jax.jit(jax.vmap(lambda z: model.dissipators(z)[0]))(zs)
-    worst = float(jnp.max(jnp.abs(rates))) if rates.size else 0.0
-    if worst > rtol:
-        sign = "below" if float(jnp.min(rates)) < -rtol else "above"
-        more = (
-            "it is not completely positive, so no trajectory can unravel it"
-            if sign == "below"
-            else "trajectories need the mixed-state unravelling, which is not available yet"
-        )
+    name = type(model).__name__
+    excess = excess_decoherence(model, zs, rtol)
+    if excess > rtol:
         raise ValueError(
-            f"model: {name} has decoherence {sign} the saturated (healed) value (extra rate "
-            f"{worst:.3g} at the initial points): {more}; 'cqjax master' integrates its master equation"
+            f"run.state: {name} has decoherence above the saturated (healed) value (excess rate "
+            f"{excess:.3g} at the initial points), so pure states cannot unravel it; use the mixed-state "
+            "unravelling (run.state = \"mixed\" or \"auto\")"
         )
+    if isinstance(model, AbstractGeneralModel):
+        back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
+        if float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) > 1e-6 * max(float(jnp.max(jnp.abs(back))), 1e-30):
+            raise ValueError(
+                f"run.state: {name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step "
+                "needs a Hermitian one: use run.state = \"mixed\" or \"auto\""
+            )
+
+
+def needs_mixed(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> bool:
+    """Whether the automatic choice is the mixed-state unravelling: excess decoherence, or a
+    general model whose back-reaction is not Hermitian."""
+    if isinstance(model, AbstractJumpModel):
+        return False
+    try:
+        check_unravellable(model, zs, mixed=False, rtol=rtol)
+    except ValueError as err:
+        if str(err).startswith("run.state"):
+            return True
+        raise
+    return False

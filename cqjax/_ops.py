@@ -8,6 +8,7 @@ purely elementwise.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 
@@ -30,7 +31,9 @@ def combine(coeffs: Array, ops: Array) -> Array:
 
 
 def expect_dense(op: Array, psi: Array) -> Array:
-    """<psi| op |psi> / <psi|psi> for a dense operator (observables; any psi norm)."""
+    """<psi| op |psi> / <psi|psi> (or Tr(op rho) / Tr rho) for a dense operator (any norm)."""
+    if psi.ndim == 2:
+        return jnp.real(jnp.einsum("ij,ji->", op, psi)) / jnp.real(jnp.trace(psi))
     num = jnp.real(jnp.einsum("i,ij,j->", jnp.conj(psi), op, psi))
     return num / jnp.real(jnp.vdot(psi, psi))
 
@@ -38,3 +41,51 @@ def expect_dense(op: Array, psi: Array) -> Array:
 def apply_each(ops: Array, vecs: Array, diagonal: bool) -> Array:
     """ops[i] |vecs[i]> for a stack of operators and a matching stack of vectors."""
     return ops * vecs if diagonal else jnp.einsum("mij,mj->mi", ops, vecs)
+
+
+# Density matrices. A quantum state is a vector psi (d,) or a density matrix rho (d, d); the
+# functions below dispatch on its rank (static), so one step function serves both.
+
+
+def is_mixed(state: Array) -> bool:
+    """True for a density matrix (d, d), False for a state vector (d,)."""
+    return state.ndim == 2
+
+
+def expect_state(op: Array, state: Array, diagonal: bool) -> Array:
+    """<op> (real part) in a normalised psi or rho, for one operator or a stack (leading axis)."""
+    if not is_mixed(state):
+        return expect(op, state, diagonal)
+    if diagonal:
+        return jnp.real(op) @ jnp.real(jnp.diagonal(state))
+    return jnp.real(jnp.einsum("...ij,ji->...", op, state))
+
+
+def expect_complex(op: Array, state: Array, diagonal: bool) -> Array:
+    """<op> (complex) in a normalised psi or rho: Tr(op rho); op need not be Hermitian."""
+    if is_mixed(state):
+        return (op @ jnp.diagonal(state)) if diagonal else jnp.einsum("...ij,ji->...", op, state)
+    if diagonal:
+        return op @ (jnp.real(state) ** 2 + jnp.imag(state) ** 2)
+    return jnp.einsum("i,...ij,j->...", jnp.conj(state), op, state)
+
+
+def sandwich(linear, rho: Array) -> Array:
+    """A rho A^dag for a linear map v -> A v given as a function on vectors."""
+    left = jax.vmap(linear, in_axes=1, out_axes=1)(rho)  # A rho
+    return jnp.conj(jax.vmap(linear, in_axes=1, out_axes=1)(jnp.conj(left.T))).T  # (A (A rho)^dag)^dag
+
+
+def trace(rho: Array) -> Array:
+    return jnp.real(jnp.trace(rho))
+
+
+def hermitian_part(rho: Array) -> Array:
+    return 0.5 * (rho + jnp.conj(rho.T))
+
+
+def as_density(state: Array) -> Array:
+    """rho for a state vector (|psi><psi| / <psi|psi>) or a density matrix (/ Tr rho)."""
+    if is_mixed(state):
+        return state / trace(state)
+    return jnp.outer(state, jnp.conj(state)) / jnp.real(jnp.vdot(state, state))

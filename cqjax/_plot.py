@@ -69,8 +69,11 @@ def plot_results(path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Pa
         names = _coord_names(data, z.shape[-1])
         figures.append(("phase_space.png", _phase_space_figure(z, names, model)))
     psi = _samples(data, "samples.psi")
+    rho = _samples(data, "samples.rho", ndim=4)
     if psi is not None and psi.shape[-1] == 2:
-        figures.append(("bloch.png", _bloch_figure(psi, model)))
+        figures.append(("bloch.png", _bloch_figure(_bloch_vectors(psi), model)))
+    elif rho is not None and rho.shape[-1] == 2:
+        figures.append(("bloch.png", _bloch_figure(_bloch_vectors(rho, mixed=True), model)))
     observables = _observables(data)
     if observables:
         figures.append(("observables.png", _observables_figure(t, observables, model)))
@@ -107,10 +110,10 @@ def _model_name(data: Mapping[str, np.ndarray]) -> str | None:
     return str(model) if model else None
 
 
-def _samples(data: Mapping[str, np.ndarray], key: str) -> np.ndarray | None:
+def _samples(data: Mapping[str, np.ndarray], key: str, ndim: int = 3) -> np.ndarray | None:
     """Sample array ``(k, T, ...)`` or None if absent or empty."""
     arr = data.get(key)
-    if arr is None or arr.ndim != 3 or arr.shape[0] == 0:
+    if arr is None or arr.ndim != ndim or arr.shape[0] == 0:
         return None
     return arr
 
@@ -214,15 +217,18 @@ def _phase_space_figure(z: np.ndarray, names: Sequence[str], model: str | None) 
     return fig
 
 
-def _bloch_vectors(psi: np.ndarray) -> np.ndarray:
-    """Bloch vectors ``(<sx>, <sy>, <sz>)`` of qubit states ``(..., 2)``."""
+def _bloch_vectors(psi: np.ndarray, mixed: bool = False) -> np.ndarray:
+    """Bloch vectors ``(<sx>, <sy>, <sz>)`` of qubit states ``(..., 2)`` or, ``mixed``, density
+    matrices ``(..., 2, 2)`` (length < 1 for mixed states)."""
+    if mixed:
+        rho = psi / np.trace(psi, axis1=-2, axis2=-1)[..., None, None]
+        return np.einsum("pij,...ji->...p", _PAULIS, rho).real
     psi = psi / np.linalg.norm(psi, axis=-1, keepdims=True)
     return np.einsum("...i,pij,...j->...p", psi.conj(), _PAULIS, psi).real
 
 
-def _bloch_figure(psi: np.ndarray, model: str | None) -> Figure:
-    """Sample Bloch-vector paths on a wireframe Bloch sphere."""
-    r = _bloch_vectors(psi)
+def _bloch_figure(r: np.ndarray, model: str | None) -> Figure:
+    """Sample Bloch-vector paths ``r`` (k, T, 3) on a wireframe Bloch sphere."""
     colors = _sample_colors(r.shape[0])
     fig = Figure(figsize=(6.0, 6.0))
     ax = fig.add_subplot(projection="3d")

@@ -1,7 +1,8 @@
 """Results files (.npz): what ``cqjax run`` and ``cqjax master`` write and ``plot``/``compare`` read.
 
 Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``samples.z``
-(k, T, n) and ``samples.psi`` (k, T, d); ``nonfinite`` (T,); with a histogram,
+(k, T, n) and ``samples.psi`` (k, T, d) (``samples.rho`` (k, T, d, d) for mixed states);
+``nonfinite`` (T,); ``stopped`` (T,), the fraction stopped by an absorbing rule; with a histogram,
 ``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
 parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); and
 ``meta``, a JSON string.
@@ -54,7 +55,9 @@ def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
         arrays[f"{name}.sem"] = result.sem[name]
     if result.samples_z.shape[0]:
         arrays["samples.z"] = result.samples_z
-        arrays["samples.psi"] = result.samples_psi
+        arrays["samples.rho" if result.samples_psi.ndim == 4 else "samples.psi"] = result.samples_psi
+    if result.stopped is not None:
+        arrays["stopped"] = result.stopped
     if result.histogram is not None:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)

@@ -101,7 +101,7 @@ def test_run_exit_code(round_trip):
 
 def test_run_summary(round_trip):
     text = round_trip["stdout"]
-    assert "model diosi" in text and "healed / kraus" in text
+    assert "model diosi" in text and "healed (pure states) / kraus" in text
     assert "500 trajectories x 20 steps" in text
     rows = {line.split()[0] for line in text.splitlines() if line.strip()}
     for name in OBSERVABLES:
@@ -485,15 +485,30 @@ def test_master_notes_where_positivity_fails(tmp_path, capsys):
     assert np.load(tmp_path / "s.npz")["min_eig"].min() < 0
 
 
-@pytest.mark.parametrize("model, params, message", [
-    ("jump_qubit", {"m": 1.0, "B": 1.0, "omega": 1.0, "tau": 0.1}, "acts on the classical system by jumps"),
-    ("seed000", {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "above the saturated"),
-    ("seed000", {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}, "not completely positive"),
+@pytest.mark.parametrize("params, state, field, message", [
+    ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}, "auto", "complete positivity:",
+     "trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by"),
+    ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "pure", "run.state:", "above the saturated"),
 ])
-def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, model, params, message):
-    raw = _config(model=model)
+def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, params, state, field, message):
+    raw = _config(model="seed000", run={"state": state})
     raw["params"] = params
     cfg = _write(tmp_path / "c.toml", raw)
     assert main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress"]) == 2
-    line = _error_line(capsys.readouterr().err, "model:")
-    assert message in line and "cqjax master" in line
+    line = _error_line(capsys.readouterr().err, field)
+    assert message in line
+
+
+def test_run_unravels_jumps_and_excess_decoherence(tmp_path, capsys):
+    raw = _config(model="jump_qubit")
+    raw["params"] = {"m": 1.0, "B": 1.0, "omega": 1.0, "tau": 0.1}
+    assert main(["run", _write(tmp_path / "j.toml", raw), "--out", str(tmp_path / "j.npz"), "--no-progress"]) == 0
+    assert "jump (pure states)" in capsys.readouterr().out
+    raw = _config(model="seed000", observables={"names": ["p", "sz", "purity"]})
+    raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}
+    assert main(["run", _write(tmp_path / "s.toml", raw), "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 0
+    assert "healed (mixed states)" in capsys.readouterr().out
+    data = np.load(tmp_path / "s.npz")
+    assert data["samples.rho"].shape[-2:] == (2, 2) and data["purity.mean"][-1] < 0.99
+    assert main(["plot", str(tmp_path / "s.npz"), "--out", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "bloch.png").exists()

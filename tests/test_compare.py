@@ -102,6 +102,44 @@ def test_seed000_at_saturation_agrees_with_its_master_equation(tmp_path):
     np.testing.assert_allclose(master["trace"] + master["lost"], 1.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("gamma_q, state", [(0.3, "auto"), (0.125, "mixed")], ids=["above-saturation", "saturated-rho"])
+def test_seed000_mixed_state_unravelling_agrees_with_its_master_equation(tmp_path, gamma_q, state):
+    """Above saturation the mixed-state unravelling is chosen automatically; at saturation it is forced."""
+    raw = _config(
+        model="seed000",
+        initial={"z_mean": [0.2, 0.0], "z_cov": [[0.25, 0.0], [0.0, 1.0]], "psi": "plus"},
+        run={"t1": 1.0, "dt": 5e-3, "trajectories": 20_000, "n_saves": 5, "seed": 6, "precision": "float64",
+             "state": state},
+        observables={"names": ["p", "p*p", "sz", "sx", "sy", "p*sz", "q*sy", "purity"]},
+        histogram={"coords": ["p"], "bins": [[-5.0, 5.0, 25]]},
+        master={"cells": [32, 96]},
+    )
+    raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": gamma_q}
+    cfg = _write(tmp_path, "seed000.toml", raw)
+    code, out, err = _main(["compare", cfg, "--out", str(tmp_path / "cmp"), "--no-progress"])
+    assert code == 0, out + err
+    assert "(mixed states)" in out
+    run = load_results(tmp_path / "cmp" / "run.npz")
+    purity = run["purity.mean"]
+    assert (purity[-1] < 0.9) if gamma_q > 0.125 else (abs(purity - 1).max() < 1e-10)
+
+
+def test_jump_unravelling_agrees_with_the_jump_qubit_master_equation(tmp_path):
+    raw = _config(
+        model="jump_qubit",
+        initial={"z_mean": [0.0, 0.0], "z_cov": [[0.04, 0.0], [0.0, 0.04]], "psi": [[0.8, 0.0], [0.6, 0.0]]},
+        run={"t1": 0.5, "dt": 1e-2, "trajectories": 20_000, "n_saves": 5, "seed": 8, "precision": "float64"},
+        observables={"names": ["q", "p", "p*p", "sz", "sx", "sy", "p*sz"]},
+        histogram={"coords": ["p"], "bins": [[-1.05, 1.05, 21]]},
+        master={"cells": [64, 128]},
+    )
+    raw["params"] = {"m": 1.0, "B": 1.0, "omega": 1.0, "tau": 0.1}
+    cfg = _write(tmp_path, "jump.toml", raw)
+    code, out, err = _main(["compare", cfg, "--out", str(tmp_path / "cmp"), "--no-progress"])
+    assert code == 0, out + err
+    assert "jump (pure states)" in out
+
+
 def test_compare_inputs_are_checked(tmp_path, diosi_compare):
     tmp, cfg, *_ = diosi_compare
     run, master = str(tmp / "cmp" / "run.npz"), str(tmp / "cmp" / "master.npz")

@@ -247,6 +247,8 @@ INVALID = {
     "unknown unravelling": ("run.unravelling", "unhealed", "run.unravelling"),
     "unknown method": ("run.method", "rk4", "run.method"),
     "unknown precision": ("run.precision", "float16", "run.precision"),
+    "unknown state": ("run.state", "quantum", "run.state"),
+    "psi and rho both": ("initial.rho", [[[1, 0], [0, 0]], [[0, 0], [0, 0]]], "initial.psi"),
     "psi zero": ("initial.psi", [[0, 0], [0, 0]], "initial.psi"),
     "psi three amplitudes": ("initial.psi", [[1, 0], [0, 0], [0, 0]], "initial.psi"),
     "psi one amplitude": ("initial.psi", [[1, 0]], "initial.psi"),
@@ -361,3 +363,31 @@ def test_seed000_parameters_are_checked(base, params, field):
     raw["params"] = params
     with pytest.raises(cqjax.ConfigError, match="^" + field):
         cqjax.parse_config(raw)
+
+
+RHO_HALF = [[[0.5, 0.0], [0.25, -0.1]], [[0.25, 0.1], [0.5, 0.0]]]
+
+
+@pytest.mark.parametrize("rho, message", [
+    ([[[0.7, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.2, 0.0]]], "trace is 0.9, must be 1"),
+    ([[[0.5, 0.0], [0.2, 0.0]], [[0.3, 0.0], [0.5, 0.0]]], "not Hermitian"),
+    ([[[0.5, 0.0], [0.9, 0.0]], [[0.9, 0.0], [0.5, 0.0]]], "not positive semi-definite"),
+    ([[[1.0, 0.0]], [[0.0, 0.0]]], "2 x 2 matrix"),
+    ([[[1.0, 0.0], [0.0]], [[0.0, 0.0], [0.0, 0.0]]], "[re, im]"),
+])
+def test_initial_rho_is_validated(base, rho, message):
+    del base["initial"]["psi"]
+    base["initial"]["rho"] = rho
+    with pytest.raises(cqjax.ConfigError, match=r"^initial\.rho: ") as err:
+        cqjax.parse_config(base)
+    assert message in str(err.value)
+
+
+def test_initial_rho_and_state_are_parsed(base):
+    del base["initial"]["psi"]
+    base["initial"]["rho"] = RHO_HALF
+    base["run"]["state"] = "mixed"
+    cfg = cqjax.parse_config(base)
+    np.testing.assert_allclose(np.asarray(cfg.initial.rho), [[0.5, 0.25 - 0.1j], [0.25 + 0.1j, 0.5]])
+    assert cfg.initial.psi is None and cfg.state == "mixed" and cfg.run_kwargs()["state"] == "mixed"
+    assert cfg.resolved["initial"]["rho"] == RHO_HALF

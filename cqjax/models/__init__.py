@@ -10,14 +10,17 @@ from pathlib import Path
 
 from .._model import AbstractModel
 from .diosi import Diosi
+from .ghz_lattice import GHZLattice
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
+from .sqrt_well import SqrtWell
 from .superposed_mass import SuperposedMass
 
-__all__ = ["Diosi", "JumpQubit", "Seed000", "SuperposedMass", "MODELS", "register_model", "resolve_model"]
+__all__ = ["Diosi", "GHZLattice", "JumpQubit", "Seed000", "SqrtWell", "SuperposedMass", "MODELS", "register_model", "resolve_model"]
 
 MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit,
-                                        "superposed_mass": SuperposedMass}
+                                        "superposed_mass": SuperposedMass,
+                                        "ghz_lattice": GHZLattice, "sqrt_well": SqrtWell}
 
 
 def register_model(name: str, cls: type[AbstractModel]) -> type[AbstractModel]:
