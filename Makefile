@@ -17,3 +17,4 @@ bench:
 
 figures:
 	$(PYTHON) scripts/positivity_map.py --out figures/positivity_map.png
+	$(PYTHON) scripts/figures.py --out figures/
