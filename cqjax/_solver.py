@@ -184,7 +184,11 @@ class Kraus(AbstractSolver):
         unitary = lambda v: cayley(c.h, v, dt, diagonal)
         if not is_mixed(state):
             return unitary(_normalise(measure(state)))
-        rho = sandwich(unitary, _normalise(sandwich(measure, state)))
+        if diagonal:  # M and U are diagonal: (U M rho M^dag U^dag)_ab = g_a rho_ab g_b^*, g = U M 1
+            g = unitary(measure(jnp.ones(state.shape[-1], state.dtype)))
+            rho = _normalise(g[:, None] * state * jnp.conj(g)[None, :])
+        else:
+            rho = sandwich(unitary, _normalise(sandwich(measure, state)))
         if c.rates is not None:
             rho = excess_channel(rho, c.rates, c.ops, dt, diagonal)
         return _normalise(rho)
