@@ -370,6 +370,23 @@ def validate_model(
             raise ValueError(f"model.operators()[{name!r}]: operator is not Hermitian")
 
 
+def _pure_state_obstacle(model: AbstractModel, zs: Float[Array, "k n"], rtol: float) -> str | None:
+    """Why pure states cannot unravel this (completely positive) model, or None if they can."""
+    if isinstance(model, AbstractJumpModel):
+        return None
+    name = type(model).__name__
+    excess = excess_decoherence(model, zs, rtol)
+    if excess > rtol:
+        return (f"{name} has decoherence above the saturated (healed) value (excess rate {excess:.3g} at the "
+                "initial points), so pure states cannot unravel it")
+    if isinstance(model, AbstractGeneralModel):
+        back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
+        scale = max(float(jnp.max(jnp.abs(back))), 1e-30)
+        if float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) > 1e-6 * scale:
+            return f"{name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step needs a Hermitian one"
+    return None
+
+
 def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: bool, rtol: float = 1e-9) -> None:
     """Raise ValueError if trajectories cannot unravel this model in the chosen representation.
 
@@ -377,34 +394,11 @@ def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: boo
     pure-state one needs saturation (no excess decoherence) and Hermitian back-reaction G_i.
     """
     check_complete_positivity(model, zs, rtol)
-    if mixed or isinstance(model, AbstractJumpModel):
-        return
-    name = type(model).__name__
-    excess = excess_decoherence(model, zs, rtol)
-    if excess > rtol:
-        raise ValueError(
-            f"run.state: {name} has decoherence above the saturated (healed) value (excess rate "
-            f"{excess:.3g} at the initial points), so pure states cannot unravel it; use the mixed-state "
-            "unravelling (run.state = \"mixed\" or \"auto\")"
-        )
-    if isinstance(model, AbstractGeneralModel):
-        back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
-        if float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) > 1e-6 * max(float(jnp.max(jnp.abs(back))), 1e-30):
-            raise ValueError(
-                f"run.state: {name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step "
-                "needs a Hermitian one: use run.state = \"mixed\" or \"auto\""
-            )
+    if not mixed and (why := _pure_state_obstacle(model, zs, rtol)) is not None:
+        raise ValueError(f"run.state: {why}; use the mixed-state unravelling (run.state = \"mixed\" or \"auto\")")
 
 
 def needs_mixed(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> bool:
     """Whether the automatic choice is the mixed-state unravelling: excess decoherence, or a
     general model whose back-reaction is not Hermitian."""
-    if isinstance(model, AbstractJumpModel):
-        return False
-    try:
-        check_unravellable(model, zs, mixed=False, rtol=rtol)
-    except ValueError as err:
-        if str(err).startswith("run.state"):
-            return True
-        raise
-    return False
+    return _pure_state_obstacle(model, zs, rtol) is not None

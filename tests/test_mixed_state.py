@@ -212,3 +212,18 @@ def test_purification_by_extra_classical_noise_has_the_mixed_state_statistics(mo
         se = np.hypot(mixed.sem[name], purified.sem[name])[1:]
         # the two integrate the excess channel differently (exact channel vs measurement): O(dt) bias
         assert_close(mixed.mean[name][1:], purified.mean[name][1:], se, bias=3e-3, what=name)
+
+
+def test_master_equation_of_a_general_form_model():
+    """The lattice takes the general form too: Diosi written as (L, D0, D1) has the same master
+    solution; a non-Hermitian back-reaction, which the lattice does not realise, is refused."""
+    from cqjax._master import solve_master
+
+    init = InitialState(z_mean=jnp.zeros(2), psi=jnp.array([0.8, 0.6], jnp.complex128))
+    kw = dict(t1=0.5, n_saves=2, cells=(48, 48), observables=("p", "p*p", "sx", "sz"), error_estimate=False)
+    a = solve_master(cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0), init, **kw)
+    b = solve_master(_GeneralDiosi(), init, **kw)
+    for name in kw["observables"]:
+        np.testing.assert_allclose(b.mean[name], a.mean[name], atol=1e-12)
+    with pytest.raises(ValueError, match="master: .*non-Hermitian back-reaction"):
+        solve_master(_GeneralDiosi(d1_phase=0.7), init, **kw)
