@@ -16,31 +16,30 @@ MAX_JUMPS_PER_STEP = 64  # a guard only: P(more) < 1e-80 for rate * dt <= 1
 def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
     """(z, psi), key -> (z', psi'): Poisson-many Born-rule jumps, then drift and no-jump evolution."""
 
-    def born(z, psi):
+    def operators(z):
         ops, shifts = model.jump_channels(z)
-        ops = jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops
+        return (jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops), shifts
+
+    def born(z, psi):
+        ops, shifts = operators(z)
         l_psi = apply(ops.astype(psi.dtype), psi, diagonal)  # (k, d)
-        weights = jnp.sum(jnp.abs(l_psi) ** 2, axis=-1)  # |L_k psi|^2
-        return ops, shifts, l_psi, weights
+        return shifts, l_psi, jnp.sum(jnp.abs(l_psi) ** 2, axis=-1)  # |L_k psi|^2
 
     def step(state, key):
         z, psi = state
         k_count, k_pick = jax.random.split(key)
-        ops, _, _, weights = born(z, psi)
+        *_, weights = born(z, psi)
         count = jnp.minimum(jax.random.poisson(k_count, jnp.sum(weights) * dt), MAX_JUMPS_PER_STEP)
 
-        def one_jump(i, carry):
-            z, psi = carry
-            _, shifts, l_psi, w = born(z, psi)
+        def jump(carry):
+            i, z, psi = carry
+            shifts, l_psi, w = born(z, psi)
             k = jax.random.categorical(jax.random.fold_in(k_pick, i), jnp.log(w))
-            return z + shifts[k].astype(z.dtype), l_psi[k] / jnp.sqrt(w[k])
+            return i + 1, z + shifts[k].astype(z.dtype), l_psi[k] / jnp.sqrt(w[k])
 
-        _, z, psi = jax.lax.while_loop(
-            lambda c: c[0] < count, lambda c: (c[0] + 1, *one_jump(c[0], (c[1], c[2]))),
-            (jnp.zeros((), count.dtype), z, psi),
-        )
+        _, z, psi = jax.lax.while_loop(lambda c: c[0] < count, jump, (jnp.zeros((), count.dtype), z, psi))
         c = unravelling.coefficients(model, z, psi)
-        ops, _, _, _ = born(z, psi)
+        ops, _ = operators(z)
         if diagonal:
             decay = 0.5 * jnp.sum(jnp.abs(ops) ** 2, axis=0)  # diagonal of 1/2 sum L^dag L
             psi = psi * jnp.exp(-dt * (1j * jnp.real(c.h) + decay))

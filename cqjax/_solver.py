@@ -61,14 +61,19 @@ def _ldagger_l(ops: Array, diagonal: bool) -> Array:
 
 
 def _drift(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
-    """The Ito drift of the quantum state (eq. 8 / eq. 12)."""
+    """The Ito drift of the quantum state (eq. 8 / eq. 12; for non-Hermitian K the diffusive
+    stochastic Schrodinger equation d psi = [-i h - 1/2 sum (K^dag K - 2 r K + r^2)] psi dt + ...,
+    r = Re<K>)."""
     if not is_mixed(state):
         v = -1j * apply(c.h, state, diagonal)
         if c.kappa is not None:
-            b = _centred(c, state, diagonal)
-            kb = apply_each(c.kappa, b, diagonal) - c.mean_kappa[:, None] * b
-            if not c.hermitian:
-                raise ValueError("run.state: the pure-state step needs Hermitian back-reaction operators")
+            b = _centred(c, state, diagonal)  # (K - r) psi, r = Re<K>
+            if c.hermitian:  # 1/2 (K - r)^2 psi
+                kb = apply_each(c.kappa, b, diagonal) - c.mean_kappa[:, None] * b
+            else:  # 1/2 (K^dag K - 2 r K + r^2) psi
+                k_psi = apply(c.kappa, state, diagonal)
+                r = c.mean_kappa[:, None]
+                kb = apply_each(_adjoint(c.kappa, diagonal), k_psi, diagonal) - 2 * r * k_psi + r**2 * state
             v = v - 0.5 * jnp.sum(kb, axis=0)
         return v
     h_rho = _left(c.h, state, diagonal)
@@ -187,8 +192,11 @@ class Kraus(AbstractSolver):
         if diagonal:  # M and U are diagonal: (U M rho M^dag U^dag)_ab = g_a rho_ab g_b^*, g = U M 1
             g = unitary(measure(jnp.ones(state.shape[-1], state.dtype)))
             rho = _normalise(g[:, None] * state * jnp.conj(g)[None, :])
-        else:
-            rho = sandwich(unitary, _normalise(sandwich(measure, state)))
+        else:  # the Cayley matrix once, not one linear solve per column
+            half = 0.5j * dt
+            eye = jnp.eye(state.shape[-1], dtype=state.dtype)
+            u = jnp.linalg.solve(eye + half * c.h, eye - half * c.h)
+            rho = u @ _normalise(sandwich(measure, state)) @ jnp.conj(u.T)
         if c.rates is not None:
             rho = excess_channel(rho, c.rates, c.ops, dt, diagonal)
         return _normalise(rho)
