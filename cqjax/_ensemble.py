@@ -275,16 +275,22 @@ def run_ensemble(
         hist_idx = tuple(model.coords.index(c) for c in histogram.coords)
         if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
             raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
-    max_chunk = int(min(chunk_size or DEFAULT_CHUNK, trajectories))
+    # the default chunk shrinks for large Hilbert spaces: a step holds ~n x d operator entries
+    # per trajectory (the back-reaction F = {Z, H_I}), kept below ~2^27 per chunk
+    default = max(1, min(DEFAULT_CHUNK, 2**27 // (initial.dim * model.n_coords)))
+    max_chunk = int(min(chunk_size or default, trajectories))
     n_chunks = -(-trajectories // max_chunk)
     # Equal chunks keep padding small; an explicit chunk_size is used as given.
     chunk = max_chunk if chunk_size else -(-trajectories // n_chunks)
     n_samples = min(n_samples, chunk, trajectories)
     key = jax.random.key(seed)
 
+    # the checks below vmap the generator (n x d per point) over initial points: at most 256 of
+    # them, fewer for large Hilbert spaces (8 for 16 qubits), so validation stays small in memory
+    n_check = min(trajectories, 256, max(8, 2**24 // (initial.dim * model.n_coords)))
     z0s, _ = jax.jit(jax.vmap(
         lambda i: initial.sample(initial_key(trajectory_key(key, i)), dtype)
-    ))(jnp.arange(min(trajectories, 256)))
+    ))(jnp.arange(n_check))
     if not bool(jnp.all(jnp.isfinite(z0s))):
         raise ValueError("initial: the initial classical points are not finite")
     validate_model(model, z0s, psi_dim=initial.dim)
