@@ -73,3 +73,15 @@ def test_jump_runs_through_the_ensemble_runner_and_mean_field_feels_the_mean_for
     with pytest.raises(ValueError, match="run.state"):
         cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=2, observables=("p",),
                            state="mixed")
+
+
+def test_poisson_inversion_in_float32_has_no_runaway_counts():
+    """A uniform above the rounded float32 CDF (probability ~1e-7) must not produce the cap of 64."""
+    from cqjax._jumps import poisson_inverse
+
+    n, mean = 2_000_000, 1.0
+    counts = np.asarray(jax.vmap(lambda k: poisson_inverse(k, jnp.float32(mean)))(
+        jax.random.split(jax.random.key(3), n)))
+    assert counts.max() < 15  # P(N >= 15) = 2e-13 per draw
+    assert_close(counts.mean(), mean, np.sqrt(mean / n), what="E N (float32)")
+    assert_close(counts.var(), mean, np.sqrt((2 * mean**2 + mean) / n), what="Var N (float32)")
