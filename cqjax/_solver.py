@@ -233,7 +233,9 @@ class Milstein(AbstractSolver):
     name: ClassVar[str] = "milstein"
     weak_order: ClassVar[float] = 1.0
 
-    def quantum_update(self, state, c, dW, dt, diagonal):  # without the correction (used by step)
+    def quantum_update(self, state, c, dW, dt, diagonal):
+        """The Euler-Maruyama part only: ``step`` adds the Milstein correction, which needs the
+        diffusion as a function of the state, not the coefficients at one point."""
         return EulerMaruyama().quantum_update(state, c, dW, dt, diagonal)
 
     def step(self, coefficients, z, state, dW, dt, diagonal):
