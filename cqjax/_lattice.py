@@ -40,6 +40,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from ._model import AbstractJumpModel, AbstractModel, generator, is_diagonal
+from ._ops import dissipator, sandwich_ops
 
 __all__ = ["PhaseSpaceGrid", "LatticeChannels", "LatticeGenerator", "lattice_generator", "step_operators",
            "master_step", "advance"]
@@ -309,22 +310,6 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     return jnp.asarray(root), jnp.asarray(unitary)
 
 
-def _sandwich(a: Array, rho: Array, b: Array) -> Array:
-    """a rho b^dag per cell, for dense (..., d, d) or diagonal (..., d) a and b."""
-    if a.ndim == rho.ndim - 1:
-        return a[..., :, None] * rho * jnp.conj(b)[..., None, :]
-    return a @ rho @ jnp.conj(jnp.swapaxes(b, -1, -2))
-
-
-def _dissipator(L: Array, rho: Array) -> Array:
-    """D[L] rho = L rho L^dag - 1/2 {L^dag L, rho} per cell."""
-    if L.ndim == rho.ndim - 1:
-        n = jnp.abs(L) ** 2
-        return _sandwich(L, rho, L) - 0.5 * (n[..., :, None] + n[..., None, :]) * rho
-    LdL = jnp.conj(jnp.swapaxes(L, -1, -2)) @ L
-    return _sandwich(L, rho, L) - 0.5 * (LdL @ rho + rho @ LdL)
-
-
 def _trace(x: Array) -> Array:
     return jnp.sum(jnp.real(jnp.trace(x, axis1=-2, axis2=-1)))
 
@@ -358,16 +343,16 @@ def master_step(
     """One step of the lattice dynamics on cell masses ``rho``; ``lost`` accumulates what left
     the grid per (axis, side). ``ops`` = ``step_operators(gen, dt)``; see the module docstring."""
     k0, unitary = ops
-    out = _sandwich(k0, rho, k0)
+    out = sandwich_ops(k0, rho, k0)
     for j, offset in enumerate(channels.offsets):
-        moved, gone = _shift(dt * _sandwich(channels.jumps[j], rho, channels.jumps[j]), offset)
+        moved, gone = _shift(dt * sandwich_ops(channels.jumps[j], rho, channels.jumps[j]), offset)
         out = out + moved
         lost = lost + gone
     if channels.negative_rates is not None:
         for s in range(channels.negative_rates.shape[0]):
             rate = channels.negative_rates[s][..., None, None]
-            out = out + dt * rate * _dissipator(channels.negative_ops[s], rho)
-    return _sandwich(unitary, out, unitary), lost
+            out = out + dt * rate * dissipator(channels.negative_ops[s], rho)
+    return sandwich_ops(unitary, out, unitary), lost
 
 
 @jax.jit

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._ensemble import HistogramSpec, InitialState
 from ._lattice import PhaseSpaceGrid, advance, lattice_generator, step_operators
-from ._model import AbstractGeneralModel, AbstractJumpModel, AbstractModel, general_form, generator, validate_model
+from ._model import AbstractJumpModel, AbstractModel, generator, hermitian_back_reaction, validate_model
 from ._observables import parse_observable
 
 __all__ = ["MasterResult", "solve_master", "choose_grid", "initial_masses"]
@@ -472,13 +472,11 @@ def solve_master(
         if n < 1:
             raise ValueError(f"master.cells: need >= 1 cell per axis, got {list(cells)}")
     validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
-    if isinstance(model, AbstractGeneralModel):
-        back = general_form(model, jnp.asarray(initial.z_mean)).back
-        if float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) > 1e-9 * max(float(jnp.max(jnp.abs(back))), 1e-30):
-            raise ValueError(
-                f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
-                "realises Hermitian back-reaction operators only (trajectories run it with run.state = \"mixed\")"
-            )
+    if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
+        raise ValueError(
+            f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
+            "realises Hermitian back-reaction operators only (trajectories run it with run.state = \"mixed\")"
+        )
     names = tuple(observables)
     for name in names:
         parse_observable(name, model)

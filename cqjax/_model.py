@@ -379,12 +379,18 @@ def _pure_state_obstacle(model: AbstractModel, zs: Float[Array, "k n"], rtol: fl
     if excess > rtol:
         return (f"{name} has decoherence above the saturated (healed) value (excess rate {excess:.3g} at the "
                 "initial points), so pure states cannot unravel it")
-    if isinstance(model, AbstractGeneralModel):
-        back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
-        scale = max(float(jnp.max(jnp.abs(back))), 1e-30)
-        if float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) > 1e-6 * scale:
-            return f"{name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step needs a Hermitian one"
+    if not hermitian_back_reaction(model, zs):
+        return f"{name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step needs a Hermitian one"
     return None
+
+
+def hermitian_back_reaction(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-6) -> bool:
+    """Whether every G_i = D1^{a0}_i L_a is Hermitian at the given points (always, unless general form)."""
+    if not isinstance(model, AbstractGeneralModel):
+        return True
+    back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
+    scale = max(float(jnp.max(jnp.abs(back))), 1e-30)
+    return float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) <= rtol * scale
 
 
 def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: bool, rtol: float = 1e-9) -> None:

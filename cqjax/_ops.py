@@ -84,8 +84,17 @@ def hermitian_part(rho: Array) -> Array:
     return 0.5 * (rho + jnp.conj(rho.T))
 
 
-def as_density(state: Array) -> Array:
-    """rho for a state vector (|psi><psi| / <psi|psi>) or a density matrix (/ Tr rho)."""
-    if is_mixed(state):
-        return state / trace(state)
-    return jnp.outer(state, jnp.conj(state)) / jnp.real(jnp.vdot(state, state))
+def sandwich_ops(a: Array, rho: Array, b: Array) -> Array:
+    """a rho b^dag per cell, for dense (..., d, d) or diagonal (..., d) a and b."""
+    if a.ndim == rho.ndim - 1:
+        return a[..., :, None] * rho * jnp.conj(b)[..., None, :]
+    return a @ rho @ jnp.conj(jnp.swapaxes(b, -1, -2))
+
+
+def dissipator(L: Array, rho: Array) -> Array:
+    """D[L] rho = L rho L^dag - 1/2 {L^dag L, rho}, broadcast over leading axes (cells, channels)."""
+    if L.ndim == rho.ndim - 1:
+        n = jnp.abs(L) ** 2
+        return sandwich_ops(L, rho, L) - 0.5 * (n[..., :, None] + n[..., None, :]) * rho
+    LdL = jnp.conj(jnp.swapaxes(L, -1, -2)) @ L
+    return sandwich_ops(L, rho, L) - 0.5 * (LdL @ rho + rho @ LdL)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from ._ops import apply, apply_each, hermitian_part, is_mixed, sandwich, trace
+from ._ops import apply, apply_each, dissipator, hermitian_part, is_mixed, sandwich, trace
 from ._unravelling import StepCoefficients
 
 __all__ = ["AbstractSolver", "Kraus", "EulerMaruyama", "Milstein"]
@@ -46,14 +46,9 @@ def _centred(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
     return x + jnp.conj(jnp.swapaxes(x, -1, -2))
 
 
-def _lindblad(ops: Array, rates: Array, rho: Array, diagonal: bool) -> Array:
+def _lindblad(ops: Array, rates: Array, rho: Array) -> Array:
     """sum_k rates_k D[ops_k] rho."""
-    l_rho = _left(ops, rho, diagonal)
-    jump = jnp.einsum("k,kij,klj->il", rates, l_rho, jnp.conj(ops)) if not diagonal else \
-        jnp.einsum("k,kij,kj->ij", rates, l_rho, jnp.conj(ops))
-    ldl = _left(_ldagger_l(ops, diagonal), rho, diagonal)
-    anti = jnp.einsum("k,kij->ij", rates, ldl)
-    return jump - 0.5 * (anti + jnp.conj(anti.T))
+    return jnp.tensordot(rates, dissipator(ops, rho[None]), axes=1)
 
 
 def _ldagger_l(ops: Array, diagonal: bool) -> Array:
@@ -79,9 +74,9 @@ def _drift(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
     h_rho = _left(c.h, state, diagonal)
     out = -1j * (h_rho - jnp.conj(h_rho.T))
     if c.kappa is not None:
-        out = out + _lindblad(c.kappa, jnp.ones(c.kappa.shape[0], jnp.real(state).dtype), state, diagonal)
+        out = out + _lindblad(c.kappa, jnp.ones(c.kappa.shape[0], jnp.real(state).dtype), state)
     if c.rates is not None:
-        out = out + _lindblad(c.ops, jnp.maximum(c.rates, 0.0), state, diagonal)
+        out = out + _lindblad(c.ops, jnp.maximum(c.rates, 0.0), state)
     return out
 
 
