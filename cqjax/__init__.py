@@ -8,6 +8,7 @@ CQ master equation on a phase-space grid and ``compare_results`` checks one agai
 
 from ._compare import Comparison, compare_results
 from ._config import ConfigError, MasterOptions, RunConfig, load_config, parse_config
+from ._errors import SimulationError
 from ._ensemble import EnsembleResult, HistogramSpec, InitialState, run_ensemble
 from ._integrate import Solution, TimeGrid, simulate, trajectory_key
 from ._lattice import PhaseSpaceGrid
@@ -26,7 +27,7 @@ from ._results import load_results, save_master, save_results
 from ._solver import AbstractSolver, EulerMaruyama, Kraus, Milstein
 from ._unravelling import AbstractUnravelling, Healed, Jump, MeanField
 from .models import Diosi, JumpQubit, Seed000, SuperposedMass, register_model
-from .models import GHZLattice, SqrtWell
+from .models import GHZLattice, JumpOscillator, SqrtWell
 
 __version__ = "0.1.0"
 
@@ -41,6 +42,7 @@ __all__ = [
     "ConfigError",
     "Diosi",
     "GHZLattice",
+    "JumpOscillator",
     "JumpQubit",
     "Seed000",
     "SqrtWell",
@@ -59,6 +61,7 @@ __all__ = [
     "Observable",
     "PhaseSpaceGrid",
     "RunConfig",
+    "SimulationError",
     "Solution",
     "TimeGrid",
     "check_complete_positivity",

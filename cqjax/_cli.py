@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._errors import SimulationError
+
 __all__ = ["main"]
 
 
@@ -31,13 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="ensemble against master equation: z-scores and a figure",
                         description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
                         "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
-                        "the worst z-score exceeds the Bonferroni threshold.")
+                        "the worst z-score exceeds the Bonferroni threshold or something could not be "
+                        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
+                        "trajectories).")
     cp.add_argument("inputs", nargs="+", metavar="CONFIG | RUN.npz MASTER.npz")
     cp.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override a config key (VALUE in TOML syntax); repeatable")
     cp.add_argument("--out", default="compare", help="folder for run.npz, master.npz and compare.png "
                     "(default: compare)")
     cp.add_argument("--alpha", type=float, default=0.01, help="family-wise false-alarm rate (default 0.01)")
+    cp.add_argument("--max-lost", type=float, default=1e-3, help="largest master mass lost off the grid that "
+                    "still allows a verdict, in (0, 1] (default 1e-3)")
     cp.add_argument("--no-progress", action="store_true", help="no progress bar")
     pl = sub.add_parser("plot", help="PNG figures from a results file")
     pl.add_argument("results", help="results .npz written by 'cqjax run'")
@@ -67,8 +73,9 @@ def _warnings(result) -> list[str]:
     bad = result.nonfinite
     if bad.max() > 0:
         first = int((bad > 0).argmax())
-        out.append(f"warning: {int(bad.max())} trajectories hit NaN/inf (first at t = {result.t[first]:.4g}); "
-                   "their statistics are NaN")
+        out.append(f"warning: {int(bad.max())} of {result.trajectories} trajectories became NaN/inf (first by t = "
+                   f"{result.t[first]:.4g}) and are excluded (run.nonfinite = \"exclude\"): the statistics are over "
+                   "the finite trajectories only")
     if result.stopped is not None and result.stopped[-1] > 0:
         first = int((result.stopped > 0).argmax())
         out.append(f"note: {100 * result.stopped[-1]:.3g}% of the trajectories were stopped by the model's "
@@ -135,7 +142,6 @@ def _ensemble_job(cfg, out: str, progress: bool):
         "trajectory_steps_per_second": result.trajectory_steps_per_second,
         "trajectories": result.trajectories,
         "steps": result.steps,
-        "nonfinite_trajectories": int(result.nonfinite.max()),
         **result.info,
     }
     save_results(result, out, meta)
@@ -207,6 +213,10 @@ def _compare(args) -> int:
     from ._compare import compare_results, plot_comparison
     from ._results import load_results
 
+    if not 0 < args.alpha < 1:
+        raise ValueError(f"--alpha: must be in (0, 1), got {args.alpha}")
+    if not 0 < args.max_lost <= 1:
+        raise ValueError(f"--max-lost: must be in (0, 1], got {args.max_lost}")
     out = Path(args.out)
     if len(args.inputs) == 1:
         _x64()
@@ -229,13 +239,11 @@ def _compare(args) -> int:
             raise ValueError(f"--out: cannot create the folder {args.out!r}")
     else:
         raise ValueError("compare: give CONFIG, or RUN.npz MASTER.npz")
-    if not 0 < args.alpha < 1:
-        raise ValueError(f"--alpha: must be in (0, 1), got {args.alpha}")
     try:
         run, master = load_results(run_path), load_results(master_path)
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"results: {err}") from None
-    comparison = compare_results(run, master, alpha=args.alpha)
+    comparison = compare_results(run, master, alpha=args.alpha, max_lost=args.max_lost)
     figure = plot_comparison(run, master, comparison, out / "compare.png")
     print(f"figure: {figure}")
     print(comparison.report())
@@ -272,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:  # ConfigError and the engine's input checks
         print(f"cqjax: error: {err}", file=sys.stderr)
         return 2
+    except SimulationError as err:  # the run itself went wrong: NaN, overflow, a non-CP point
+        print(f"cqjax: run failed: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("cqjax: interrupted", file=sys.stderr)
         return 130

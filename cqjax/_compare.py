@@ -18,6 +18,11 @@ With K comparisons, the two agree when the worst z is below the threshold
 z* = Phi^{-1}(1 - alpha / (2K)) (Bonferroni, alpha = 0.01 by default): if the ensemble and the
 master describe the same dynamics, a false alarm happens in at most 1% of runs (fewer, since the
 comparisons are positively correlated).
+
+They never agree when something could not be compared (``Comparison.problems``): a non-finite
+input or z-score (a NaN counts as the worst z, never skipped), nothing in common to compare, a
+master that lost more than ``max_lost`` of its mass off the grid, or an ensemble that excluded
+non-finite trajectories (its statistics are then conditioned on finiteness).
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ def threshold(n_comparisons: int, alpha: float = 0.01) -> float:
 
 @dataclass
 class Comparison:
-    """z-scores per observable (T,) and per histogram element (T, bins..., d, d, 2: re, im)."""
+    """z-scores per observable (T,) and per histogram element (T, bins..., d, d, 2: re, im);
+    ``problems``: what could not be compared and why (one line each); ``notes``: remarks."""
 
     t: np.ndarray
     z: dict[str, np.ndarray]
@@ -51,35 +57,63 @@ class Comparison:
     worst: float
     worst_where: str
     skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def agree(self) -> bool:
-        return bool(self.worst <= self.threshold)
+        return not self.problems and bool(np.isfinite(self.worst) and self.worst <= self.threshold)
+
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            n = len(self.problems)
+            return f"cannot agree: {n} problem{'s' if n > 1 else ''} (see above)"
+        return "agree" if self.agree else "DISAGREE"
 
     def report(self) -> str:
         lines = [f"{'observable':<16} {'max |z|':>9}   at t"]
         for name, z in self.z.items():
-            k = int(np.nanargmax(z))
-            lines.append(f"{name:<16} {z[k]:>9.3g}   {self.t[k]:.4g}")
+            k = _argworst(z)
+            if k is not None:
+                lines.append(f"{name:<16} {z[k]:>9.3g}   {self.t[k[0]]:.4g}")
         if self.histogram_z is not None:
-            hz = self.histogram_z
-            d = hz.shape[-2]
-            for a in range(d):
-                for b in range(a, d):
-                    for part, label in ((0, "Re"), (1, "Im")):
-                        if a == b and part == 1:
-                            continue
-                        zz = hz[..., a, b, part]
-                        k = np.unravel_index(int(np.nanargmax(zz)), zz.shape)
-                        lines.append(f"{f'{label} rho_{a}{b} (hist)':<16} {zz[k]:>9.3g}   {self.t[k[0]]:.4g}")
+            hz, valid = self.histogram_z, _histogram_valid(self.histogram_z.shape)
+            for a, b, part, label in _elements(hz.shape[-2]):
+                k = _argworst(hz[..., a, b, part], valid[..., a, b, part])
+                if k is not None:
+                    lines.append(f"{f'{label} (hist)':<16} {hz[..., a, b, part][k]:>9.3g}   {self.t[k[0]]:.4g}")
         if self.skipped:
             lines.append(f"not compared: {', '.join(self.skipped)}")
-        verdict = "agree" if self.agree else "DISAGREE"
+        lines += [f"note: {n}" for n in self.notes] + [f"problem: {p}" for p in self.problems]
         lines.append(
             f"worst z-score: {self.worst:.3g} ({self.worst_where}); threshold {self.threshold:.3g} for "
-            f"{self.n_comparisons} comparisons at family-wise alpha = {self.alpha:g}: {verdict}"
+            f"{self.n_comparisons} comparisons at family-wise alpha = {self.alpha:g}: {self.verdict}"
         )
         return "\n".join(lines)
+
+
+def _elements(d: int):
+    """(a, b, part, label) of the independent matrix elements: a <= b, no imaginary diagonal."""
+    for a in range(d):
+        for b in range(a, d):
+            yield a, b, 0, f"Re rho_{a}{b}"
+            if a != b:
+                yield a, b, 1, f"Im rho_{a}{b}"
+
+
+def _argworst(z: np.ndarray, valid: np.ndarray | None = None) -> tuple | None:
+    """Index of the largest z among ``valid``, a NaN counting as largest (the earliest such, time
+    first); None when nothing is valid."""
+    valid = np.ones(z.shape, bool) if valid is None else valid
+    if not valid.any():
+        return None
+    rank = np.where(valid, np.where(np.isnan(z), np.inf, z), -np.inf)
+    return np.unravel_index(int(np.argmax(rank)), z.shape)
+
+
+def _rank(value: float) -> float:
+    return np.inf if np.isnan(value) else value
 
 
 def _floor(run_meta: dict) -> float:
@@ -87,51 +121,133 @@ def _floor(run_meta: dict) -> float:
     return 10 * float(np.finfo(np.float32 if precision == "float32" else np.float64).eps)
 
 
-def compare_results(run: dict, master: dict, alpha: float = 0.01) -> Comparison:
-    """Compare a loaded ensemble results file with a loaded master results file."""
+def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: float = 1e-3) -> Comparison:
+    """Compare a loaded ensemble results file with a loaded master results file; ``max_lost``: the
+    largest master mass off the grid that still allows a verdict."""
     if "min_eig" in run or "min_eig" not in master:
         raise ValueError("compare: give an ensemble results file (cqjax run) and then a master file (cqjax master)")
     t = np.asarray(run["t"])
     if t.shape != np.shape(master["t"]) or not np.allclose(t, master["t"], rtol=1e-9, atol=1e-12):
         raise ValueError("compare: the two files have different saved times (use the same run.t1 and run.n_saves)")
     floor = _floor(run.get("meta", {}))
-    n_traj = float(run.get("meta", {}).get("trajectories", np.nan))
-    names = [k[:-5] for k in run if k.endswith(".mean")]
-    zs, skipped = {}, []
-    for name in names:
+    zs, skipped, problems = _observable_z(run, master, t, floor)
+    hz = None
+    if "histogram.density" in run and "histogram.density" in master:
+        hz = _histogram_z(run, master, floor, float(run.get("meta", {}).get("trajectories", np.nan)))
+        hz[0] = np.nan  # t = 0: the shared initial condition (see the module docstring)
+        problems += _histogram_problems(run, master, hz, t)
+    elif "histogram.density" in run or "histogram.density" in master:
+        skipped.append("histogram (only in one file)")
+    n = sum(z.size for z in zs.values())
+    if hz is not None:
+        n += int(_histogram_valid(hz.shape).sum())
+    if n == 0:
+        problems.append("nothing was compared: the two files share no observable and no histogram after t = 0")
+    problems += _master_lost(master, max_lost) + _excluded(run)
+    worst, where = _worst(zs, hz, t)
+    notes = []
+    if master.get("meta", {}).get("completely_positive") is False:
+        notes.append("the master's generator is not completely positive (varrho may leave the positive matrices)")
+    return Comparison(t=t, z=zs, histogram_z=hz, n_comparisons=n, threshold=threshold(n, alpha), alpha=alpha,
+                      worst=worst, worst_where=where, skipped=skipped, problems=problems, notes=notes)
+
+
+def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
+    """z per observable in both files, the names in only one, and one problem per observable with
+    a non-finite input or z-score."""
+    zs, skipped, problems = {}, [], []
+    for name in [k[:-5] for k in run if k.endswith(".mean")]:
         if f"{name}.mean" not in master or f"{name}.sem" not in run:
             skipped.append(name)
             continue
         m = np.asarray(master[f"{name}.mean"])
         e = np.asarray(master.get(f"{name}.err", np.zeros_like(m)))
-        scale = np.sqrt(run[f"{name}.sem"] ** 2 + e**2 + (floor * np.maximum(1.0, np.abs(m))) ** 2)
-        zs[name] = np.abs(run[f"{name}.mean"] - m) / scale
-    hz = None
-    if "histogram.density" in run and "histogram.density" in master:
-        hz = _histogram_z(run, master, floor, n_traj)
-        hz[0] = np.nan  # t = 0: the shared initial condition (see the module docstring)
-    elif "histogram.density" in run or "histogram.density" in master:
-        skipped.append("histogram (only in one file)")
-    n = sum(z.size for z in zs.values())
-    worst, where = 0.0, "none"
+        x, se = np.asarray(run[f"{name}.mean"]), np.asarray(run[f"{name}.sem"])
+        with np.errstate(invalid="ignore", over="ignore"):
+            zs[name] = np.abs(x - m) / np.sqrt(se**2 + e**2 + (floor * np.maximum(1.0, np.abs(m))) ** 2)
+        inputs = {"ensemble mean": x, "ensemble sem": se, "master mean": m, "master err": e, "z-score": zs[name]}
+        bad = {label: ~np.isfinite(a) for label, a in inputs.items()}
+        if any(b.any() for b in bad.values()):
+            k = int(np.argmax(np.any(list(bad.values()), axis=0)))
+            which = ", ".join(label for label, b in bad.items() if b.any())
+            problems.append(f"{name}: not finite ({which}), first at t = {t[k]:.4g}: cannot be compared")
+    return zs, skipped, problems
+
+
+def _histogram_problems(run: dict, master: dict, hz: np.ndarray, t: np.ndarray) -> list[str]:
+    """One line if any compared histogram entry (after t = 0) has a non-finite input or z-score."""
+    valid = _histogram_valid(hz.shape)
+    parts = lambda a: np.stack([np.real(a), np.imag(a)], axis=-1)  # noqa: E731
+    m = master["histogram.density"]
+    inputs = {"ensemble density": parts(run["histogram.density"]), "ensemble sem": parts(run["histogram.sem"]),
+              "master density": parts(m), "master err": parts(master.get("histogram.err", np.zeros_like(m))),
+              "z-score": hz}
+    bad = {label: valid & ~np.isfinite(a) for label, a in inputs.items()}
+    anywhere = np.any(list(bad.values()), axis=0)
+    if not anywhere.any():
+        return []
+    k = np.unravel_index(int(np.argmax(anywhere)), anywhere.shape)
+    which = ", ".join(label for label, b in bad.items() if b.any())
+    element = f"{'Re' if k[-1] == 0 else 'Im'} rho_{k[-3]}{k[-2]}, bin {tuple(int(i) for i in k[1:-3])}"
+    n = int(anywhere.sum())
+    return [f"histogram: {n} {'entries' if n > 1 else 'entry'} not finite ({which}), first {element} at "
+            f"t = {t[k[0]]:.4g}: cannot be compared"]
+
+
+def _master_lost(master: dict, max_lost: float) -> list[str]:
+    """A problem when the master lost more than ``max_lost`` of its mass off the grid."""
+    if "lost" not in master:
+        return []
+    lost = np.asarray(master["lost"])
+    worst = float(np.max(np.where(np.isnan(lost), np.inf, lost))) if lost.size else 0.0
+    if worst <= max_lost:
+        return []
+    where = ""
+    if "lost.sides" in master:
+        sides = np.asarray(master["lost.sides"])[-1]
+        coords = [str(c) for c in master.get("grid.coords", master.get("coords", []))]
+        i, j = np.unravel_index(int(np.argmax(sides)), sides.shape)
+        if i < len(coords):
+            where = f", most through the {'low' if j == 0 else 'high'} side of {coords[i]!r}"
+    return [f"the master lost up to {worst:.3g} of its mass off the grid (max_lost {max_lost:g}{where}): "
+            "widen the grid ([master] extents, e.g. master.<coordinate> = [lo, hi])"]
+
+
+def _excluded(run: dict) -> list[str]:
+    """A problem when the ensemble left non-finite trajectories out of its statistics (meta
+    ``excluded_trajectories``; in older files, any positive ``nonfinite`` count)."""
+    n = run.get("meta", {}).get("excluded_trajectories")
+    if n is None and "nonfinite" in run and np.size(run["nonfinite"]):
+        n = int(np.ceil(np.max(run["nonfinite"])))
+    if not n or n <= 0:
+        return []
+    return [f"the ensemble excluded {int(n)} non-finite trajectories: its statistics are conditioned on "
+            "finiteness, not comparable"]
+
+
+def _worst(zs: dict, hz: np.ndarray | None, t: np.ndarray) -> tuple[float, str]:
+    """The largest z and where, a non-finite one winning (NaN is never skipped); NaN when nothing
+    was compared."""
+    worst, where, rank = np.nan, "nothing compared", -np.inf
     for name, z in zs.items():
-        k = int(np.nanargmax(z))
-        if z[k] > worst:
-            worst, where = float(z[k]), f"{name} at t = {t[k]:.4g}"
+        k = _argworst(z)
+        if k is not None and _rank(z[k]) > rank:
+            worst, where, rank = float(z[k]), f"{name} at t = {t[k[0]]:.4g}", _rank(z[k])
     if hz is not None:
-        valid = _histogram_mask(hz.shape)
-        n += int(valid.sum()) * (hz.shape[0] - 1)
-        masked = np.where(valid, hz, -np.inf)
-        masked[0] = -np.inf
-        k = np.unravel_index(int(np.argmax(masked)), masked.shape)
-        if masked[k] > worst:
-            part = "Re" if k[-1] == 0 else "Im"
-            a, b = k[-3], k[-2]
-            worst, where = float(masked[k]), f"histogram {part} rho_{a}{b}, bin {tuple(int(i) for i in k[1:-3])} at t = {t[k[0]]:.4g}"
-    if not np.isfinite(worst):
-        where += " (not finite)"
-    return Comparison(t=t, z=zs, histogram_z=hz, n_comparisons=n, threshold=threshold(n, alpha), alpha=alpha,
-                      worst=worst, worst_where=where, skipped=skipped)
+        k = _argworst(hz, _histogram_valid(hz.shape))
+        if k is not None and _rank(hz[k]) > rank:
+            part, b = "Re" if k[-1] == 0 else "Im", tuple(int(i) for i in k[1:-3])
+            worst, where = float(hz[k]), f"histogram {part} rho_{k[-3]}{k[-2]}, bin {b} at t = {t[k[0]]:.4g}"
+    if where != "nothing compared" and not np.isfinite(worst):
+        where += ", not finite"
+    return worst, where
+
+
+def _histogram_valid(shape) -> np.ndarray:
+    """The compared histogram entries: independent elements (``_histogram_mask``) after t = 0."""
+    valid = np.array(np.broadcast_to(_histogram_mask(shape), shape))
+    valid[0] = False
+    return valid
 
 
 def _histogram_mask(shape) -> np.ndarray:
@@ -188,7 +304,9 @@ def plot_comparison(run: dict, master: dict, comparison: Comparison, path: str |
         ax.errorbar(t, run[f"{name}.mean"], yerr=2 * run[f"{name}.sem"], fmt=".", ms=3, lw=0.8,
                     label="ensemble ± 2 SE")
         ax.plot(t, master[f"{name}.mean"], "-", lw=1.2, label="master")
-        ax.set_title(f"{name}  (max |z| {np.nanmax(comparison.z[name]):.2g})", fontsize=9)
+        k = _argworst(comparison.z[name])  # a NaN is the max, never skipped
+        zmax = comparison.z[name][k] if k is not None else np.nan
+        ax.set_title(f"{name}  (max |z| {zmax:.2g})", fontsize=9)
         ax.set_xlabel("t")
     for ax in axes[0][len(names):]:
         ax.axis("off")
@@ -216,7 +334,9 @@ def plot_comparison(run: dict, master: dict, comparison: Comparison, path: str |
         axes[1][0].legend(fontsize=7, title="lines: master", title_fontsize=7)
         for ax in axes[1][4:]:
             ax.axis("off")
-    verdict = "agree" if comparison.agree else "disagree"
+    n = len(comparison.problems)
+    verdict = (f"cannot agree: {n} problem{'s' if n > 1 else ''}, see the report" if n
+               else "agree" if comparison.agree else "disagree")
     fig.suptitle(f"ensemble vs master: worst |z| {comparison.worst:.3g}, threshold {comparison.threshold:.3g} "
                  f"({verdict})", fontsize=10)
     fig.tight_layout()

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._ensemble import STATES, HistogramSpec, InitialState
+from ._ensemble import DEFAULT_SAMPLES, NONFINITE, STATES, HistogramSpec, InitialState
 from ._integrate import TimeGrid
 from ._model import AbstractModel
 from ._observables import parse_observable
@@ -47,7 +47,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "precision": ((str,), "float32"),
         "state": ((str,), "auto"),
         "chunk_size": ((int,), None),
-        "samples": ((int,), 4),
+        "samples": ((int,), None),
+        "nonfinite": ((str,), "fail"),
     },
     "initial": {
         "z_mean": ((list,), ...),
@@ -65,12 +66,14 @@ _TOP = {"model": (str,), "params": (dict,), "run": (dict,), "initial": (dict,),
 @dataclass
 class MasterOptions:
     """The ``[master]`` section: grid cells per axis, extents {coordinate: (lo, hi)} (automatic
-    where absent), time step (automatic if None), and whether to estimate the discretisation error."""
+    where absent), time step (automatic if None), whether to estimate the discretisation error, and
+    whether to integrate a generator that is not completely positive (refused by default)."""
 
     cells: tuple[int, int] = (128, 128)
     extent: dict = dataclasses.field(default_factory=dict)
     dt: float | None = None
     error_estimate: bool = True
+    allow_non_cp: bool = False
 
 
 class ConfigError(ValueError):
@@ -97,6 +100,7 @@ class RunConfig:
     samples: int
     resolved: dict
     state: str = "auto"
+    nonfinite: str = "fail"
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -104,7 +108,7 @@ class RunConfig:
         return dict(
             t1=self.t1, n_saves=self.n_saves, cells=self.master.cells, extent=self.master.extent,
             dt=self.master.dt, observables=self.observables, histogram=self.histogram,
-            error_estimate=self.master.error_estimate,
+            error_estimate=self.master.error_estimate, allow_non_cp=self.master.allow_non_cp,
         )
 
     def run_kwargs(self) -> dict:
@@ -114,6 +118,7 @@ class RunConfig:
             seed=self.seed, unravelling=self.unravelling, solver=self.solver,
             observables=self.observables, histogram=self.histogram, n_samples=self.samples,
             chunk_size=self.chunk_size, precision=self.precision, state=self.state,
+            nonfinite=self.nonfinite,
         )
 
 
@@ -312,7 +317,7 @@ def parse_config(raw: dict) -> RunConfig:
         raise ConfigError(f"run.trajectories: must be >= 1, got {run['trajectories']}")
     if run["chunk_size"] is not None and run["chunk_size"] < 1:
         raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
-    if run["samples"] < 0:
+    if run["samples"] is not None and run["samples"] < 0:
         raise ConfigError(f"run.samples: must be >= 0, got {run['samples']}")
     if not 0 <= run["seed"] < 2**32:
         raise ConfigError(f"run.seed: must be in [0, 2^32), got {run['seed']}")
@@ -324,6 +329,12 @@ def parse_config(raw: dict) -> RunConfig:
         raise ConfigError(f"run.precision: must be 'float32' or 'float64', got {run['precision']!r}")
     if run["state"] not in STATES:
         raise ConfigError(f"run.state: must be one of {list(STATES)}, got {run['state']!r}")
+    if run["nonfinite"] not in NONFINITE:
+        raise ConfigError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {run['nonfinite']!r}")
+    if run["samples"] is None:
+        run["samples"] = min(DEFAULT_SAMPLES, run["trajectories"])
+    if run["samples"] > run["trajectories"]:
+        raise ConfigError(f"run.samples: at most run.trajectories = {run['trajectories']}, got {run['samples']}")
 
     z_mean = _float_list("initial.z_mean", init["z_mean"], n)
     z_cov = None
@@ -388,7 +399,7 @@ def parse_config(raw: dict) -> RunConfig:
         resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
     if "master" in raw:
         resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
-                              "error_estimate": master.error_estimate,
+                              "error_estimate": master.error_estimate, "allow_non_cp": master.allow_non_cp,
                               **{c: list(v) for c, v in master.extent.items()}}
     if resolved["initial"]["z_cov"] is None:
         del resolved["initial"]["z_cov"]
@@ -404,13 +415,13 @@ def parse_config(raw: dict) -> RunConfig:
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"],
+        master=master, state=run["state"], nonfinite=run["nonfinite"],
     )
 
 
 def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
-    """Validate ``[master]``: cells = [Nq, Np], dt, error_estimate, and <coordinate> = [lo, hi]."""
-    allowed = ["cells", "dt", "error_estimate", *model.coords]
+    """Validate ``[master]``: cells = [Nq, Np], dt, error_estimate, allow_non_cp, and <coordinate> = [lo, hi]."""
+    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", *model.coords]
     opts = MasterOptions()
     for key, value in given.items():
         field = f"master.{key}"
@@ -426,10 +437,10 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"{field}: must be a finite number > 0, got {value}")
             opts.dt = float(value)
-        elif key == "error_estimate":
+        elif key in ("error_estimate", "allow_non_cp"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{field}: expected true or false, got {value!r}")
-            opts.error_estimate = value
+            setattr(opts, key, value)
         else:
             lo, hi = _float_list(field, value, 2)
             if not hi > lo:

@@ -210,7 +210,7 @@ def simulate(
     model = cast_model(model, dtype)
     psi0 = jnp.asarray(psi0).astype(complex_dtype(dtype))
     psi0 = psi0 / (jnp.real(jnp.trace(psi0)) if psi0.ndim == 2 else jnp.linalg.norm(psi0))
-    unravelling = resolve_unravelling(model, unravelling)
+    unravelling = resolve_unravelling(model, unravelling, solver.name)
     step = make_step(model, unravelling, solver, grid.dt)
     draw = make_draw(unravelling, noise_key(key), unravelling.noise_dim(model, z0), dtype)
     _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s: s)

@@ -37,40 +37,68 @@ def poisson_inverse(key, mean) -> Array:
     return k
 
 
-def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
-    """(z, psi), key -> (z', psi'): Poisson-many Born-rule jumps, then drift and no-jump evolution."""
+def channels(model: AbstractJumpModel, z: Array, diagonal: bool) -> tuple[Array, Array]:
+    """Every channel a jump trajectory applies at z: ``(ops (k, ...), shifts (k, n))``.
 
-    def operators(z):
-        ops, shifts = model.jump_channels(z)
-        return (jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops), shifts
+    The model's jump channels L_k (shift z by shifts[k]) and its extra Lindblad channels
+    r_k D[L_k] (``dissipators``) as jumps sqrt(r_k) L_k that leave z where it is. A negative
+    rate has no jump unravelling: its square root is NaN, which the runner reports (and the
+    complete-positivity check refuses before and along the run).
+    """
+    ops, shifts = model.jump_channels(z)
+    ops = jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops
+    extra = model.dissipators(z)
+    if extra is None:
+        return ops, shifts.astype(z.dtype)
+    rates, lops = extra
+    lops = jnp.diagonal(lops, axis1=-2, axis2=-1) if diagonal and lops.ndim == 3 else lops
+    root = jnp.sqrt(jnp.asarray(rates, z.dtype)).reshape((-1,) + (1,) * (lops.ndim - 1))
+    cdtype = jnp.result_type(ops.dtype, lops.dtype)
+    ops = jnp.concatenate([ops.astype(cdtype), (root * lops).astype(cdtype)])
+    return ops, jnp.concatenate([shifts.astype(z.dtype), jnp.zeros((lops.shape[0], z.shape[0]), z.dtype)])
+
+
+def no_jump(h: Array, ops: Array, psi: Array, dt, diagonal: bool) -> Array:
+    """exp(-(i h + 1/2 sum_k L_k^dag L_k) dt) psi / |.|: the exact no-jump propagator."""
+    if diagonal:
+        decay = 0.5 * jnp.sum(jnp.abs(ops) ** 2, axis=0)  # diagonal of 1/2 sum L^dag L
+        psi = psi * jnp.exp(-dt * (1j * jnp.real(h) + decay))
+    else:
+        ldl = jnp.einsum("kji,kjl->il", jnp.conj(ops), ops)
+        psi = jax.scipy.linalg.expm(-dt * (1j * h + 0.5 * ldl)) @ psi
+    return psi / jnp.sqrt(jnp.real(jnp.vdot(psi, psi)))
+
+
+def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
+    """(z, psi), key -> (z', psi'): Poisson-many Born-rule jumps, then drift, classical noise and
+    the no-jump evolution (a Kraus step: the no-jump propagator and the jump operators are the
+    exact Kraus operators of the channels over one step)."""
+    m = unravelling.noise_dim(model, jnp.zeros(model.n_coords))
+    sqdt = jnp.sqrt(dt)
 
     def born(z, psi):
-        ops, shifts = operators(z)
+        ops, shifts = channels(model, z, diagonal)
         l_psi = apply(ops.astype(psi.dtype), psi, diagonal)  # (k, d)
         return shifts, l_psi, jnp.sum(jnp.abs(l_psi) ** 2, axis=-1)  # |L_k psi|^2
 
     def step(state, key):
         z, psi = state
-        k_count, k_pick = jax.random.split(key)
+        k_count, k_pick, k_noise = jax.random.split(key, 3)
         *_, weights = born(z, psi)
         count = poisson_inverse(k_count, jnp.sum(weights) * dt)
 
-        def jump(carry):
+        def jump(carry):  # a state with no jump rate left (all |L_k psi| = 0) takes no further jump
             i, z, psi = carry
             shifts, l_psi, w = born(z, psi)
-            k = jax.random.categorical(jax.random.fold_in(k_pick, i), jnp.log(w))
-            return i + 1, z + shifts[k].astype(z.dtype), l_psi[k] / jnp.sqrt(w[k])
+            live = jnp.sum(w) > 0
+            k = jax.random.categorical(jax.random.fold_in(k_pick, i), jnp.log(jnp.where(live, w, 1.0)))
+            new_psi = l_psi[k] / jnp.sqrt(jnp.where(live, w[k], 1.0))
+            return i + 1, jnp.where(live, z + shifts[k], z), jnp.where(live, new_psi, psi)
 
         _, z, psi = jax.lax.while_loop(lambda c: c[0] < count, jump, (jnp.zeros((), count.dtype), z, psi))
         c = unravelling.coefficients(model, z, psi)
-        ops, _ = operators(z)
-        if diagonal:
-            decay = 0.5 * jnp.sum(jnp.abs(ops) ** 2, axis=0)  # diagonal of 1/2 sum L^dag L
-            psi = psi * jnp.exp(-dt * (1j * jnp.real(c.h) + decay))
-        else:
-            ldl = jnp.einsum("kji,kjl->il", jnp.conj(ops), ops)
-            psi = jax.scipy.linalg.expm(-dt * (1j * c.h + 0.5 * ldl)) @ psi
-        psi = psi / jnp.sqrt(jnp.real(jnp.vdot(psi, psi)))
-        return z + dt * c.drift, psi
+        ops, _ = channels(model, z, diagonal)
+        dW = sqdt * jax.random.normal(k_noise, (m,), z.dtype)
+        return z + dt * c.drift + c.sigma @ dW, no_jump(c.h, ops.astype(psi.dtype), psi, dt, diagonal)
 
     return step

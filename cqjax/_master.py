@@ -30,7 +30,16 @@ import numpy as np
 
 from ._ensemble import HistogramSpec, InitialState
 from ._lattice import PhaseSpaceGrid, advance, lattice_generator, step_operators
-from ._model import AbstractJumpModel, AbstractModel, generator, hermitian_back_reaction, validate_model
+from ._model import (
+    CONSISTENCY_RTOL,
+    AbstractJumpModel,
+    AbstractModel,
+    consistency,
+    consistency_message,
+    generator,
+    hermitian_back_reaction,
+    validate_model,
+)
 from ._observables import parse_observable
 
 __all__ = ["MasterResult", "solve_master", "choose_grid", "initial_masses"]
@@ -434,6 +443,23 @@ def _envelope(x: np.ndarray, n_axes: int) -> np.ndarray:
     return out
 
 
+def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) -> None:
+    """``consistency`` on every cell centre: H(z) and the back-reaction must be Hermitian
+    everywhere; a generator that is not completely positive at some cell is refused unless
+    ``allow_non_cp`` (then ``min_eig`` reports what it does to varrho)."""
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+    points = grid.points(dtype).reshape(-1, model.n_coords)
+    rel, amount = jax.tree.map(np.asarray, jax.jit(jax.vmap(lambda z: consistency(model, z, True)))(points))
+    checks = (2,) if allow_non_cp else (2, 0, 1)
+    for c in checks:
+        k = int(np.argmax(rel[:, c]))
+        if rel[k, c] > CONSISTENCY_RTOL:
+            message = consistency_message(c, float(amount[k, c]), "at the master grid cell", points[k], model.coords)
+            hint = "" if c == 2 else ("; set master.allow_non_cp = true to integrate it anyway (min_eig then "
+                                      "shows where varrho stops being positive)")
+            raise ValueError(f"master: {message}{hint}")
+
+
 def solve_master(
     model: AbstractModel,
     initial: InitialState,
@@ -446,6 +472,7 @@ def solve_master(
     observables: tuple[str, ...] = (),
     histogram: HistogramSpec | None = None,
     error_estimate: bool = True,
+    allow_non_cp: bool = False,
     progress: bool = False,
 ) -> MasterResult:
     """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a (q, p) grid.
@@ -455,7 +482,9 @@ def solve_master(
     completely positive (then ``min_eig`` shows where positivity fails). ``cells`` per axis and
     ``extent`` {coordinate: (lo, hi)} fix the grid (default: chosen from the initial state and a
     pilot run, see ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the
-    discretisation error of every output is estimated from a run with half the cells.
+    discretisation error of every output is estimated from a run with half the cells. The
+    generator is checked on every cell (``check_cells``): one that is not completely positive
+    somewhere is refused unless ``allow_non_cp``.
     """
     if n_saves < 1:
         raise ValueError(f"run.n_saves: must be >= 1, got {n_saves}")
@@ -481,6 +510,7 @@ def solve_master(
     for name in names:
         parse_observable(name, model)
     grid, grid_info = choose_grid(model, initial, t1, tuple(cells), extent)
+    check_cells(model, grid, allow_non_cp)
     gen, masses, sides, lost0, dt_used, per_save, ct, rt = _integrate(
         model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master")
     t = np.arange(n_saves + 1) * (per_save * dt_used)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
-__all__ = ["AbstractModel", "AbstractDiagonalModel", "AbstractGeneralModel", "AbstractJumpModel"]
+__all__ = ["AbstractModel", "AbstractDiagonalModel", "AbstractGeneralModel", "AbstractJumpModel", "consistency"]
 
 
 class AbstractModel(eqx.Module):
@@ -126,11 +126,19 @@ class AbstractGeneralModel(AbstractModel):
 class AbstractJumpModel(AbstractModel):
     """A model whose back-reaction acts by finite jumps of the classical point (seed 003 sec. IV).
 
-    The classical drift is {Z, H_C} and the unitary part -i[H_I, rho] as for any model, but
-    there is no continuous back-reaction force or classical noise: instead, at rate
-    Tr(L_k varrho L_k^dag) the state is mapped to L_k varrho L_k^dag and the classical point
-    jumps by ``shifts[k]`` (seed 003 eq. 68: the flow of the coupling h_k over the time tau).
+    Seed 003 decomposes the Hamiltonian as H(z) = h^00(z) I + sum_ab h^ab(z) L_b^dag L_a (its
+    eqs. 18, 68): the purely classical part h^00 drives the classical drift {Z, h^00}, the
+    unitary part is -i[H, rho] (H_I up to a multiple of the identity), and the rest of the
+    back-reaction is carried by jumps: at rate Tr(L_k varrho L_k^dag) the state is mapped to
+    L_k varrho L_k^dag and the classical point jumps by ``shifts[k]`` (eq. 68: the flow of the
+    coupling h^kk over the time tau). The force is therefore not {Z, Tr H / d}: a part of H with
+    a trace that the jumps realise must not be counted again. A jump model may also have
+    classical noise (``noise``, zero by default) and extra Lindblad channels (``dissipators``).
     """
+
+    @abc.abstractmethod
+    def classical_hamiltonian(self, z: Float[Array, " n"]) -> Float[Array, ""]:
+        """h^00(z): the purely classical part of H in seed 003's decomposition (eq. 18)."""
 
     @abc.abstractmethod
     def jump_channels(self, z: Float[Array, " n"]) -> tuple[Complex[Array, "k d d"], Float[Array, "k n"]]:
@@ -195,8 +203,9 @@ def generator(model: AbstractModel, z: Float[Array, " n"], jumps: bool = True) -
     (dhi, dhc), (hi, _) = jax.jacfwd(split, has_aux=True)(z)
     drift = symplectic(jnp.real(dhc), k)
     force = jnp.moveaxis(symplectic(dhi, k), -1, 0)
-    if jumps and isinstance(model, AbstractJumpModel):
+    if jumps and isinstance(model, AbstractJumpModel):  # seed 003 eq. 18: only h^00 drives the drift
         force = jnp.zeros_like(force)
+        drift = symplectic(jax.grad(lambda z: jnp.real(model.classical_hamiltonian(z)))(z), k)
     return Generator(h=hi / model.reduced_planck(), drift=drift, force=force)
 
 
@@ -235,6 +244,10 @@ def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
     P = jnp.linalg.pinv(sigma).astype(cdtype) @ jnp.conj(D1)  # (m, p): K_j = P_ja L_a
     excess = D0 - P.T @ jnp.conj(P)
     rates, U = jnp.linalg.eigh(0.5 * (excess + jnp.conj(excess.T)))
+    # rounding of the subtraction at saturation is set to 0; a real deficit stays negative (and is
+    # refused by ``consistency`` before and along a run), never clipped
+    floor = CONSISTENCY_RTOL * (jnp.max(jnp.abs(D0)) + jnp.max(jnp.abs(rates)))
+    rates = jnp.where(rates >= -floor, jnp.maximum(rates, 0.0), rates)
     ops = jnp.einsum("ak,aij->kij", U, L)
     H = jnp.asarray(model.hamiltonian(z), cdtype)
     return GeneralForm(h=H / model.reduced_planck(), drift=jnp.asarray(model.drift(z), z.dtype),
@@ -259,6 +272,67 @@ def complete_positivity(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Ar
     else:
         resid = jnp.max(positivity_residual(model, z))
     return deficit, resid
+
+
+CONSISTENCY = ("complete positivity", "noise on every coupled coordinate", "Hermiticity")
+CONSISTENCY_RTOL = 1e-5  # relative: rounding of the eigenvalues and projections in float32
+
+
+def consistency(model: AbstractModel, z: Float[Array, " n"], pure: bool = True) -> tuple[Array, Array]:
+    """What the dynamics assumes at every point it visits, as ``(relative (3,), amount (3,))``.
+
+    0: the trade-off deficit max(0, -lambda_min(D0 - D1^dag pinv(sigma sigma^T) D1)) (seed 004
+       eq. 9 as a block-matrix condition), relative to the decoherence scale max|D0| + max|rates|;
+    1: ||(I - sigma pinv(sigma)) D1|| (healed: F = {Z, H_I}), relative to ||D1||: no coordinate
+       without noise may feel a back-reaction;
+    2: the anti-Hermitian part of H(z) (and, for pure-state runs of a general model, of the
+       back-reaction G_i = D1^{a0}_i L_a), relative to its size.
+    Each relative measure must stay below ``CONSISTENCY_RTOL``; ``amount`` is what is reported.
+    """
+    form = general_form(model, z)
+    tiny = jnp.asarray(1e-30, z.dtype)
+    zero = jnp.zeros((), z.dtype)
+    deficit, scale = zero, tiny
+    if form.rates is not None and form.rates.size:
+        deficit = jnp.maximum(-jnp.min(form.rates), 0.0)
+        scale = jnp.maximum(jnp.max(jnp.abs(form.rates)), tiny)
+    unprojected = jnp.eye(z.shape[0], dtype=z.dtype) - form.sigma @ jnp.linalg.pinv(form.sigma)
+    if isinstance(model, AbstractGeneralModel):
+        _, D0, D1 = model.lindblad(z)
+        scale = scale + jnp.max(jnp.abs(D0))
+        resid = jnp.linalg.norm(unprojected @ D1)
+        resid_scale = jnp.linalg.norm(D1)
+    else:  # G = F / 2: the residual of positivity_residual, from the form already computed
+        back = form.back.reshape(z.shape[0], -1)
+        resid = jnp.max(jnp.linalg.norm(unprojected.astype(back.dtype) @ back, axis=-1))
+        resid_scale = jnp.max(jnp.abs(back))
+    herm = zero
+    herm_scale = tiny
+    if not is_diagonal(model):
+        H = model.hamiltonian(z)
+        herm = jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))
+        herm_scale = jnp.maximum(jnp.max(jnp.abs(H)), tiny)
+        if pure and isinstance(model, AbstractGeneralModel):
+            g = form.back
+            g_herm = jnp.max(jnp.abs(g - jnp.conj(jnp.swapaxes(g, -1, -2)))) / jnp.maximum(jnp.max(jnp.abs(g)), tiny)
+            herm = jnp.maximum(herm / herm_scale, g_herm) * herm_scale
+    amount = jnp.stack([deficit, resid, herm]).astype(z.dtype)
+    relative = amount / jnp.stack([scale, jnp.maximum(resid_scale, tiny), herm_scale]).astype(z.dtype)
+    return relative, amount
+
+
+def consistency_message(check: int, amount: float, where: str, z, coords: tuple[str, ...]) -> str:
+    """One line naming the violated condition of ``consistency``, where (``where`` and z) and by
+    how much."""
+    where = f"{where} ({', '.join(f'{c} = {float(v):.4g}' for c, v in zip(coords, z))})"
+    if check == 0:
+        return (f"complete positivity: the decoherence-diffusion trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by "
+                f"{amount:.3g} {where}: the block matrix [[2 D2, D1], [D1^dag, D0]] is not positive semi-definite "
+                "there, so no trajectory can unravel this dynamics")
+    if check == 1:
+        return (f"complete positivity: (I - sigma pinv(sigma)) D1 = {amount:.3g} != 0 {where}: a coordinate without "
+                "noise feels a quantum back-reaction")
+    return f"Hermiticity: H(z) (or the back-reaction) is not Hermitian {where} (anti-Hermitian part {amount:.3g})"
 
 
 def check_complete_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:

@@ -76,7 +76,7 @@ def _drift(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
     if c.kappa is not None:
         out = out + _lindblad(c.kappa, jnp.ones(c.kappa.shape[0], jnp.real(state).dtype), state)
     if c.rates is not None:
-        out = out + _lindblad(c.ops, jnp.maximum(c.rates, 0.0), state)
+        out = out + _lindblad(c.ops, c.rates, state)
     return out
 
 
@@ -94,12 +94,14 @@ def cayley(h: Array, psi: Array, dt, diagonal: bool) -> Array:
 def excess_channel(rho: Array, rates: Array, ops: Array, dt, diagonal: bool) -> Array:
     """The CPTP map exp(dt sum_k rates_k D[ops_k]) (the decoherence beyond saturation).
 
+    Rates are used as given: a negative one (not completely positive, refused before and along a
+    run by ``consistency``) is not clipped.
+
     Diagonal operators: rho_ab -> rho_ab exp(dt sum_k r_k (l_a l_b^* - (|l_a|^2 + |l_b|^2) / 2)).
     Dense, d <= ``EXACT_CHANNEL_DIM``: the exponential of the d^2 x d^2 Lindblad superoperator.
     Both are exact. Larger d: the Kraus operators K_0 = I - dt/2 sum r L^dag L, K_k = sqrt(r dt) L,
     each multiplied by S^-1/2 with S = sum K^dag K: trace preserving at any dt, first order.
     """
-    rates = jnp.maximum(rates, 0.0)
     if diagonal:
         l = ops  # (k, d)
         gen = jnp.einsum("k,ka,kb->ab", rates, l, jnp.conj(l)) - 0.5 * (

@@ -113,8 +113,9 @@ class Healed(AbstractUnravelling):
 
 def _purified(c: StepCoefficients, psi: Array, diagonal: bool) -> StepCoefficients:
     """Move the excess channels r_k D[L_k] into measurement operators sqrt(r_k) L_k driven by
-    extra noises (seed 004 App. B); sigma gets zero columns for them."""
-    extra = jnp.sqrt(jnp.maximum(c.rates, 0.0)).reshape((-1,) + (1,) * (c.ops.ndim - 1)) * c.ops
+    extra noises (seed 004 App. B); sigma gets zero columns for them. A negative rate (not
+    completely positive) gives NaN, which the runner reports, not a clipped rate."""
+    extra = jnp.sqrt(c.rates).reshape((-1,) + (1,) * (c.ops.ndim - 1)) * c.ops
     kappa = jnp.concatenate([c.kappa.astype(extra.dtype), extra], axis=0)
     mean_extra = jnp.real(expect_complex(extra, psi, diagonal))
     sigma = jnp.concatenate([c.sigma, jnp.zeros((c.sigma.shape[0], extra.shape[0]), c.sigma.dtype)], axis=1)
@@ -151,13 +152,16 @@ UNRAVELLINGS: dict[str, type[AbstractUnravelling]] = {
 class Jump(AbstractUnravelling):
     """Jump unravelling of a jump model's master equation (seed 003 sec. II-IV, eqs. 77-82).
 
-    Between jumps: dZ = {Z, H_C} dt and the no-jump evolution
-    psi -> exp(-(i H_I + 1/2 sum_k L_k^dag L_k) dt) psi / |.|. In each step the number of jumps
-    is drawn from the Poisson law of mean <sum_k L_k^dag L_k> dt; each jump picks channel k with
-    the Born probability |L_k psi|^2 / sum_j |L_j psi|^2, maps psi -> L_k psi / |L_k psi| and
-    shifts Z by the channel's shift. When the total rate is state independent (as for
-    ``jump_qubit``) the number of jumps in [0, t] is exactly Poisson, with no bias of order dt.
-    Pure states only.
+    Between jumps: dZ = {Z, h^00} dt + sigma dW (h^00 the purely classical part of H, seed 003
+    eq. 18; sigma the model's classical noise) and the no-jump evolution
+    psi -> exp(-(i H_I + 1/2 sum_k L_k^dag L_k) dt) psi / |.|. The channels L_k are the model's
+    jump channels and its extra Lindblad channels r_k D[L_k] as jumps sqrt(r_k) L_k without a
+    shift. In each step the number of jumps is drawn from the Poisson law of mean
+    <sum_k L_k^dag L_k> dt; each jump picks channel k with the Born probability
+    |L_k psi|^2 / sum_j |L_j psi|^2, maps psi -> L_k psi / |L_k psi| and shifts Z by the
+    channel's shift. When the total rate is state independent (as for ``jump_qubit``) the number
+    of jumps in [0, t] is exactly Poisson, with no bias of order dt. Pure states only; the step
+    is its own (Kraus) solver.
     """
 
     name: ClassVar[str] = "jump"
@@ -165,17 +169,28 @@ class Jump(AbstractUnravelling):
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z)
-        return StepCoefficients(drift=gen.drift, h=gen.h, sigma=None, kappa=None, mean_kappa=None)
+        sigma = jnp.asarray(model.noise(z), z.dtype)
+        return StepCoefficients(drift=gen.drift, h=gen.h, sigma=sigma, kappa=None, mean_kappa=None)
 
 
 UNRAVELLINGS["jump"] = Jump
 
 
-def resolve_unravelling(model: AbstractModel, unravelling: AbstractUnravelling) -> AbstractUnravelling:
-    """The unravelling a run uses: a jump model's ``healed`` dynamics is its jump unravelling."""
+def resolve_unravelling(
+    model: AbstractModel, unravelling: AbstractUnravelling, solver_name: str = "kraus"
+) -> AbstractUnravelling:
+    """The unravelling a run uses: a jump model's ``healed`` dynamics is its jump unravelling.
+
+    The jump unravelling is its own Kraus step; any other solver is refused, not ignored.
+    """
     jumpy = isinstance(model, AbstractJumpModel)
     if isinstance(unravelling, Jump) and not jumpy:
         raise ValueError(f"run.unravelling: 'jump' needs a jump model; {type(model).__name__} has none")
     if jumpy and isinstance(unravelling, Healed):
-        return Jump()
+        unravelling = Jump()
+    if isinstance(unravelling, Jump) and solver_name != "kraus":
+        raise ValueError(
+            f"run.method: the jump unravelling of {type(model).__name__} steps with its exact Kraus operators "
+            f"(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = \"kraus\""
+        )
     return unravelling

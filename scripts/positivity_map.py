@@ -37,7 +37,8 @@ def scan(n: int, t1: float, gamma_c: float, cells: int) -> dict[str, np.ndarray]
     for i, l2 in enumerate(lam2):
         for j, g in enumerate(prod):
             model = cqjax.Seed000(lam=-float(np.sqrt(l2)), gamma_c=gamma_c, gamma_q=float(g / gamma_c))
-            r = solve_master(model, initial, t1=t1, n_saves=8, cells=(1, cells), error_estimate=False)
+            r = solve_master(model, initial, t1=t1, n_saves=8, cells=(1, cells), error_estimate=False,
+                             allow_non_cp=True)
             min_eig[i, j] = r.min_eig.min()
     return {"lam2_over_16": lam2 / 16, "gamma_product": prod, "min_eig": min_eig}
 

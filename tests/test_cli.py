@@ -478,7 +478,11 @@ def test_master_notes_where_positivity_fails(tmp_path, capsys):
     raw = _config(model="seed000", master={"cells": [1, 64]})
     raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}  # below the trade-off
     cfg = _write(tmp_path / "s.toml", raw)
-    assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 0
+    assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 2
+    line = _error_line(capsys.readouterr().err, "master: complete positivity:")
+    assert "set master.allow_non_cp = true" in line and not (tmp_path / "s.npz").exists()
+    assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress",
+                 "--set", "master.allow_non_cp=true"]) == 0
     out = capsys.readouterr()
     assert "not completely positive" in out.out
     assert "varrho is not positive semi-definite" in out.err
@@ -512,3 +516,53 @@ def test_run_unravels_jumps_and_excess_decoherence(tmp_path, capsys):
     assert data["samples.rho"].shape[-2:] == (2, 2) and data["purity.mean"][-1] < 0.99
     assert main(["plot", str(tmp_path / "s.npz"), "--out", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "bloch.png").exists()
+
+
+SQRT_MODEL = """
+from typing import ClassVar
+
+import jax.numpy as jnp
+
+import cqjax
+from cqjax._operators import pauli
+
+
+class Root(cqjax.AbstractDiagonalModel):
+    \"\"\"H = p^2/2 + sqrt(q) sz, noise 0.5 / sqrt(q) on p: NaN once q < 0 (no absorbing rule).\"\"\"
+
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def energies(self, z):
+        return jnp.stack([z[1] ** 2 / 2 + jnp.sqrt(z[0]), z[1] ** 2 / 2 - jnp.sqrt(z[0])])
+
+    def noise(self, z):
+        return jnp.stack([jnp.zeros(()), 0.5 / jnp.sqrt(z[0])])[:, None].astype(z.dtype)
+
+    def operators(self):
+        return pauli()
+"""
+
+
+def test_nonfinite_trajectories_fail_the_run_or_are_excluded_on_request(tmp_path, capsys):
+    (tmp_path / "root.py").write_text(SQRT_MODEL)
+    raw = _config(model=f"{tmp_path / 'root.py'}:Root", run={"t1": 2.0, "trajectories": 200},
+                  initial={"z_mean": [1.0, -1.0]}, observables={"names": ["q", "sz"]}, histogram=None)
+    raw["params"] = {}
+    cfg = _write(tmp_path / "c.toml", raw)
+    out = tmp_path / "r.npz"
+    assert main(["run", cfg, "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(
+        'cqjax: run failed: run.nonfinite = "fail": ')
+    assert not out.exists()
+    assert main(["run", cfg, "--out", str(out), "--no-progress", "--set", "run.nonfinite=exclude"]) == 0
+    captured = capsys.readouterr()
+    assert "are excluded" in captured.err
+    with np.load(out, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        excluded = data["nonfinite"][-1]
+        assert np.all(np.isfinite(data["q.mean"])) and excluded > 0
+    assert meta["nonfinite_policy"] == "exclude" and meta["excluded_trajectories"] == excluded
+    assert main(["run", cfg, "--out", str(out), "--no-progress", "--set", "run.nonfinite=skip"]) == 2
+    _error_line(capsys.readouterr().err, "run.nonfinite:")

@@ -1,17 +1,21 @@
 """Ensemble of trajectories against the master equation with ``cqjax compare``: the Diosi model
 (observables and all four matrix elements of a 2-D histogram) and the seed-000 model at
-saturation agree; a master equation with a wrong parameter is caught (exit status 1)."""
+saturation agree; a master equation with a wrong parameter is caught (exit status 1); and
+what cannot be compared (NaN, nothing in common, mass lost off the master's grid, excluded
+trajectories) never reads "agree"."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import warnings
 
 import numpy as np
 import pytest
 
 from cqjax._cli import main
-from cqjax._compare import compare_results, threshold
+from cqjax._compare import compare_results, plot_comparison, threshold
 from cqjax._results import load_results
 from test_cli import _config, _toml
 
@@ -160,3 +164,137 @@ def test_threshold_is_bonferroni():
     assert threshold(1, 0.01) == pytest.approx(2.5758, abs=1e-4)
     assert threshold(1000, 0.01) == pytest.approx(4.4172, abs=1e-3)  # Phi^-1(1 - 0.01 / 2000)
     assert threshold(10, 0.01) < threshold(100, 0.01) < threshold(100, 0.001)
+
+
+def _pair(histogram: bool = True):
+    """A synthetic ensemble and master file (as ``load_results`` returns them) that agree exactly:
+    observable p on 5 saved times and a 4-bin histogram of a qubit."""
+    t = np.linspace(0.0, 1.0, 5)
+    run = {"t": t, "p.mean": np.sin(t), "p.sem": np.full(5, 0.01), "nonfinite": np.zeros(5),
+           "coords": np.array(["q", "p"]),
+           "meta": {"trajectories": 10_000, "config": {"run": {"precision": "float64"}}}}
+    master = {"t": t, "p.mean": np.sin(t), "p.err": np.zeros(5), "coords": np.array(["q", "p"]),
+              "grid.coords": np.array(["q", "p"]), "min_eig": np.zeros(5), "trace": np.ones(5),
+              "lost": np.zeros(5), "lost.sides": np.zeros((5, 2, 2)), "meta": {"completely_positive": True}}
+    if histogram:
+        density = np.zeros((5, 4, 2, 2), complex)
+        density[..., 0, 0], density[..., 1, 1] = 0.3, 0.2
+        density[..., 0, 1], density[..., 1, 0] = 0.1 + 0.05j, 0.1 - 0.05j
+        hist = {"histogram.coords": np.array(["p"]), "histogram.edges.p": np.linspace(-1.0, 1.0, 5),
+                "histogram.density": density}
+        run.update(hist, **{"histogram.sem": np.full_like(density, 0.01 + 0.01j), "histogram.outside": np.zeros(5)})
+        master.update(hist, **{"histogram.density": density.copy(), "histogram.err": np.zeros_like(density)})
+    return run, master
+
+
+def _save(path, results: dict) -> str:
+    arrays = {k: v for k, v in results.items() if k != "meta"}
+    np.savez(path, meta=np.array(json.dumps(results["meta"])), **arrays)
+    return str(path)
+
+
+def test_synthetic_pair_agrees():
+    run, master = _pair()
+    cmp = compare_results(run, master)
+    assert cmp.agree and cmp.problems == [] and cmp.n_comparisons == 5 + 4 * 4 * 4  # 4 bins x 4 elements x 4 times
+    assert cmp.report().splitlines()[-1].endswith(": agree")
+
+
+def test_a_nan_ensemble_mean_is_a_problem_not_skipped():
+    run, master = _pair()
+    run["p.mean"][2] = np.nan  # z there is NaN, which nanargmax used to skip
+    cmp = compare_results(run, master)
+    assert not cmp.agree
+    assert cmp.problems == ["p: not finite (ensemble mean, z-score), first at t = 0.5: cannot be compared"]
+    assert np.isnan(cmp.worst) and cmp.worst_where == "p at t = 0.5, not finite"
+    report = cmp.report()
+    assert "problem: p: not finite" in report
+    assert report.splitlines()[-1].endswith("cannot agree: 1 problem (see above)")
+    # a NaN in a histogram entry after t = 0, and an infinite master error (its z would be 0)
+    run, master = _pair()
+    run["histogram.density"][3, 1, 0, 1] = complex(np.nan, np.nan)  # Re and Im
+    master["p.err"][4] = np.inf
+    cmp = compare_results(run, master)
+    assert not cmp.agree and len(cmp.problems) == 2
+    assert "p: not finite (master err), first at t = 1" in cmp.problems[0]
+    assert cmp.problems[1].startswith("histogram: 2 entries not finite (ensemble density, z-score), "
+                                      "first Re rho_01, bin (1,) at t = 0.75")
+    assert ", not finite" in cmp.worst_where and "histogram" in cmp.worst_where
+
+
+def test_nothing_compared_is_a_problem():
+    run, master = _pair(histogram=False)
+    run["q.mean"], run["q.sem"] = run.pop("p.mean"), run.pop("p.sem")  # no observable in common
+    cmp = compare_results(run, master)
+    assert cmp.n_comparisons == 0 and not cmp.agree
+    assert cmp.skipped == ["q"] and len(cmp.problems) == 1 and "nothing was compared" in cmp.problems[0]
+    assert "not compared: q" in cmp.report() and "cannot agree" in cmp.report()
+
+
+def test_mass_lost_off_the_master_grid_is_a_problem_above_max_lost():
+    run, master = _pair()
+    master["lost"] = np.linspace(0.0, 0.44, 5)
+    master["lost.sides"][-1, 1, 0] = 0.44  # through the low side of p
+    cmp = compare_results(run, master)
+    assert not cmp.agree and len(cmp.problems) == 1
+    assert "0.44" in cmp.problems[0] and "low side of 'p'" in cmp.problems[0] and "widen the grid" in cmp.problems[0]
+    assert compare_results(run, master, max_lost=0.5).agree
+    master["lost"] = np.full(5, 1e-5)
+    assert compare_results(run, master).agree
+
+
+def test_excluded_trajectories_are_a_problem():
+    run, master = _pair()
+    run["meta"]["excluded_trajectories"] = 3
+    cmp = compare_results(run, master)
+    assert not cmp.agree
+    assert cmp.problems == ["the ensemble excluded 3 non-finite trajectories: its statistics are conditioned "
+                            "on finiteness, not comparable"]
+    run["meta"]["excluded_trajectories"] = 0
+    assert compare_results(run, master).agree
+    # an older file without the meta key: its nonfinite counts
+    del run["meta"]["excluded_trajectories"]
+    run["nonfinite"][3:] = 2
+    assert "excluded 2 non-finite" in compare_results(run, master).problems[0]
+
+
+def test_a_master_that_is_not_completely_positive_is_noted_not_a_problem():
+    run, master = _pair()
+    master["meta"]["completely_positive"] = False
+    cmp = compare_results(run, master)
+    assert cmp.agree and "note: the master's generator is not completely positive" in cmp.report()
+
+
+def test_the_figure_of_an_all_nan_comparison_has_no_warning_and_does_not_say_agree(tmp_path, monkeypatch):
+    run, master = _pair()
+    run["p.mean"][:] = np.nan
+    cmp = compare_results(run, master)
+    titles = []
+    import matplotlib.figure
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle",
+                        lambda self, text, **kw: titles.append(text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        path = plot_comparison(run, master, cmp, tmp_path / "c.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert "cannot agree: 1 problem" in titles[0] and "(agree)" not in titles[0]
+
+
+def test_cli_compare_exits_1_on_a_problem_and_checks_max_lost(tmp_path):
+    run, master = _pair()
+    run["p.mean"][2] = np.nan
+    master["lost"] = np.full(5, 0.01)
+    run_path, master_path = _save(tmp_path / "run.npz", run), _save(tmp_path / "master.npz", master)
+    code, out, err = _main(["compare", run_path, master_path, "--out", str(tmp_path / "cmp")])
+    assert code == 1, out + err
+    assert "problem: p: not finite (ensemble mean, z-score), first at t = 0.5" in out
+    assert "problem: the master lost up to 0.01 of its mass off the grid" in out
+    assert out.strip().splitlines()[-1].endswith("cannot agree: 2 problems (see above)")
+    assert (tmp_path / "cmp" / "compare.png").exists()  # written anyway, to look at
+    code, out, err = _main(["compare", _save(tmp_path / "ok.npz", _pair()[0]), master_path, "--out",
+                            str(tmp_path / "cmp"), "--max-lost", "0.02"])
+    assert code == 0, out + err
+    for bad in ("0", "2", "nan"):
+        code, _, err = _main(["compare", run_path, master_path, "--out", str(tmp_path / "cmp"), "--max-lost", bad])
+        assert code == 2 and "--max-lost" in err and len(err.strip().splitlines()) == 1

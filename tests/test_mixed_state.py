@@ -27,10 +27,10 @@ PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
 
 def _ensemble(model, initial, n, *, t1=1.0, dt=1e-2, n_saves=4, state="auto", observables=("p", "sz", "sx", "sy"),
-              seed=0, solver=None, samples=4):
+              seed=0, solver=None, samples=4, nonfinite="fail"):
     return cqjax.run_ensemble(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=n, seed=seed,
                               observables=observables, precision="float64", state=state, n_samples=samples,
-                              solver=solver or cqjax.Kraus())
+                              solver=solver or cqjax.Kraus(), nonfinite=nonfinite)
 
 
 def test_excess_dephasing_is_the_saturated_trajectory_with_damped_coherence():
@@ -103,8 +103,12 @@ def test_kraus_step_keeps_rho_positive_at_coarse_dt_euler_does_not():
     assert kraus.info["state"] == "mixed"
     assert _min_eig(kraus.samples_psi) > -1e-12  # over 256 trajectories x 100 saves
     assert np.all(kraus.mean["purity"] <= 1 + 1e-12)
-    euler = _ensemble(model, init, 256, t1=20.0, dt=0.2, n_saves=100, samples=256, observables=("purity",),
-                      solver=cqjax.EulerMaruyama())
+    with pytest.raises(cqjax.SimulationError, match="run.nonfinite"):  # it diverges: refused by default
+        _ensemble(model, init, 256, t1=20.0, dt=0.2, n_saves=100, observables=("purity",),
+                  solver=cqjax.EulerMaruyama())
+    # by t = 10.6 none is finite (then "exclude" refuses too); by t = 4 most are
+    euler = _ensemble(model, init, 256, t1=4.0, dt=0.2, n_saves=20, samples=256, observables=("purity",),
+                      solver=cqjax.EulerMaruyama(), nonfinite="exclude")
     rho = euler.samples_psi.reshape(-1, 2, 2)
     finite = np.all(np.isfinite(rho), axis=(-2, -1))
     assert _min_eig(rho[finite]) < -1e-3  # Euler-Maruyama leaves the positive cone (and then diverges)

@@ -11,14 +11,16 @@ from pathlib import Path
 from .._model import AbstractModel
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
+from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
 from .sqrt_well import SqrtWell
 from .superposed_mass import SuperposedMass
 
-__all__ = ["Diosi", "GHZLattice", "JumpQubit", "Seed000", "SqrtWell", "SuperposedMass", "MODELS", "register_model", "resolve_model"]
+__all__ = ["Diosi", "GHZLattice", "JumpOscillator", "JumpQubit", "Seed000", "SqrtWell", "SuperposedMass", "MODELS", "register_model", "resolve_model"]
 
 MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit,
+                                        "jump_oscillator": JumpOscillator,
                                         "superposed_mass": SuperposedMass,
                                         "ghz_lattice": GHZLattice, "sqrt_well": SqrtWell}
 

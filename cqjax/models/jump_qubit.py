@@ -43,6 +43,10 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
         c = self.B * q * self.omega
         return jnp.stack([kinetic + c, kinetic - c])
 
+    def classical_hamiltonian(self, z: Float[Array, "2"]) -> Float[Array, ""]:
+        """h^00 = p^2 / 2m: the coupling B q omega sz is realised by the jumps (seed 003 eq. 78)."""
+        return z[1] ** 2 / (2 * self.m)
+
     def jump_channels(self, z):
         rate = jnp.sqrt(jnp.asarray(self.omega / self.tau, z.dtype))
         up = jnp.diag(jnp.array([1.0, 0.0], z.dtype))
