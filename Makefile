@@ -1,15 +1,18 @@
 PYTHON ?= python3
 
-.PHONY: install test test-quick bench figures
+.PHONY: install test test-quick lint bench figures
 
 install:
-	$(PYTHON) -m pip install -e ".[test]"
+	$(PYTHON) -m pip install -e ".[test,lint]"
 
 test:
 	$(PYTHON) -m pytest -q
 
 test-quick:
 	$(PYTHON) -m pytest -q -m "not slow"
+
+lint:
+	$(PYTHON) -m ruff check .
 
 bench:
 	$(PYTHON) scripts/bench.py

@@ -6,28 +6,58 @@ integrates one differentiable trajectory (vmap it for batches); ``solve_master``
 CQ master equation on a phase-space grid and ``compare_results`` checks one against the other.
 """
 
-from ._compare import Comparison, compare_results
-from ._config import ConfigError, MasterOptions, RunConfig, load_config, parse_config
-from ._errors import SimulationError
-from ._ensemble import EnsembleResult, HistogramSpec, InitialState, run_ensemble
-from ._integrate import Solution, TimeGrid, simulate, trajectory_key
-from ._lattice import PhaseSpaceGrid
-from ._master import MasterResult, solve_master
-from ._model import (
+from .analysis import Comparison, compare_results
+from .dynamics import (
+    AbstractSolver,
+    AbstractUnravelling,
+    EulerMaruyama,
+    Healed,
+    Jump,
+    Kraus,
+    MeanField,
+    Milstein,
+)
+from .ensemble import (
+    EnsembleResult,
+    Solution,
+    TimeGrid,
+    run_ensemble,
+    simulate,
+    trajectory_key,
+)
+from .errors import SimulationError
+from .io import (
+    ConfigError,
+    MasterOptions,
+    RunConfig,
+    load_config,
+    load_results,
+    parse_config,
+    save_master,
+    save_results,
+)
+from .master import MasterResult, PhaseSpaceGrid, solve_master
+from .models import (
     AbstractDiagonalModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    Diosi,
+    GHZLattice,
+    JumpOscillator,
+    JumpQubit,
+    Seed000,
+    SqrtWell,
+    SuperposedMass,
     check_complete_positivity,
     check_positivity,
+    consistency,
     generator,
+    register_model,
 )
-from ._observables import Observable, parse_observable
-from ._results import load_results, save_master, save_results
-from ._solver import AbstractSolver, EulerMaruyama, Kraus, Milstein
-from ._unravelling import AbstractUnravelling, Healed, Jump, MeanField
-from .models import Diosi, JumpQubit, Seed000, SuperposedMass, register_model
-from .models import GHZLattice, JumpOscillator, SqrtWell
+from .operators import pauli
+from .plot import plot_comparison, plot_results
+from .spec import HistogramSpec, InitialState, Observable, parse_observable
 
 __version__ = "0.1.0"
 
@@ -66,6 +96,10 @@ __all__ = [
     "TimeGrid",
     "check_complete_positivity",
     "check_positivity",
+    "consistency",
+    "pauli",
+    "plot_comparison",
+    "plot_results",
     "compare_results",
     "generator",
     "load_config",

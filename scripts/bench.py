@@ -31,7 +31,8 @@ r = cqjax.run_ensemble(model, init, t1=t1, dt=dt,
                        n_saves=10, trajectories=n, observables=("q", "p", "sz"), precision=precision,
                        chunk_size=None if chunk == "auto" else int(chunk))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps(dict(case=case, state=r.info["state"], unravelling=r.info["unravelling"], trajectories=n, steps=r.steps, compile_s=r.compile_seconds, run_s=r.run_seconds,
+print(json.dumps(dict(case=case, state=r.info["state"], unravelling=r.info["unravelling"], trajectories=n,
+                      steps=r.steps, compile_s=r.compile_seconds, run_s=r.run_seconds,
                       traj_steps_per_s=r.trajectory_steps_per_second, peak_rss_mb=peak,
                       chunk=r.info["chunk_size"], device=str(jax.devices()[0]))))
 """

@@ -21,7 +21,7 @@ n, precision, t1 = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 jax.config.update("jax_enable_x64", precision == "float64")
 import jax.numpy as jnp
 import cqjax
-from cqjax._master import solve_master
+from cqjax import solve_master
 init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.array([1, 1]) / jnp.sqrt(2.0))
 t0 = time.perf_counter()
 r = solve_master(cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0), init, t1=t1, n_saves=10, cells=(n, n),

@@ -6,7 +6,9 @@ Every figure reads its physics from a config in ``configs/`` (model, parameters,
 t1, dt; the comments there say which numbers the paper gives and which were chosen). The
 numerical sizes are this script's: the trajectory figures draw ``Sizes.samples`` healed
 trajectories on a finer save grid, the ensemble views run the config's ``run.trajectories``, and
-``--quick`` shrinks everything for the smoke test (``tests/test_figures.py``).
+``--quick`` shrinks everything for the smoke test (``tests/test_figures.py``). The physics drawn
+beside the runs (the trade-off rate, exact closed forms, Bloch vectors) comes from
+``cqjax.analysis.exact`` and ``cqjax.analysis.bloch``; this script only arranges the figures.
 
 Figures (PNG, one per name):
 - ``fig2_diosi``, ``fig5_diosi`` (seed 004 Figs. 2, 5; linear Diosi), ``fig3_superposed_mass``,
@@ -41,6 +43,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import cqjax  # noqa: E402
+from cqjax.analysis.bloch import bloch_vector  # noqa: E402
+from cqjax.analysis.exact import (  # noqa: E402
+    diosi_final_momentum,
+    diosi_phase_diffusion,
+    seed000_deviation_moments,
+    seed000_validity_bounds,
+    seed000_validity_distances,
+    tradeoff_envelope,
+)
 from cqjax.models import MODELS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,25 +156,8 @@ def runs(config: str, sizes: Sizes, ensemble: bool) -> Runs:
 
 
 # --------------------------------------------------------------------------------------------
-# Quantum-state summaries
+# Branches
 # --------------------------------------------------------------------------------------------
-
-
-def bloch(psi: np.ndarray) -> np.ndarray:
-    """(..., d) pure states -> (..., 3): (<sx>, <sy>, <sz>) for a qubit and, for n qubits
-    (d = 2^n), the collective (<sx^(x)n>, <sy^(x)n>, <sz^(x)n>) of seed 004 Fig. 4."""
-    psi = psi / np.linalg.norm(psi, axis=-1, keepdims=True)
-    d = psi.shape[-1]
-    n = d.bit_length() - 1
-    if d != 1 << n:
-        raise ValueError(f"bloch: dimension {d} is not a power of 2")
-    b = np.arange(d)
-    ones = np.array([int(i).bit_count() for i in b])
-    flipped = psi[..., b ^ (d - 1)]  # amplitude of the complementary bit string
-    sx = np.sum(psi.conj() * flipped, axis=-1)
-    sy = np.sum(psi.conj() * flipped * (1j**n) * (-1.0) ** (n - ones), axis=-1)
-    sz = np.sum(np.abs(psi) ** 2 * (-1.0) ** ones, axis=-1)
-    return np.stack([sx.real, sy.real, sz], axis=-1)
 
 
 def branch_picks(final_sz: np.ndarray) -> dict[int, int]:
@@ -215,7 +209,7 @@ def lattice_panel() -> PhasePanel:
 
     def draw(ax, r: Runs, picks: dict[int, int]) -> None:
         k = len(r.cfg.model.positions)
-        final = np.abs(bloch(r.psi[:, -1])[:, 2])
+        final = np.abs(bloch_vector(r.psi[:, -1])[:, 2])
         i = max(picks.values(), key=lambda j: final[j])  # the branch sample that collapsed further
         sites = np.arange(1, k + 1)
         idx = np.linspace(0, len(r.t) - 1, 6).round().astype(int)
@@ -275,7 +269,7 @@ def bloch_sphere(ax, b: np.ndarray, b_mf: np.ndarray, picks: dict[int, int]) -> 
 
 def trajectory_figure(r: Runs, title: str, phase: PhasePanel) -> tuple[Figure, dict]:
     """Healed sample trajectories (one per branch highlighted) beside the mean-field prediction."""
-    b, b_mf = bloch(r.psi), bloch(r.mf_psi)
+    b, b_mf = bloch_vector(r.psi), bloch_vector(r.mf_psi)
     picks = branch_picks(b[:, -1, 2])
     fig = Figure(figsize=(14.5, 4.8))
     grid = fig.add_gridspec(3, 3, width_ratios=[1.2, 1.0, 0.95])
@@ -300,56 +294,26 @@ def describe(r: Runs) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def tradeoff_rate(model, z) -> jax.Array:
-    """Coherence decay rate of a diagonal qubit model at z (PHYSICS.md section 2):
-    Gamma = 1/8 dF^T pinv(sigma sigma^T) dF, dF = F_0 - F_1 the difference of the branch forces
-    {Z, H_I}, plus 1/2 sum_k rate_k |l_k0 - l_k1|^2 for extra diagonal Lindblad channels."""
-    force = jnp.real(cqjax.generator(model, z).force)  # (n, 2): F_j in each branch
-    d_force = force[:, 0] - force[:, 1]
-    sigma = jnp.asarray(model.noise(z), z.dtype)
-    gamma = d_force @ jnp.linalg.pinv(sigma @ sigma.T) @ d_force / 8
-    extra = model.dissipators(z)
-    if extra is not None:
-        rates, ops = extra
-        diag = jnp.diagonal(jnp.asarray(ops), axis1=-2, axis2=-1) if jnp.ndim(ops) == 3 else jnp.asarray(ops)
-        gamma = gamma + 0.5 * jnp.sum(rates * jnp.abs(diag[:, 0] - diag[:, 1]) ** 2)
-    return gamma
-
-
-def phase_diffusion(model, t: np.ndarray) -> np.ndarray:
-    """Extra exact factor of E<sx> from the random unitary phase (Diosi only; 1 otherwise).
-
-    For H = p^2/2m + (2 lam q + phi) sz the coherence rho_01 feels no force (F_0 + F_1 = 0) and
-    rotates at 2 (2 lam q + phi): its Feynman-Kac average over the free diffusion
-    q_t = q0 + p0 t/m + sigma/m int W gives exp(-1/2 Var Phi), Var Phi = 16 lam^2 sigma^2 t^5 / (20 m^2).
-    """
+def phase_diffusion(r: Runs) -> np.ndarray:
+    """The exact extra factor exp(-Var Phi / 2) of E<sx> from the random unitary phase (Diosi only)."""
+    model = r.cfg.model
     if not isinstance(model, cqjax.Diosi):
-        return np.ones_like(t)
-    lam, sigma, m = (float(getattr(model, k)) for k in ("lam", "sigma", "m"))
-    return np.exp(-0.4 * lam**2 * sigma**2 * t**5 / m**2)
+        return np.ones_like(r.t)
+    return diosi_phase_diffusion(r.t, float(model.lam), float(model.sigma), float(model.m), r.cfg.initial.z_cov)
 
 
 def decoherence_prediction(r: Runs) -> dict[str, np.ndarray]:
-    """E<sx>(t) from the trade-off: exp(-int Gamma(z_mf) dt) times the mean-field <sx>_mf(t)
-    (the unitary phase), times the phase-diffusion factor where it is known exactly.
-
-    The coherence rho_01 is transported by the average branch force (F_0 + F_1)/2, which for a
-    start with <sz> = 0 is the mean-field force; Gamma along the mean-field path is exact when
-    Gamma is constant (Diosi) and second order in the path spread otherwise.
-    """
-    model = r.cfg.model
-    z = jnp.asarray(r.mf_z, jnp.float32)
-    gamma = np.asarray(jax.jit(jax.vmap(lambda zz: tradeoff_rate(model, zz)))(z), np.float64)
-    integral = np.concatenate([[0.0], np.cumsum(0.5 * (gamma[1:] + gamma[:-1]) * np.diff(r.t))])
-    sx_mf = bloch(r.mf_psi)[:, 0]
-    envelope = np.exp(-integral)
+    """E<sx>(t) from the trade-off: the envelope exp(-int Gamma(z_mf) dt) along the mean-field path
+    times the mean-field <sx>_mf(t) (the unitary phase), times the phase diffusion where known."""
+    gamma, envelope = tradeoff_envelope(r.cfg.model, r.t, r.mf_z)
+    sx_mf = bloch_vector(r.mf_psi)[:, 0]
     return dict(gamma=gamma, envelope=envelope, naive=envelope * sx_mf, sx_mf=sx_mf,
-                full=envelope * sx_mf * phase_diffusion(model, r.t))
+                full=envelope * sx_mf * phase_diffusion(r))
 
 
 def final_branch_histogram(ax, r: Runs, coord: str, exact: Callable | None) -> dict:
     x = r.values(coord)[0][:, -1]
-    sz = bloch(r.psi[:, -1])[:, 2]
+    sz = bloch_vector(r.psi[:, -1])[:, 2]
     bins = np.linspace(*np.percentile(x, [0.1, 99.9]), 61)
     for s in (+1, -1):
         sel = np.sign(sz) == s
@@ -374,7 +338,7 @@ def final_branch_histogram(ax, r: Runs, coord: str, exact: Callable | None) -> d
 
 def collapse_ridges(ax, r: Runs) -> None:
     """Histograms of <sz> across the ensemble at several times: from one value to +-1."""
-    sz = bloch(r.psi)[..., 2]
+    sz = bloch_vector(r.psi)[..., 2]
     idx = np.unique((np.array([0, 1 / 32, 1 / 8, 1 / 4, 1 / 2, 1]) * (len(r.t) - 1)).round().astype(int))
     bins = np.linspace(-1, 1, 51)
     centres = 0.5 * (bins[1:] + bins[:-1])
@@ -411,7 +375,7 @@ def decoherence_panels(ax, ax_log, r: Runs) -> dict:
     coherence = np.hypot(r.mean["sx"], r.mean["sy"])
     ax_log.semilogy(t, np.maximum(coherence, 1e-4), color="C0", label=r"$2|E\rho_{01}|$ (ensemble)")
     envelope = pred["envelope"]
-    ax_log.semilogy(t, envelope * phase_diffusion(r.cfg.model, t), "k-", lw=1.0, label="trade-off envelope")
+    ax_log.semilogy(t, envelope * phase_diffusion(r), "k-", lw=1.0, label="trade-off envelope")
     if isinstance(r.cfg.model, cqjax.Diosi):
         ax_log.semilogy(t, envelope, "k:", lw=1.0, label=r"$e^{-\Gamma t}$ alone")
     ax_log.set_xlabel("t")
@@ -437,18 +401,12 @@ def ensemble_figure(r: Runs, coord: str, title: str, exact: Callable | None = No
     return fig, info
 
 
-def diosi_exact_final_p(r: Runs, grid: np.ndarray):
-    """p_t = p0 - 2 lam s t + sigma W_t in branch s = +-1 (Born weights): density, mean, var."""
-    model, t = r.cfg.model, r.t[-1]
-    lam, sigma = float(model.lam), float(model.sigma)
-    w = np.abs(np.asarray(r.cfg.initial.psi)) ** 2
-    cov = r.cfg.initial.z_cov
-    var = sigma**2 * t + (0.0 if cov is None else float(np.asarray(cov)[1, 1]))
-    p0 = float(r.cfg.initial.z_mean[1])
-    means = np.array([p0 - 2 * lam * t, p0 + 2 * lam * t])
-    density = sum(wi * np.exp(-(grid - mi) ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var) for wi, mi in zip(w, means))
-    mean = w @ means
-    return density, mean, var + w @ (means - mean) ** 2
+def diosi_exact_final_p(r: Runs, grid: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The exact law of the final p (a Born-weighted mixture of the branches): density, mean, var."""
+    model, initial = r.cfg.model, r.cfg.initial
+    p_var0 = 0.0 if initial.z_cov is None else float(np.asarray(initial.z_cov)[1, 1])
+    return diosi_final_momentum(grid, r.t[-1], initial.psi, float(initial.z_mean[1]), float(model.lam),
+                                float(model.sigma), p_var0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,16 +460,10 @@ def validity_measures(v: dict, p0: float) -> dict[str, np.ndarray]:
                 trace_distance=0.5 * np.abs(eig).sum(-1))
 
 
-def exact_deviation_moments(lam: float, gc: float, theta: np.ndarray, tau: np.ndarray):
-    """E[X^2] and Var[X^2] for X = p_healed(tau) - p_mf(tau) (exact): in branch s = +-1 (Born
-    weight (1 + s cos theta)/2), X ~ N(-lam tau (s - cos theta), 2 gamma_C tau)."""
-    c, v = np.cos(theta)[:, None], 2 * gc * tau
-    m2 = m4 = 0.0
-    for s in (+1, -1):
-        w, mu = (1 + s * c) / 2, -lam * tau * (s - c)
-        m2 = m2 + w * (mu**2 + v)
-        m4 = m4 + w * (mu**4 + 6 * mu**2 * v + 3 * v**2)
-    return m2, m4 - m2**2
+VALIDITY_TITLES = dict(eps_c=r"(a) classical: RMS$|p_{healed}-p_{mf}|\,/\,|p_{mf}-p_0|$",
+                       infidelity=r"(b) quantum: $1-\langle\psi_{mf}|E\rho_{healed}|\psi_{mf}\rangle$",
+                       trace_distance=r"(c) quantum: $\frac{1}{2}\|E\rho_{healed}-\rho_{mf}\|_1$")
+LEVELS = [0.1, 0.3, 1.0]
 
 
 def validity_figure(sizes: Sizes) -> tuple[Figure, dict]:
@@ -519,48 +471,24 @@ def validity_figure(sizes: Sizes) -> tuple[Figure, dict]:
 
     Model: seed 000 eq. (12) with A = sz at saturation (configs/seed000_validity.toml), from a
     point (q0, p0) and cos(theta/2)|0> + sin(theta/2)|1>, so <A> = cos theta and
-    <A^2> - <A>^2 = sin^2 theta. At each (theta, tau), with tau the elapsed time:
-    (a) classical: eps_C = sqrt(E[(p_healed(tau) - p_mf(tau))^2]) / |p_mf(tau) - p0|, the RMS
-        distance of a healed momentum from the mean-field one over the mean-field displacement
-        |lam <A> tau| (E[p_healed] = p_mf exactly: E<A> is a martingale, so the distance is all
-        spread); exact: sqrt(2 gamma_C tau + lam^2 tau^2 sin^2 theta) / (|lam cos theta| tau);
-    (b) quantum: 1 - <psi_mf| E[rho_healed] |psi_mf>, the infidelity of the ensemble-average state
-        against the (pure) mean-field state; exact: sin^2 theta (1 - exp(-4 gamma_Q tau)) / 2;
-    (c) quantum: the trace distance 1/2 ||E[rho_healed] - rho_mf||_1; exact:
-        sin theta (1 - exp(-4 gamma_Q tau)) / 2.
-    Overlaid: the boundaries of (16) tau = gamma_C / (lam^2 <A>^2) and (17)
-    tau = 1 / (gamma_Q (<A^2> - <A>^2)) as printed, and <A>^2 = <A^2> - <A>^2 from (18); mean-field
-    is valid where both measures are small, between (16) and (17), left of theta = 45 deg.
+    <A^2> - <A>^2 = sin^2 theta. At each (theta, tau), with tau the elapsed time, three distances
+    of the healed (exact) ensemble from the mean-field dynamics, measured (white contours) and
+    exact (black, ``cqjax.analysis.exact.seed000_validity_distances``): (a) classical: the RMS
+    distance of a healed momentum from the mean-field one over the mean-field displacement
+    (E[p_healed] = p_mf exactly: E<A> is a martingale, so the distance is all spread); (b) the
+    infidelity of the ensemble-average state against the pure mean-field state; (c) their trace
+    distance. Overlaid: the boundaries of (16) and (17) as printed, and <A>^2 = <A^2> - <A>^2 from
+    (18); mean-field is valid where both measures are small, between (16) and (17), left of 45 deg.
     """
     cfg = cqjax.load_config(CONFIGS / "seed000_validity.toml")
     lam, gc, gq = (float(getattr(cfg.model, k)) for k in ("lam", "gamma_c", "gamma_q"))
     thetas = np.radians(np.linspace(0, 80, sizes.thetas))
     v = validity_runs(cfg, sizes, thetas)
     m = validity_measures(v, float(cfg.initial.z_mean[1]))
-    tau, th = v["tau"], thetas[:, None]
-    s2, c2, decay = np.sin(th) ** 2, np.cos(th) ** 2, 1 - np.exp(-4 * gq * tau)
-    exact_msd, var_msd = exact_deviation_moments(lam, gc, thetas, tau)
-    exact = dict(eps_c=np.sqrt(exact_msd) / (np.abs(lam) * np.sqrt(c2) * tau),
-                 infidelity=s2 * decay / 2, trace_distance=np.sqrt(s2) * decay / 2)
-    titles = dict(eps_c=r"(a) classical: RMS$|p_{healed}-p_{mf}|\,/\,|p_{mf}-p_0|$",
-                  infidelity=r"(b) quantum: $1-\langle\psi_{mf}|E\rho_{healed}|\psi_{mf}\rangle$",
-                  trace_distance=r"(c) quantum: $\frac{1}{2}\|E\rho_{healed}-\rho_{mf}\|_1$")
+    exact = seed000_validity_distances(thetas, v["tau"], lam, gc, gq)
     fig = Figure(figsize=(16, 5.4))
-    axes = fig.subplots(1, 3, sharey=True)
-    deg = np.degrees(thetas)
-    for ax, (key, title) in zip(axes, titles.items()):
-        data = np.log10(np.clip(m[key], 1e-4, None))
-        mesh = ax.pcolormesh(deg, tau, data.T, shading="nearest", cmap="viridis", vmin=-3, vmax=1)
-        fig.colorbar(mesh, ax=ax, label="log10", pad=0.01)
-        if len(deg) > 1:
-            for data, color, lw in ((m[key], "w", 1.8), (exact[key], "k", 0.8)):
-                ax.contour(deg, tau, data.T, levels=LEVELS, colors=color, linewidths=lw, linestyles=["-", "--", ":"])
-        overlay_inequalities(ax, deg, lam, gc, gq, tau)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(r"initial polar angle $\theta$ (deg): $\langle A\rangle=\cos\theta$")
-    axes[0].set_ylabel(r"$\tau$ (elapsed time)")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
-               bbox_to_anchor=(0.5, -0.06))
+    validity_panels(fig, np.degrees(thetas), v["tau"], m, exact, (lam, gc, gq))
+    exact_msd, var_msd = seed000_deviation_moments(thetas, v["tau"], lam, gc)
     msd_z = float(np.max(np.abs(m["msd"] - exact_msd) / np.sqrt(var_msd / v["n"])))
     mean_z = float(np.max(np.abs(m["mean"]) / np.sqrt(exact_msd / v["n"])))
     fig.suptitle(
@@ -572,14 +500,31 @@ def validity_figure(sizes: Sizes) -> tuple[Figure, dict]:
                  "trajectories_per_state": int(v["n"]), "states": len(thetas)}
 
 
-LEVELS = [0.1, 0.3, 1.0]
+def validity_panels(fig: Figure, deg: np.ndarray, tau: np.ndarray, measured: dict, exact: dict,
+                    params: tuple[float, float, float]) -> None:
+    """One (theta, tau) map per distance: measured (colour, white contours), exact (black contours)."""
+    axes = fig.subplots(1, 3, sharey=True)
+    for ax, (key, title) in zip(axes, VALIDITY_TITLES.items()):
+        data = np.log10(np.clip(measured[key], 1e-4, None))
+        mesh = ax.pcolormesh(deg, tau, data.T, shading="nearest", cmap="viridis", vmin=-3, vmax=1)
+        fig.colorbar(mesh, ax=ax, label="log10", pad=0.01)
+        if len(deg) > 1:
+            for data, color, lw in ((measured[key], "w", 1.8), (exact[key], "k", 0.8)):
+                ax.contour(deg, tau, data.T, levels=LEVELS, colors=color, linewidths=lw, linestyles=["-", "--", ":"])
+        overlay_inequalities(ax, deg, tau, *params)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(r"initial polar angle $\theta$ (deg): $\langle A\rangle=\cos\theta$")
+    axes[0].set_ylabel(r"$\tau$ (elapsed time)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
+               bbox_to_anchor=(0.5, -0.06))
 
 
-def overlay_inequalities(ax, deg: np.ndarray, lam: float, gc: float, gq: float, tau: np.ndarray) -> None:
+def overlay_inequalities(ax, deg: np.ndarray, tau: np.ndarray, lam: float, gc: float, gq: float) -> None:
+    """The boundaries of seed 000's (16) and (17) and the line (18) where <A>^2 = <A^2> - <A>^2."""
     th = np.radians(np.linspace(0.5, 89.5, 300))
-    ax.plot(np.degrees(th), gc / (lam**2 * np.cos(th) ** 2), color="tab:red",
-            label=r"(16) $\tau=\gamma_C/\lambda^2\langle A\rangle^2$", lw=1.8)
-    ax.plot(np.degrees(th), 1 / (gq * np.sin(th) ** 2), color="magenta",
+    tau16, tau17 = seed000_validity_bounds(th, lam, gc, gq)
+    ax.plot(np.degrees(th), tau16, color="tab:red", label=r"(16) $\tau=\gamma_C/\lambda^2\langle A\rangle^2$", lw=1.8)
+    ax.plot(np.degrees(th), tau17, color="magenta",
             label=r"(17) $\tau=1/\gamma_Q(\langle A^2\rangle-\langle A\rangle^2)$", lw=1.8)
     ax.axvline(45, color="0.85", ls="-.", lw=1.2,
                label=r"(18) $\langle A\rangle^2=\langle A^2\rangle-\langle A\rangle^2$")

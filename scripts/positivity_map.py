@@ -25,8 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cqjax  # noqa: E402
-from cqjax._ensemble import InitialState  # noqa: E402
-from cqjax._master import solve_master  # noqa: E402
+from cqjax import InitialState, solve_master  # noqa: E402
 
 
 def scan(n: int, t1: float, gamma_c: float, cells: int) -> dict[str, np.ndarray]:

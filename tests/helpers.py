@@ -1,10 +1,14 @@
 """Shared test utilities."""
 
+import json
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import cqjax
+from cqjax import pauli
 
 
 def qubit(p0: float, phase: float = 0.0):
@@ -37,3 +41,74 @@ def assert_close(value, exact, se, bias=0.0, k=5.0, what=""):
         f"{what}: |{value.flat[worst]:.6g} - {exact.flat[worst]:.6g}| = {dev.flat[worst]:.3g} "
         f">= {k} SE ({se.flat[worst]:.3g}) + bias {bias:.3g}"
     )
+
+
+HADAMARD = jnp.array([[1, 1], [1, -1]], dtype=jnp.complex128) / np.sqrt(2)
+
+
+class RotatedDiosi(cqjax.AbstractModel):
+    """The Diosi model written as a dense, non-diagonal H(z) = U H_diosi U^dag."""
+
+    m: float = 1.0
+    lam: float = 1.0
+    phi: float = 2.0
+    sigma: float = 1.0
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def hamiltonian(self, z):
+        q, p = z[0], z[1]
+        sz = pauli()["sz"].astype(jnp.complex128)
+        h = p**2 / (2 * self.m) * jnp.eye(2) + (2 * self.lam * q + self.phi) * sz
+        return HADAMARD @ h @ HADAMARD.conj().T
+
+    def noise(self, z):
+        return jnp.array([[0.0], [1.0]], dtype=z.dtype) * self.sigma
+
+    def operators(self):
+        return {k: HADAMARD @ v.astype(jnp.complex128) @ HADAMARD.conj().T for k, v in pauli().items()}
+
+
+# Configs for the CLI tests: a Diosi run with every section.
+OBSERVABLES = ["q", "p", "p*p", "sz", "sx", "p*sz", "purity", "norm_error"]
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(v)
+
+
+def toml_text(raw: dict) -> str:
+    lines = [f"{k} = {toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            lines.append(f"\n[{section}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def config_dict(**sections) -> dict:
+    raw = {
+        "model": "diosi",
+        "params": {"m": 1.0, "lam": 1.0, "phi": 2.0, "sigma": 1.0},
+        "initial": {"z_mean": [0.0, 0.0], "psi": "plus"},
+        "run": {"t1": 0.2, "dt": 0.01, "trajectories": 500, "n_saves": 4, "seed": 7,
+                "samples": 3},
+        "observables": {"names": list(OBSERVABLES)},
+        "histogram": {"coords": ["p"], "bins": [[-3.0, 3.0, 12]]},
+    }
+    for key, value in sections.items():
+        if value is None:
+            raw.pop(key, None)
+        elif isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return raw

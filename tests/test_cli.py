@@ -1,4 +1,4 @@
-"""The command line: ``cqjax run`` / ``cqjax plot`` in-process via ``cqjax._cli.main`` and once
+"""The command line: ``cqjax run`` / ``cqjax plot`` in-process via ``cqjax.cli.main`` and once
 through ``python -m cqjax``. Runs are tiny (a few hundred trajectories, 10-20 steps, CPU)."""
 
 from __future__ import annotations
@@ -13,57 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import OBSERVABLES, config_dict, toml_text
 
-from cqjax._cli import main
+from cqjax.cli import main
 
-OBSERVABLES = ["q", "p", "p*p", "sz", "sx", "p*sz", "purity", "norm_error"]
 FIGURES = {"phase_space.png", "bloch.png", "observables.png", "histogram.png"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(v)
-
-
-def _toml(raw: dict) -> str:
-    lines = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
-    for section, table in raw.items():
-        if isinstance(table, dict):
-            lines.append(f"\n[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _config(**sections) -> dict:
-    raw = {
-        "model": "diosi",
-        "params": {"m": 1.0, "lam": 1.0, "phi": 2.0, "sigma": 1.0},
-        "initial": {"z_mean": [0.0, 0.0], "psi": "plus"},
-        "run": {"t1": 0.2, "dt": 0.01, "trajectories": 500, "n_saves": 4, "seed": 7,
-                "samples": 3},
-        "observables": {"names": list(OBSERVABLES)},
-        "histogram": {"coords": ["p"], "bins": [[-3.0, 3.0, 12]]},
-    }
-    for key, value in sections.items():
-        if value is None:
-            raw.pop(key, None)
-        elif isinstance(value, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
-        else:
-            raw[key] = value
-    return raw
-
-
 def _write(path: Path, raw: dict) -> str:
-    path.write_text(_toml(raw))
+    path.write_text(toml_text(raw))
     return str(path)
 
 
@@ -85,7 +44,7 @@ def _error_line(err: str, field: str) -> str:
 @pytest.fixture(scope="module")
 def round_trip(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("round_trip")
-    cfg = _write(tmp / "run.toml", _config())
+    cfg = _write(tmp / "run.toml", config_dict())
     out = tmp / "sub" / "res.npz"  # a folder that does not exist yet
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -181,7 +140,7 @@ def test_plot(round_trip, capsys):
 
 
 def test_set_overrides_are_honoured(tmp_path, capsys):
-    cfg = _write(tmp_path / "c.toml", _config(histogram=None))
+    cfg = _write(tmp_path / "c.toml", config_dict(histogram=None))
     out = tmp_path / "r.npz"
     rc = main(["run", cfg, "--out", str(out), "--no-progress",
                "--set", "run.trajectories=300", "--set", "run.unravelling=mean-field",
@@ -200,7 +159,7 @@ def test_set_overrides_are_honoured(tmp_path, capsys):
 
 
 def test_same_seed_same_results(tmp_path, capsys):
-    cfg = _write(tmp_path / "c.toml", _config(histogram=None, run={"trajectories": 200, "t1": 0.1,
+    cfg = _write(tmp_path / "c.toml", config_dict(histogram=None, run={"trajectories": 200, "t1": 0.1,
                                                                      "n_saves": 2}))
     paths = [tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"]
     assert main(["run", cfg, "--out", str(paths[0]), "--no-progress"]) == 0
@@ -217,7 +176,7 @@ def test_same_seed_same_results(tmp_path, capsys):
 
 
 def test_python_m_cqjax_bad_dt(tmp_path):
-    cfg = _write(tmp_path / "c.toml", _config(run={"dt": 0.0}))
+    cfg = _write(tmp_path / "c.toml", config_dict(run={"dt": 0.0}))
     proc = subprocess.run([sys.executable, "-m", "cqjax", "run", cfg, "--no-progress",
                            "--out", str(tmp_path / "r.npz")],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
@@ -251,7 +210,7 @@ def test_python_m_cqjax_help():
         "histogram-coord", "unknown-model", "t1-multiple", "n_saves", "trajectories",
         "precision", "set-syntax"])
 def test_invalid_config_in_process(tmp_path, capsys, sections, overrides, field):
-    cfg = _write(tmp_path / "c.toml", _config(**sections))
+    cfg = _write(tmp_path / "c.toml", config_dict(**sections))
     args = ["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress"]
     for o in overrides:
         args += ["--set", o]
@@ -291,7 +250,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 import cqjax
-from cqjax._operators import pauli
+from cqjax import pauli
 
 
 class {name}(cqjax.AbstractDiagonalModel):
@@ -330,7 +289,7 @@ def _user_model(tmp_path: Path, noisy: str, *, future: bool = False) -> str:
 
 
 def _user_config(spec: str) -> dict:
-    raw = _config(model=spec, run={"trajectories": 200, "t1": 0.1, "n_saves": 2},
+    raw = config_dict(model=spec, run={"trajectories": 200, "t1": 0.1, "n_saves": 2},
                   observables={"names": ["q", "p", "sz", "p*sz"]}, histogram=None)
     raw["params"] = {"m": 1.0, "lam": 1.0, "sigma": 1.0}
     return raw
@@ -423,7 +382,7 @@ def test_plot_of_a_file_that_is_not_results(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def master_run(tmp_path_factory, round_trip):
     tmp = tmp_path_factory.mktemp("master")
-    cfg = _write(tmp / "m.toml", _config(master={"cells": [24, 32]}))
+    cfg = _write(tmp / "m.toml", config_dict(master={"cells": [24, 32]}))
     out = tmp / "m.npz"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -475,7 +434,7 @@ def test_master_reports_lost_mass_and_unstable_dt(master_run, tmp_path, capsys):
 
 
 def test_master_notes_where_positivity_fails(tmp_path, capsys):
-    raw = _config(model="seed000", master={"cells": [1, 64]})
+    raw = config_dict(model="seed000", master={"cells": [1, 64]})
     raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}  # below the trade-off
     cfg = _write(tmp_path / "s.toml", raw)
     assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 2
@@ -495,7 +454,7 @@ def test_master_notes_where_positivity_fails(tmp_path, capsys):
     ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "pure", "run.state:", "above the saturated"),
 ])
 def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, params, state, field, message):
-    raw = _config(model="seed000", run={"state": state})
+    raw = config_dict(model="seed000", run={"state": state})
     raw["params"] = params
     cfg = _write(tmp_path / "c.toml", raw)
     assert main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress"]) == 2
@@ -504,11 +463,11 @@ def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, params, 
 
 
 def test_run_unravels_jumps_and_excess_decoherence(tmp_path, capsys):
-    raw = _config(model="jump_qubit")
+    raw = config_dict(model="jump_qubit")
     raw["params"] = {"m": 1.0, "B": 1.0, "omega": 1.0, "tau": 0.1}
     assert main(["run", _write(tmp_path / "j.toml", raw), "--out", str(tmp_path / "j.npz"), "--no-progress"]) == 0
     assert "jump (pure states)" in capsys.readouterr().out
-    raw = _config(model="seed000", observables={"names": ["p", "sz", "purity"]})
+    raw = config_dict(model="seed000", observables={"names": ["p", "sz", "purity"]})
     raw["params"] = {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}
     assert main(["run", _write(tmp_path / "s.toml", raw), "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 0
     assert "healed (mixed states)" in capsys.readouterr().out
@@ -524,7 +483,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 import cqjax
-from cqjax._operators import pauli
+from cqjax import pauli
 
 
 class Root(cqjax.AbstractDiagonalModel):
@@ -546,7 +505,7 @@ class Root(cqjax.AbstractDiagonalModel):
 
 def test_nonfinite_trajectories_fail_the_run_or_are_excluded_on_request(tmp_path, capsys):
     (tmp_path / "root.py").write_text(SQRT_MODEL)
-    raw = _config(model=f"{tmp_path / 'root.py'}:Root", run={"t1": 2.0, "trajectories": 200},
+    raw = config_dict(model=f"{tmp_path / 'root.py'}:Root", run={"t1": 2.0, "trajectories": 200},
                   initial={"z_mean": [1.0, -1.0]}, observables={"names": ["q", "sz"]}, histogram=None)
     raw["params"] = {}
     cfg = _write(tmp_path / "c.toml", raw)

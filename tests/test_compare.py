@@ -13,11 +13,11 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import config_dict, toml_text
 
-from cqjax._cli import main
-from cqjax._compare import compare_results, plot_comparison, threshold
-from cqjax._results import load_results
-from test_cli import _config, _toml
+from cqjax import compare_results, load_results, plot_comparison
+from cqjax.analysis.compare import threshold
+from cqjax.cli import main
 
 
 def _main(args):
@@ -29,7 +29,7 @@ def _main(args):
 
 def _write(tmp_path, name, raw):
     path = tmp_path / name
-    path.write_text(_toml(raw))
+    path.write_text(toml_text(raw))
     return str(path)
 
 
@@ -46,7 +46,7 @@ DIOSI = dict(
 @pytest.fixture(scope="module")
 def diosi_compare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("diosi")
-    cfg = _write(tmp, "diosi.toml", _config(**DIOSI))
+    cfg = _write(tmp, "diosi.toml", config_dict(**DIOSI))
     code, out, err = _main(["compare", cfg, "--out", str(tmp / "cmp"), "--no-progress"])
     return tmp, cfg, code, out, err
 
@@ -89,7 +89,7 @@ def test_a_wrong_master_equation_is_caught(diosi_compare):
 
 
 def test_seed000_at_saturation_agrees_with_its_master_equation(tmp_path):
-    raw = _config(
+    raw = config_dict(
         model="seed000",
         initial={"z_mean": [0.2, 0.0], "z_cov": [[0.25, 0.0], [0.0, 1.0]], "psi": "plus"},
         run={"t1": 1.0, "dt": 1e-3, "trajectories": 40_000, "n_saves": 10, "seed": 5, "precision": "float64"},
@@ -109,7 +109,7 @@ def test_seed000_at_saturation_agrees_with_its_master_equation(tmp_path):
 @pytest.mark.parametrize("gamma_q, state", [(0.3, "auto"), (0.125, "mixed")], ids=["above-saturation", "saturated-rho"])
 def test_seed000_mixed_state_unravelling_agrees_with_its_master_equation(tmp_path, gamma_q, state):
     """Above saturation the mixed-state unravelling is chosen automatically; at saturation it is forced."""
-    raw = _config(
+    raw = config_dict(
         model="seed000",
         initial={"z_mean": [0.2, 0.0], "z_cov": [[0.25, 0.0], [0.0, 1.0]], "psi": "plus"},
         run={"t1": 1.0, "dt": 5e-3, "trajectories": 20_000, "n_saves": 5, "seed": 6, "precision": "float64",
@@ -129,7 +129,7 @@ def test_seed000_mixed_state_unravelling_agrees_with_its_master_equation(tmp_pat
 
 
 def test_jump_unravelling_agrees_with_the_jump_qubit_master_equation(tmp_path):
-    raw = _config(
+    raw = config_dict(
         model="jump_qubit",
         initial={"z_mean": [0.0, 0.0], "z_cov": [[0.04, 0.0], [0.0, 0.04]], "psi": [[0.8, 0.0], [0.6, 0.0]]},
         run={"t1": 0.5, "dt": 1e-2, "trajectories": 20_000, "n_saves": 5, "seed": 8, "precision": "float64"},
@@ -153,7 +153,8 @@ def test_compare_inputs_are_checked(tmp_path, diosi_compare):
     assert code == 2 and "no such file" in err
     code, _, err = _main(["compare", run, master, "--set", "run.t1=2"])
     assert code == 2 and "--set" in err
-    other = _write(tmp_path, "other.toml", _config(**{**DIOSI, "run": {**DIOSI["run"], "n_saves": 10, "trajectories": 100}}))
+    run = {**DIOSI["run"], "n_saves": 10, "trajectories": 100}
+    other = _write(tmp_path, "other.toml", config_dict(**{**DIOSI, "run": run}))
     code, _, err = _main(["master", other, "--out", str(tmp_path / "m10.npz"), "--no-progress"])
     assert code == 0, err
     code, _, err = _main(["compare", run, str(tmp_path / "m10.npz"), "--out", str(tmp_path / "y")])

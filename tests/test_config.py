@@ -1,4 +1,4 @@
-"""Strict validation of TOML run configurations (cqjax._config).
+"""Strict validation of TOML run configurations (cqjax.io.config).
 
 Every invalid configuration must raise ``cqjax.ConfigError`` (a ``ValueError``) whose one-line
 message starts with the offending field, e.g. ``run.dt: must be ...``.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cqjax
-from cqjax._config import apply_overrides
+from cqjax.io.config import apply_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,10 @@ bias in E[<sz>] was measured in test_integrators.py as about 0.35 (lam/sigma)^2 
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import cqjax
 from exact_diosi import mean_coherence, mean_field_coherence, mean_sz_squared, p_moments, q_mean
 from helpers import assert_close, batch, qubit, sz_of
+
+import cqjax
 
 
 def _bias(lam, sigma, t, dt):

@@ -7,35 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import HADAMARD, RotatedDiosi, batch, qubit
 
 import cqjax
-from cqjax._operators import pauli
-from helpers import batch, qubit
-
-HADAMARD = jnp.array([[1, 1], [1, -1]], dtype=jnp.complex128) / np.sqrt(2)
-
-
-class RotatedDiosi(cqjax.AbstractModel):
-    """The Diosi model written as a dense, non-diagonal H(z) = U H_diosi U^dag."""
-
-    m: float = 1.0
-    lam: float = 1.0
-    phi: float = 2.0
-    sigma: float = 1.0
-    positions: ClassVar[tuple[str, ...]] = ("q",)
-    momenta: ClassVar[tuple[str, ...]] = ("p",)
-
-    def hamiltonian(self, z):
-        q, p = z[0], z[1]
-        sz = pauli()["sz"].astype(jnp.complex128)
-        h = p**2 / (2 * self.m) * jnp.eye(2) + (2 * self.lam * q + self.phi) * sz
-        return HADAMARD @ h @ HADAMARD.conj().T
-
-    def noise(self, z):
-        return jnp.array([[0.0], [1.0]], dtype=z.dtype) * self.sigma
-
-    def operators(self):
-        return {k: HADAMARD @ v.astype(jnp.complex128) @ HADAMARD.conj().T for k, v in pauli().items()}
+from cqjax import pauli
 
 
 def test_generator_derives_drift_and_back_reaction():
@@ -66,7 +41,8 @@ def test_statistics_do_not_depend_on_chunk_size():
     for r in results[1:]:
         for name in kw["observables"]:
             np.testing.assert_allclose(r.mean[name], results[0].mean[name], rtol=1e-12, atol=1e-14)
-            np.testing.assert_allclose(r.sem[name], results[0].sem[name], rtol=1e-10, atol=1e-15)  # rounding of a constant observable
+            # atol: the rounding of an observable that is constant at t = 0
+            np.testing.assert_allclose(r.sem[name], results[0].sem[name], rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(r.histogram["density"], results[0].histogram["density"], atol=1e-12)
         np.testing.assert_array_equal(r.samples_z, results[0].samples_z)
     # Different seeds give different statistics.

@@ -31,12 +31,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_close, batch
 
 import cqjax
-from cqjax._integrate import cast_model
-from cqjax._model import validate_model
-from cqjax._pauli_strings import PauliString, multiply
-from helpers import assert_close, batch
+from cqjax._precision import cast_model
+from cqjax.models._consistency import validate_model
+from cqjax.operators._pauli import PauliString, multiply
 
 REPO = Path(__file__).resolve().parents[1]
 PAULI = {

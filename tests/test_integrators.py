@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import batch, qubit, sz_of
 
 import cqjax
-from cqjax._integrate import make_step
-from helpers import batch, qubit, sz_of
+from cqjax.ensemble._loop import make_step
 
 
 def _strong_errors(solver, levels, fine=12, n=1000, t1=0.5):

@@ -31,11 +31,11 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_close
 from jax.scipy.linalg import expm  # float64: tests/conftest.py enables x64
 
 import cqjax
-from cqjax._model import generator
-from helpers import assert_close
+from cqjax import generator
 
 C, TAU, B, OMEGA = 1.0, 0.5, 1.0, 1.0
 KICK = TAU * B * OMEGA / (2 * C)  # 0.25: a sum of kicks is exact in binary floating point

@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import cqjax
-from cqjax._ensemble import InitialState
-from helpers import assert_close
+from cqjax import InitialState
 
 
 def _final(model, psi, n, *, t1, dt, seed=1):
@@ -77,7 +77,7 @@ def test_jump_runs_through_the_ensemble_runner_and_mean_field_feels_the_mean_for
 
 def test_poisson_inversion_in_float32_has_no_runaway_counts():
     """A uniform above the rounded float32 CDF (probability ~1e-7) must not produce the cap of 64."""
-    from cqjax._jumps import poisson_inverse
+    from cqjax.dynamics.jump import poisson_inverse
 
     n, mean = 2_000_000, 1.0
     counts = np.asarray(jax.vmap(lambda k: poisson_inverse(k, jnp.float32(mean)))(

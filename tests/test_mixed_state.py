@@ -17,11 +17,10 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import cqjax
-from cqjax._ensemble import InitialState
-from cqjax._operators import pauli
-from helpers import assert_close
+from cqjax import InitialState, pauli
 
 PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
@@ -224,7 +223,7 @@ def test_purification_by_extra_classical_noise_has_the_mixed_state_statistics(mo
 def test_master_equation_of_a_general_form_model():
     """The lattice takes the general form too: Diosi written as (L, D0, D1) has the same master
     solution; a non-Hermitian back-reaction, which the lattice does not realise, is refused."""
-    from cqjax._master import solve_master
+    from cqjax import solve_master
 
     init = InitialState(z_mean=jnp.zeros(2), psi=jnp.array([0.8, 0.6], jnp.complex128))
     kw = dict(t1=0.5, n_saves=2, cells=(48, 48), observables=("p", "p*p", "sx", "sz"), error_estimate=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cqjax
-from cqjax._config import load_config
+from cqjax import load_config
 
 CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.toml"))
 

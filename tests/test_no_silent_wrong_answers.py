@@ -15,11 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import assert_close, qubit
 
 import cqjax
-from cqjax._operators import pauli
-from cqjax._master import solve_master
-from helpers import assert_close, qubit
+from cqjax import pauli, solve_master
 
 PLUS = qubit(0.5)
 T1 = 0.5

@@ -1,4 +1,4 @@
-"""Tests for cqjax._plot.plot_results on synthetic results files."""
+"""Tests for cqjax.plot_results on synthetic results files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cqjax._plot import plot_results
+from cqjax import plot_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_FIGURES = {"phase_space.png", "bloch.png", "observables.png", "histogram.png"}

@@ -12,10 +12,10 @@
 
 import jax.numpy as jnp
 import numpy as np
+from helpers import assert_close, batch, sz_of
 
 import cqjax
-from cqjax._ensemble import InitialState
-from helpers import assert_close, batch, sz_of
+from cqjax import InitialState
 
 PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
@@ -60,7 +60,7 @@ def test_cli_reports_the_fraction_stopped(tmp_path):
     import contextlib
     import io
 
-    from cqjax._cli import main
+    from cqjax.cli import main
 
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):

@@ -4,9 +4,9 @@ classical statistics), and deterministic mean-field runs."""
 
 import jax.numpy as jnp
 import numpy as np
+from helpers import assert_close, qubit
 
 import cqjax
-from helpers import assert_close, qubit
 
 R0 = [0.0, -0.5, 0.0, 0.0, 0.0, 0.0]  # Fig. 7: at rest at (0, -0.5, 0)
 

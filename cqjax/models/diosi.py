@@ -7,8 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._model import AbstractDiagonalModel
-from .._operators import pauli
+from ..operators._pauli import pauli
+from ._base import AbstractDiagonalModel
 
 __all__ = ["Diosi"]
 
@@ -29,13 +29,13 @@ class Diosi(AbstractDiagonalModel):
     positions: ClassVar[tuple[str, ...]] = ("q",)
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
-    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         coupling = 2 * self.lam * q + self.phi
         return jnp.stack([kinetic + coupling, kinetic - coupling])
 
-    def noise(self, z: Float[Array, "2"]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.sigma, dtype=z.dtype)
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

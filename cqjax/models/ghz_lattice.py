@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._model import AbstractDiagonalModel
-from .._pauli_strings import PauliString, global_string, local
+from ..operators._pauli import PauliString, global_string, local
+from ._base import AbstractDiagonalModel
 from ._checks import require
 
 __all__ = ["GHZLattice"]

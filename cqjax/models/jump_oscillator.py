@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from .._model import AbstractJumpModel
+from ._base import AbstractJumpModel
 from ._checks import require
 
 __all__ = ["JumpOscillator"]
@@ -68,22 +68,22 @@ class JumpOscillator(AbstractJumpModel):
             raise ValueError(f"levels: must be an integer in 2..{MAX_LEVELS} (the oscillator truncation), got {d!r}")
         require(self, ("m", "tau", "c"), strict=True)
 
-    def _ladder(self, z: Float[Array, "2"]) -> Complex[Array, "d d"]:
+    def _ladder(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
         return jnp.asarray(lowering(self.levels), jnp.result_type(z.dtype, jnp.complex64))
 
-    def hamiltonian(self, z: Float[Array, "2"]) -> Complex[Array, "d d"]:
-        q, p = z[0], z[1]
+    def hamiltonian(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
+        q = z[0]
         a = self._ladder(z)
         ad = a.T  # real matrix: the adjoint is the transpose
         h_m = self.omega * (ad @ a + a @ ad) / 2
         eye = jnp.eye(self.levels, dtype=a.dtype)
         return self.classical_hamiltonian(z) * eye + self.B * q * h_m
 
-    def classical_hamiltonian(self, z: Float[Array, "2"]) -> Float[Array, ""]:
+    def classical_hamiltonian(self, z: Float[Array, 2]) -> Float[Array, ""]:
         """h^00 = p^2 / 2m: the coupling B q H^(m) is realised by the jumps (seed 003 eqs. 18, 68)."""
         return z[1] ** 2 / (2 * self.m)
 
-    def jump_channels(self, z: Float[Array, "2"]) -> tuple[Complex[Array, "2 d d"], Float[Array, "2 2"]]:
+    def jump_channels(self, z: Float[Array, 2]) -> tuple[Complex[Array, "2 d d"], Float[Array, "2 2"]]:
         a = self._ladder(z)
         rate = jnp.sqrt(jnp.asarray(self.c / self.tau, z.dtype))
         ops = rate * jnp.stack([a, a.T])

@@ -7,8 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._model import AbstractDiagonalModel, AbstractJumpModel
-from .._operators import pauli
+from ..operators._pauli import pauli
+from ._base import AbstractDiagonalModel, AbstractJumpModel
 from ._checks import require
 
 __all__ = ["JumpQubit"]
@@ -37,13 +37,13 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
     def __check_init__(self):
         require(self, ("m", "omega", "tau"), strict=True)
 
-    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         c = self.B * q * self.omega
         return jnp.stack([kinetic + c, kinetic - c])
 
-    def classical_hamiltonian(self, z: Float[Array, "2"]) -> Float[Array, ""]:
+    def classical_hamiltonian(self, z: Float[Array, 2]) -> Float[Array, ""]:
         """h^00 = p^2 / 2m: the coupling B q omega sz is realised by the jumps (seed 003 eq. 78)."""
         return z[1] ** 2 / (2 * self.m)
 

@@ -7,8 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._model import AbstractDiagonalModel
-from .._operators import pauli
+from ..operators._pauli import pauli
+from ._base import AbstractDiagonalModel
 from ._checks import require
 
 __all__ = ["Seed000"]
@@ -43,11 +43,11 @@ class Seed000(AbstractDiagonalModel):
         require(self, ("gamma_c", "gamma_q"), strict=False)
         require(self, ("hbar",), strict=True)
 
-    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
         c = self.lam * z[0]
         return jnp.stack([c, -c])
 
-    def noise(self, z: Float[Array, "2"]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
         s = jnp.sqrt(2 * jnp.asarray(self.gamma_c, z.dtype))
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

@@ -7,8 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from .._model import AbstractDiagonalModel
-from .._operators import pauli
+from ..operators._pauli import pauli
+from ._base import AbstractDiagonalModel
 from ._checks import require
 
 __all__ = ["SqrtWell"]
@@ -38,17 +38,17 @@ class SqrtWell(AbstractDiagonalModel):
     def __check_init__(self):
         require(self, ("m", "gamma"), strict=True)
 
-    def energies(self, z: Float[Array, "2"]) -> Float[Array, "2"]:
+    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         coupling = self.lam * jnp.sqrt(q)
         return jnp.stack([kinetic + coupling, kinetic - coupling])
 
-    def noise(self, z: Float[Array, "2"]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.gamma, z.dtype) / jnp.sqrt(z[0])
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 
-    def inside(self, z: Float[Array, "2"]) -> Bool[Array, ""]:
+    def inside(self, z: Float[Array, 2]) -> Bool[Array, ""]:
         return z[0] > 0
 
     def operators(self):

@@ -1,0 +1,40 @@
+"""Bloch vectors of pure qubit and n-qubit states.
+
+For one qubit the Bloch vector of |psi> is (<sx>, <sy>, <sz>). For n qubits (d = 2^n) the
+figures of I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics"
+(Fig. 4, the GHZ lattice of App. C) draw the collective components
+(<sx^(x)n>, <sy^(x)n>, <sz^(x)n>), the expectations of the n-fold tensor powers of the Pauli
+matrices; for a GHZ state (|0...0> + e^{i a}|1...1>)/sqrt(2) these are a point on the unit
+sphere, so the collapse of the lattice reads like that of one qubit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from jaxtyping import Complex, Float
+
+__all__ = ["bloch_vector"]
+
+
+def bloch_vector(psi: Complex[np.ndarray, "*batch d"]) -> Float[np.ndarray, "*batch 3"]:
+    """(<X>, <Y>, <Z>) of the pure states ``psi`` (normalised here), X = sx^(x)n, Y = sy^(x)n,
+    Z = sz^(x)n for d = 2^n (one qubit: the Bloch vector).
+
+    With basis index b (bits b_1..b_n, |b| ones, bit 1 = |1>, sz|1> = -|1>) and b' = b XOR (2^n - 1)
+    its complement: X|b> = |b'>, Z|b> = (-1)^|b| |b>, and, as sy = i sx sz,
+    Y|b> = i^n (-1)^|b| |b'>; so <X> = sum_b psi*_b' psi_b, <Y> = sum_b psi*_b' psi_b i^n (-1)^|b|,
+    <Z> = sum_b |psi_b|^2 (-1)^|b|. Raises ValueError unless d is a power of 2.
+    """
+    psi = np.asarray(psi)
+    psi = psi / np.linalg.norm(psi, axis=-1, keepdims=True)
+    d = psi.shape[-1]
+    n = d.bit_length() - 1
+    if d != 1 << n:
+        raise ValueError(f"bloch_vector: dimension {d} is not a power of 2")
+    b = np.arange(d)
+    ones = np.array([int(i).bit_count() for i in b])
+    flipped = psi[..., b ^ (d - 1)]  # amplitude of the complementary bit string
+    sx = np.sum(flipped.conj() * psi, axis=-1)
+    sy = np.sum(flipped.conj() * psi * (1j**n) * (-1.0) ** ones, axis=-1)
+    sz = np.sum(np.abs(psi) ** 2 * (-1.0) ** ones, axis=-1)
+    return np.stack([sx.real, sy.real, sz], axis=-1)

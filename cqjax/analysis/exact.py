@@ -1,0 +1,207 @@
+"""Closed-form results that the simulations are checked against.
+
+References (cited below by their short names):
+
+- [LOW] I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics":
+  the decoherence-diffusion trade-off (eq. 6), the healed semi-classical equations (eqs. 11-12),
+  the standard (mean-field) semi-classical equations (eqs. 13-14) and the linear Diosi model
+  (App. C.2, eqs. C.4-C.9).
+- [L] I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+  classical-quantum dynamics from open quantum theory" (arXiv:2604.08024): the qubit-particle toy
+  model H = lam q A, its open-system dynamics (eq. 12) in the partial Wigner picture (eq. 13),
+  the positivity condition gamma_C gamma_Q >= lam^2 / 16 (eq. 14), its unravelling (eq. 15), the
+  mean-field equations (eq. 10) and the validity inequalities (16)-(18) of mean-field dynamics.
+
+Conventions: hbar = 1; sz|0> = |0>, so "branch s = +1" is |0> and "s = -1" is |1>; rho_01 =
+<0|rho|1>, so <sx> = 2 Re rho_01 and <sy> = -2 Im rho_01.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Complex, Float
+
+from ..models import AbstractDiagonalModel, generator
+
+__all__ = [
+    "diosi_coherence",
+    "diosi_final_momentum",
+    "diosi_phase_diffusion",
+    "seed000_deviation_moments",
+    "seed000_validity_bounds",
+    "seed000_validity_distances",
+    "tradeoff_envelope",
+    "tradeoff_rate",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# The decoherence-diffusion trade-off
+# --------------------------------------------------------------------------------------------
+
+
+def tradeoff_rate(model: AbstractDiagonalModel, z: Float[Array, " n"]) -> Float[Array, ""]:
+    """Decay rate Gamma(z) of the coherence rho_01 of a diagonal qubit model at the point z.
+
+    Healed dynamics saturate the trade-off [LOW eq. 6] with Lindblad operators F = {Z, H_I} and
+    D0 = 1/4 pinv(sigma sigma^T) [LOW Sec. III, before eq. 11]; for F diagonal with entries F_0,
+    F_1 this dephases rho_01 at
+        Gamma = 1/8 dF^T pinv(sigma sigma^T) dF,   dF = F_0 - F_1,
+    to which each extra diagonal channel rate_k D[L_k] (``model.dissipators``) adds
+    rate_k |l_k0 - l_k1|^2 / 2. Differentiable; vmap it over points.
+    """
+    force = jnp.real(generator(model, z).force)  # (n, 2): F_j in each branch
+    d_force = force[:, 0] - force[:, 1]
+    sigma = jnp.asarray(model.noise(z), z.dtype)
+    gamma = d_force @ jnp.linalg.pinv(sigma @ sigma.T) @ d_force / 8
+    extra = model.dissipators(z)
+    if extra is not None:
+        rates, ops = extra
+        ops = jnp.asarray(ops)
+        diag = jnp.diagonal(ops, axis1=-2, axis2=-1) if ops.ndim == 3 else ops
+        gamma = gamma + 0.5 * jnp.sum(rates * jnp.abs(diag[:, 0] - diag[:, 1]) ** 2)
+    return gamma
+
+
+def tradeoff_envelope(
+    model: AbstractDiagonalModel, t: Float[np.ndarray, " T"], z_path: Float[ArrayLike, "T n"]
+) -> tuple[Float[np.ndarray, " T"], Float[np.ndarray, " T"]]:
+    """(Gamma(z(t)), exp(-int_0^t Gamma(z(s)) ds)) along a classical path (trapezoid rule).
+
+    rho_01 is carried by the mean branch force (F_0 + F_1)/2 and decays at ``tradeoff_rate``; along
+    the mean-field path [LOW eqs. 13-14] of a start with <sz> = 0 (where the mean branch force is
+    the mean-field force) the envelope is exact when Gamma is constant (the Diosi model) and
+    second order in the spread of the paths otherwise.
+    """
+    z = jnp.asarray(z_path, jnp.float32)
+    gamma = np.asarray(jax.jit(jax.vmap(lambda zz: tradeoff_rate(model, zz)))(z), np.float64)
+    t = np.asarray(t, np.float64)
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (gamma[1:] + gamma[:-1]) * np.diff(t))])
+    return gamma, np.exp(-integral)
+
+
+# --------------------------------------------------------------------------------------------
+# The linear Diosi model, H = p^2/2m + (2 lam q + phi) sz, dp = -2 lam <sz> dt + sigma dW
+# --------------------------------------------------------------------------------------------
+
+
+def diosi_phase_diffusion(
+    t: Float[ArrayLike, " T"], lam: float, sigma: float, m: float, z_cov: Float[ArrayLike, "2 2"] | None = None
+) -> Float[np.ndarray, " T"]:
+    """exp(-Var Phi_t / 2): the loss of E rho_01 in the Diosi model [LOW eqs. C.4, C.7-C.9] to the
+    random phase Phi_t = 2 int_0^t (2 lam q_s + phi) ds.
+
+    rho_01 feels the mean branch force (F_0 + F_1)/2 = 0, so it rides on the free diffusion
+    q_s = q_0 + p_0 s/m + (sigma/m) int_0^s W; with (q_0, p_0) ~ N(z_mean, z_cov) (None: a point),
+        Var Phi_t = 16 lam^2 [Var q_0 t^2 + Cov(q_0, p_0) t^3/m + Var p_0 t^4/(4 m^2)
+                              + sigma^2 t^5 / (20 m^2)].
+    """
+    t = np.asarray(t, np.float64)
+    c = np.zeros((2, 2)) if z_cov is None else np.asarray(z_cov, np.float64)
+    var = c[0, 0] * t**2 + c[0, 1] * t**3 / m + c[1, 1] * t**4 / (4 * m**2) + sigma**2 * t**5 / (20 * m**2)
+    return np.exp(-8 * lam**2 * var)
+
+
+def diosi_coherence(
+    t: Float[ArrayLike, " T"], psi0: Complex[ArrayLike, 2], z_mean: Float[ArrayLike, 2],
+    lam: float, sigma: float, m: float, phi: float, z_cov: Float[ArrayLike, "2 2"] | None = None,
+) -> Complex[np.ndarray, " T"]:
+    """E rho_01(t) of the healed Diosi model [LOW eqs. C.7-C.9] (= the CQ master equation's):
+        E rho_01(t) = rho_01(0) exp(-Gamma t - i E Phi_t) exp(-Var Phi_t / 2),
+    Gamma = 2 lam^2 / sigma^2 (the saturated trade-off, the last term of eq. C.9),
+    E Phi_t = 2 phi t + 4 lam (q_0 t + p_0 t^2 / 2m) at the mean (q_0, p_0) = z_mean, and
+    Var Phi_t as in ``diosi_phase_diffusion``. E<sx> = 2 Re, E<sy> = -2 Im of this.
+    """
+    t = np.asarray(t, np.float64)
+    psi0 = np.asarray(psi0, np.complex128)
+    psi0 = psi0 / np.linalg.norm(psi0)
+    q0, p0 = (float(v) for v in np.asarray(z_mean, np.float64))
+    phase = 2 * phi * t + 4 * lam * (q0 * t + p0 * t**2 / (2 * m))
+    decay = np.exp(-2 * lam**2 / sigma**2 * t) * diosi_phase_diffusion(t, lam, sigma, m, z_cov)
+    return psi0[0] * np.conj(psi0[1]) * decay * np.exp(-1j * phase)
+
+
+def diosi_final_momentum(
+    x: Float[ArrayLike, " N"], t: float, psi0: Complex[ArrayLike, 2], p0: float, lam: float,
+    sigma: float, p_var0: float = 0.0,
+) -> tuple[Float[np.ndarray, " N"], float, float]:
+    """The law of p_t in the Diosi model [LOW eqs. C.7-C.8]: (density at x, mean, variance).
+
+    The healed momentum is distributed as if the force were that of a random branch s = +-1
+    [LOW Sec. III, after eq. 12], with the Born weights w_s = |<s|psi0>|^2:
+        p_t ~ sum_s w_s N(p0 - 2 lam s t, sigma^2 t + p_var0),
+    mean sum_s w_s mu_s, variance sigma^2 t + p_var0 + sum_s w_s (mu_s - mean)^2.
+    """
+    x = np.asarray(x, np.float64)
+    w = np.abs(np.asarray(psi0, np.complex128)) ** 2
+    w = w / w.sum()
+    var = sigma**2 * t + p_var0
+    means = np.array([p0 - 2 * lam * t, p0 + 2 * lam * t])
+    density = sum(wi * np.exp(-((x - mi) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var) for wi, mi in zip(w, means))
+    mean = float(w @ means)
+    return density, mean, float(var + w @ (means - mean) ** 2)
+
+
+# --------------------------------------------------------------------------------------------
+# The seed-000 toy model [L]: H = lam q A, A = sz, open system (eq. 12), saturated (eq. 14)
+# --------------------------------------------------------------------------------------------
+
+
+def seed000_deviation_moments(
+    theta: Float[ArrayLike, " S"], tau: Float[ArrayLike, " T"], lam: float, gamma_c: float
+) -> tuple[Float[np.ndarray, "S T"], Float[np.ndarray, "S T"]]:
+    """(E[X^2], Var[X^2]) for X = p_healed(tau) - p_mf(tau), from cos(theta/2)|0> + sin(theta/2)|1>.
+
+    Mean-field [L eq. 10]: <A> = cos theta is conserved, p_mf = p0 - lam cos(theta) tau. Healed
+    [L eq. 15, with eq. 13's diffusion gamma_C d_p^2, i.e. noise sqrt(2 gamma_C) dW]: in branch
+    s = +-1 (Born weight (1 + s cos theta)/2), X ~ N(mu_s, v), mu_s = -lam tau (s - cos theta),
+    v = 2 gamma_C tau; so E[X^2] = 2 gamma_C tau + lam^2 tau^2 sin^2 theta, and the Gaussian
+    moments E[X^4 | s] = mu^4 + 6 mu^2 v + 3 v^2 give Var[X^2]. Arrays are (theta, tau).
+    """
+    tau = np.asarray(tau, np.float64)
+    c, v = np.cos(np.asarray(theta, np.float64))[:, None], 2 * gamma_c * tau
+    m2 = m4 = 0.0
+    for s in (+1, -1):
+        w, mu = (1 + s * c) / 2, -lam * tau * (s - c)
+        m2 = m2 + w * (mu**2 + v)
+        m4 = m4 + w * (mu**4 + 6 * mu**2 * v + 3 * v**2)
+    return m2, m4 - m2**2
+
+
+def seed000_validity_distances(
+    theta: Float[ArrayLike, " S"], tau: Float[ArrayLike, " T"], lam: float, gamma_c: float, gamma_q: float
+) -> dict[str, Float[np.ndarray, "S T"]]:
+    """Exact distances between the open-system [L eq. 12] and the mean-field [L eq. 10] dynamics
+    from a point (q0 = 0, p0) and cos(theta/2)|0> + sin(theta/2)|1>, on a (theta, tau) grid:
+
+    - ``eps_c`` = sqrt(E[(p_healed - p_mf)^2]) / |p_mf - p0|
+                = sqrt(2 gamma_C tau + lam^2 tau^2 sin^2 theta) / (|lam cos theta| tau);
+    - ``infidelity`` = 1 - <psi_mf| E rho |psi_mf> = sin^2(theta) (1 - exp(-4 gamma_Q tau)) / 2;
+    - ``trace_distance`` = ||E rho - |psi_mf><psi_mf| ||_1 / 2 = sin(theta) (1 - exp(-4 gamma_Q tau)) / 2;
+    as -gamma_Q [A, [A, rho]] (the saturated healed decoherence plus ``Seed000.dissipators``)
+    damps rho_01 by exp(-4 gamma_Q tau), <A> is a martingale, and with q0 = 0 neither state rotates.
+    """
+    th = np.asarray(theta, np.float64)[:, None]
+    tau = np.asarray(tau, np.float64)
+    msd, _ = seed000_deviation_moments(theta, tau, lam, gamma_c)
+    decay = 1 - np.exp(-4 * gamma_q * tau)
+    with np.errstate(divide="ignore"):
+        eps_c = np.sqrt(msd) / (np.abs(lam * np.cos(th)) * tau)
+    return {"eps_c": eps_c, "infidelity": np.sin(th) ** 2 * decay / 2,
+            "trace_distance": np.abs(np.sin(th)) * decay / 2}
+
+
+def seed000_validity_bounds(
+    theta: Float[ArrayLike, " S"], lam: float, gamma_c: float, gamma_q: float
+) -> tuple[Float[np.ndarray, " S"], Float[np.ndarray, " S"]]:
+    """The time scales of [L eqs. 16-17] for A = sz and cos(theta/2)|0> + sin(theta/2)|1>
+    (<A> = cos theta, <A^2> - <A>^2 = sin^2 theta): mean-field needs
+    tau >> gamma_C / (lam^2 <A>^2) (16, the noise is negligible) and
+    tau << 1 / (gamma_Q (<A^2> - <A>^2)) (17, before decoherence); returns the two boundaries.
+    Both exist together only where <A>^2 >> <A^2> - <A>^2 (18), i.e. theta well below 45 degrees.
+    """
+    th = np.asarray(theta, np.float64)
+    with np.errstate(divide="ignore"):
+        return gamma_c / (lam**2 * np.cos(th) ** 2), 1 / (gamma_q * np.sin(th) ** 2)

@@ -1,0 +1,288 @@
+"""Command line: ``cqjax run|master|compare CONFIG``, ``cqjax compare RUN.npz MASTER.npz``,
+``cqjax plot RESULTS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SimulationError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cqjax", description="Classical-quantum hybrid dynamics in JAX.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a trajectory ensemble from a TOML config")
+    r.add_argument("config", help="TOML configuration file")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config key (VALUE in TOML syntax); repeatable")
+    r.add_argument("--out", default="results.npz", help="results file (default: results.npz)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ms = sub.add_parser("master", help="integrate the CQ master equation on a phase-space grid")
+    ms.add_argument("config", help="TOML configuration file (the same as for 'run'; optional [master] section)")
+    ms.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a config key (VALUE in TOML syntax); repeatable")
+    ms.add_argument("--out", default="master.npz", help="results file (default: master.npz)")
+    ms.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cp = sub.add_parser("compare", help="ensemble against master equation: z-scores and a figure",
+                        description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
+                        "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
+                        "the worst z-score exceeds the Bonferroni threshold or something could not be "
+                        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
+                        "trajectories).")
+    cp.add_argument("inputs", nargs="+", metavar="CONFIG | RUN.npz MASTER.npz")
+    cp.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a config key (VALUE in TOML syntax); repeatable")
+    cp.add_argument("--out", default="compare", help="folder for run.npz, master.npz and compare.png "
+                    "(default: compare)")
+    cp.add_argument("--alpha", type=float, default=0.01, help="family-wise false-alarm rate (default 0.01)")
+    cp.add_argument("--max-lost", type=float, default=1e-3, help="largest master mass lost off the grid that "
+                    "still allows a verdict, in (0, 1] (default 1e-3)")
+    cp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pl = sub.add_parser("plot", help="PNG figures from a results file")
+    pl.add_argument("results", help="results .npz written by 'cqjax run'")
+    pl.add_argument("--out", default=None, help="output folder (default: <results>_plots)")
+    return p
+
+
+def _summary(result, cfg, meta) -> str:
+    lines = [
+        f"cqjax run: model {cfg.resolved['model']}, {meta.get('unravelling', cfg.unravelling.name)} "
+        f"({meta.get('state', 'pure')} states) / {cfg.solver.name}, "
+        f"{result.trajectories} trajectories x {result.steps} steps, {cfg.precision}, "
+        f"{meta['environment']['device']['platform']}",
+        f"{'observable':<16} {'mean at t=' + format(result.t[-1], '.4g'):>16}   {'std. error':>12}",
+    ]
+    for name in result.mean:
+        lines.append(f"{name:<16} {result.mean[name][-1]:>16.6g} +- {result.sem[name][-1]:>12.3g}")
+    lines.append(
+        f"wall {meta['wall_seconds']:.2f} s (compile {result.compile_seconds:.2f} s, "
+        f"run {result.run_seconds:.2f} s), {result.trajectory_steps_per_second:.3g} trajectory-steps/s"
+    )
+    return "\n".join(lines)
+
+
+def _warnings(result) -> list[str]:
+    out = []
+    bad = result.nonfinite
+    if bad.max() > 0:
+        first = int((bad > 0).argmax())
+        out.append(f"warning: {int(bad.max())} of {result.trajectories} trajectories became NaN/inf (first by t = "
+                   f"{result.t[first]:.4g}) and are excluded (run.nonfinite = \"exclude\"): the statistics are over "
+                   "the finite trajectories only")
+    if result.stopped is not None and result.stopped[-1] > 0:
+        first = int((result.stopped > 0).argmax())
+        out.append(f"note: {100 * result.stopped[-1]:.3g}% of the trajectories were stopped by the model's "
+                   f"absorbing rule by t = {result.t[-1]:.4g} (first at t = {result.t[first]:.4g}); their "
+                   "state stays frozen there ('stopped' in the results)")
+    if result.histogram is not None and result.histogram["outside"].max() > 0:
+        out.append(f"note: histogram: up to {result.histogram['outside'].max():.3g} of the probability lies "
+                   "outside the grid (histogram.outside in the results)")
+    return out
+
+
+def _check_out(path: str) -> None:
+    out = Path(path)
+    if out.is_dir() or not out.resolve().parent.exists() and not _can_create(out.resolve().parent):
+        raise ValueError(f"--out: cannot write results to {path!r}")
+
+
+def _x64() -> None:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # every array gets an explicit dtype; float64 on request
+
+
+def _config_job(args, job) -> int:
+    """``cqjax run|master CONFIG``: load and validate the config, run ``job``, write --out."""
+    _x64()
+    from .io.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    _check_out(args.out)
+    job(cfg, args.out, progress=not args.no_progress)
+    print(f"results: {args.out}")
+    return 0
+
+
+def _run(args) -> int:
+    return _config_job(args, _ensemble_job)
+
+
+def _meta(kind: str, cfg, result, wall: float) -> dict:
+    """What every results file records: the job, the resolved config, the environment, timings."""
+    from .io.results import environment
+
+    return {
+        "kind": kind,
+        "config": cfg.resolved,
+        "model": cfg.resolved["model"],
+        "environment": environment(),
+        "compile_seconds": result.compile_seconds,
+        "run_seconds": result.run_seconds,
+        "wall_seconds": wall,
+    }
+
+
+def _ensemble_job(cfg, out: str, progress: bool):
+    from .ensemble.runner import run_ensemble
+    from .io.results import save_results
+
+    t0 = time.perf_counter()
+    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs())
+    wall = time.perf_counter() - t0
+    meta = {
+        **_meta("run", cfg, result, wall),
+        "trajectory_steps_per_second": result.trajectory_steps_per_second,
+        "trajectories": result.trajectories,
+        "steps": result.steps,
+        **result.info,
+    }
+    save_results(result, out, meta)
+    print(_summary(result, cfg, meta))
+    for line in _warnings(result):
+        print(line, file=sys.stderr)
+
+
+def _master(args) -> int:
+    return _config_job(args, _master_job)
+
+
+def _master_job(cfg, out: str, progress: bool):
+    from .io.results import save_master
+    from .master.solver import solve_master
+
+    t0 = time.perf_counter()
+    result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
+    wall = time.perf_counter() - t0
+    meta = {
+        **_meta("master", cfg, result, wall),
+        "steps": result.steps,
+        "dt": result.dt,
+        **result.info,
+    }
+    save_master(result, out, meta)
+    print(_master_summary(result, cfg, meta))
+    for line in _master_warnings(result):
+        print(line, file=sys.stderr)
+
+
+def _master_summary(result, cfg, meta) -> str:
+    g = result.grid
+    axes = ", ".join(f"{c} in [{g.lo[i]:.4g}, {g.hi[i]:.4g}] x {g.cells[i]}" for i, c in enumerate(result.coords))
+    lines = [
+        f"cqjax master: model {cfg.resolved['model']}, grid {axes}, {result.steps} steps of dt = {result.dt:.4g}"
+        + ("" if result.completely_positive else " (generator not completely positive)"),
+        f"{'observable':<16} {'value at t=' + format(result.t[-1], '.4g'):>16}   {'est. error':>12}",
+    ]
+    for name in result.mean:
+        err = result.err.get(name)
+        lines.append(f"{name:<16} {result.mean[name][-1]:>16.6g} +- "
+                     + (f"{err[-1]:>12.3g}" if err is not None else f"{'-':>12}"))
+    k = int(np.argmin(result.min_eig))
+    lines.append(f"min_eig {result.min_eig[k]:.3g} (at t = {result.t[k]:.4g}); trace {result.trace[-1]:.12g}, "
+                 f"lost {result.lost[-1]:.3g}")
+    lines.append(f"wall {meta['wall_seconds']:.2f} s (compile {result.compile_seconds:.2f} s, "
+                 f"run {result.run_seconds:.2f} s)")
+    return "\n".join(lines)
+
+
+def _master_warnings(result) -> list[str]:
+    out = []
+    if not np.all(np.isfinite(result.masses)):
+        out.append("warning: the master solution is not finite (NaN/inf)")
+    if result.lost[-1] > 1e-6:
+        sides = result.lost_sides[-1]
+        i, j = np.unravel_index(int(np.argmax(sides)), sides.shape)
+        out.append(f"warning: {result.lost[-1]:.3g} of the probability left the grid (most through the "
+                   f"{'low' if j == 0 else 'high'} side of {result.coords[i]!r}); widen master.{result.coords[i]}")
+    if result.min_eig.min() < -1e-9:
+        k = int(np.argmax(result.min_eig < -1e-9))
+        out.append(f"note: varrho is not positive semi-definite from t = {result.t[k]:.4g} "
+                   f"(min_eig down to {result.min_eig.min():.3g})")
+    return out
+
+
+def _compare(args) -> int:
+    from .analysis.compare import compare_results
+    from .io.results import load_results
+    from .plot.compare import plot_comparison
+
+    if not 0 < args.alpha < 1:
+        raise ValueError(f"--alpha: must be in (0, 1), got {args.alpha}")
+    if not 0 < args.max_lost <= 1:
+        raise ValueError(f"--max-lost: must be in (0, 1], got {args.max_lost}")
+    out = Path(args.out)
+    if len(args.inputs) == 1:
+        _x64()
+        from .io.config import load_config
+
+        cfg = load_config(args.inputs[0], args.overrides)
+        if not _can_create(out) or not out.is_dir():
+            raise ValueError(f"--out: cannot create the folder {args.out!r}")
+        run_path, master_path = out / "run.npz", out / "master.npz"
+        _ensemble_job(cfg, str(run_path), progress=not args.no_progress)
+        _master_job(cfg, str(master_path), progress=not args.no_progress)
+    elif len(args.inputs) == 2:
+        if args.overrides:
+            raise ValueError("--set: only with a config (cqjax compare CONFIG)")
+        run_path, master_path = (Path(p) for p in args.inputs)
+        for p in (run_path, master_path):
+            if not p.exists():
+                raise ValueError(f"results: no such file {str(p)!r}")
+        if not _can_create(out):
+            raise ValueError(f"--out: cannot create the folder {args.out!r}")
+    else:
+        raise ValueError("compare: give CONFIG, or RUN.npz MASTER.npz")
+    try:
+        run, master = load_results(run_path), load_results(master_path)
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"results: {err}") from None
+    comparison = compare_results(run, master, alpha=args.alpha, max_lost=args.max_lost)
+    figure = plot_comparison(run, master, comparison, out / "compare.png")
+    print(f"figure: {figure}")
+    print(comparison.report())
+    return 0 if comparison.agree else 1
+
+
+def _can_create(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError:
+        return False
+
+
+def _plot(args) -> int:
+    from .plot.results import plot_results
+
+    if not Path(args.results).exists():
+        raise ValueError(f"results: no such file {args.results!r}")
+    out = args.out or str(Path(args.results).with_suffix("")) + "_plots"
+    try:
+        paths = plot_results(args.results, out)
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"results: {args.results!r}: {err}") from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": _run, "master": _master, "compare": _compare, "plot": _plot}[args.command](args)
+    except ValueError as err:  # ConfigError and the engine's input checks
+        print(f"cqjax: error: {err}", file=sys.stderr)
+        return 2
+    except SimulationError as err:  # the run itself went wrong: NaN, overflow, a non-CP point
+        print(f"cqjax: run failed: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cqjax: interrupted", file=sys.stderr)
+        return 130

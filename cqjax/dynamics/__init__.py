@@ -1,0 +1,16 @@
+"""The dynamics of one trajectory: unravellings (which stochastic equations: healed, mean-field,
+jump) and solvers (how one step is taken: Kraus, Euler-Maruyama, Milstein), one per file."""
+
+from ._choice import SOLVERS, UNRAVELLINGS, resolve_unravelling
+from ._coefficients import StepCoefficients
+from ._solver import AbstractSolver
+from ._unravelling import AbstractUnravelling
+from .euler_maruyama import EulerMaruyama
+from .healed import Healed
+from .jump import Jump
+from .kraus import Kraus
+from .mean_field import MeanField
+from .milstein import Milstein
+
+__all__ = ["SOLVERS", "UNRAVELLINGS", "AbstractSolver", "AbstractUnravelling", "EulerMaruyama", "Healed", "Jump",
+           "Kraus", "MeanField", "Milstein", "StepCoefficients", "resolve_unravelling"]

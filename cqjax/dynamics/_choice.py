@@ -1,0 +1,44 @@
+"""The unravellings and solvers by name, and the one place a run's unravelling is resolved."""
+
+from __future__ import annotations
+
+from ..models._base import AbstractJumpModel, AbstractModel
+from ._solver import AbstractSolver
+from ._unravelling import AbstractUnravelling
+from .euler_maruyama import EulerMaruyama
+from .healed import Healed
+from .jump import Jump
+from .kraus import Kraus
+from .mean_field import MeanField
+from .milstein import Milstein
+
+UNRAVELLINGS: dict[str, type[AbstractUnravelling]] = {
+    "healed": Healed,
+    "mean-field": MeanField,
+}
+
+
+UNRAVELLINGS["jump"] = Jump
+
+
+def resolve_unravelling(
+    model: AbstractModel, unravelling: AbstractUnravelling, solver_name: str = "kraus"
+) -> AbstractUnravelling:
+    """The unravelling a run uses: a jump model's ``healed`` dynamics is its jump unravelling.
+
+    The jump unravelling is its own Kraus step; any other solver is refused, not ignored.
+    """
+    jumpy = isinstance(model, AbstractJumpModel)
+    if isinstance(unravelling, Jump) and not jumpy:
+        raise ValueError(f"run.unravelling: 'jump' needs a jump model; {type(model).__name__} has none")
+    if jumpy and isinstance(unravelling, Healed):
+        unravelling = Jump()
+    if isinstance(unravelling, Jump) and solver_name != "kraus":
+        raise ValueError(
+            f"run.method: the jump unravelling of {type(model).__name__} steps with its exact Kraus operators "
+            f"(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = \"kraus\""
+        )
+    return unravelling
+
+
+SOLVERS: dict[str, type[AbstractSolver]] = {"kraus": Kraus, "euler-maruyama": EulerMaruyama, "milstein": Milstein}

@@ -1,0 +1,28 @@
+"""Euler-Maruyama with renormalisation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax.numpy as jnp
+
+from ._quantum import _centred, _drift, _normalise
+from ._solver import AbstractSolver
+
+
+class EulerMaruyama(AbstractSolver):
+    """Euler-Maruyama on eq. (12) (pure) or eq. (8) (mixed), then renormalisation, weak order 1.
+
+    psi + [-i H_I - 1/2 sum (K_i - <K_i>)^2] psi dt + sum (K_i - <K_i>) psi dW_i, then /|.|;
+    rho + L(rho) dt + sum ((K_i - <K_i>) rho + h.c.) dW_i, then /Tr. Without the renormalisation
+    the norm error grows like sqrt(dt) per unit time; positivity of rho is not guaranteed.
+    """
+
+    name: ClassVar[str] = "euler-maruyama"
+    weak_order: ClassVar[float] = 1.0
+
+    def quantum_update(self, state, c, dW, dt, diagonal):
+        v = state + dt * _drift(c, state, diagonal)
+        if c.kappa is not None:
+            v = v + jnp.tensordot(dW, _centred(c, state, diagonal), axes=1)
+        return _normalise(v)

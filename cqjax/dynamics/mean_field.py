@@ -1,0 +1,31 @@
+"""The standard semi-classical (mean-field) equations, seed 004 eqs. (13)-(14)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..models._base import is_diagonal
+from ..models._generator import generator
+from ..operators._ops import expect_state
+from ._coefficients import StepCoefficients
+from ._unravelling import AbstractUnravelling
+
+
+class MeanField(AbstractUnravelling):
+    """Standard semi-classical (mean-field) equations, seed 004 eqs. (13)-(14).
+
+    dZ_i = {Z_i, H_C} dt + <{Z_i, H_I}> dt,  d|psi> = -i H_I |psi> dt. Deterministic.
+    """
+
+    name: ClassVar[str] = "mean-field"
+    stochastic: ClassVar[bool] = False
+
+    def coefficients(self, model, z, psi):
+        gen = generator(model, z, jumps=False)
+        return StepCoefficients(
+            drift=gen.drift + expect_state(gen.force, psi, is_diagonal(model)),
+            h=gen.h,
+            sigma=None,
+            kappa=None,
+            mean_kappa=None,
+        )

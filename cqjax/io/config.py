@@ -1,0 +1,455 @@
+"""TOML run configurations: parsing, ``--set`` overrides and strict validation.
+
+Every problem raises ``ConfigError`` with a one-line message that starts with the offending
+field (``run.dt: must be > 0, got 0``); the CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..dynamics._choice import SOLVERS, UNRAVELLINGS
+from ..dynamics._solver import AbstractSolver
+from ..dynamics._unravelling import AbstractUnravelling
+from ..ensemble._time import TimeGrid
+from ..ensemble.runner import DEFAULT_SAMPLES, NONFINITE, STATES
+from ..models._base import AbstractModel
+from ..spec.histogram import HistogramSpec
+from ..spec.initial import InitialState
+from ..spec.observables import parse_observable
+from ._model_spec import resolve_model
+
+NAMED_STATES = {
+    "zero": [1.0, 0.0],
+    "one": [0.0, 1.0],
+    "plus": [2**-0.5, 2**-0.5],
+    "minus": [2**-0.5, -(2**-0.5)],
+}
+
+
+# key -> (type(s), default); default None means optional-without-default, ... means required
+_SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "run": {
+        "t1": ((float, int), ...),
+        "dt": ((float, int), ...),
+        "trajectories": ((int,), ...),
+        "n_saves": ((int,), 100),
+        "seed": ((int,), 0),
+        "unravelling": ((str,), "healed"),
+        "method": ((str,), "kraus"),
+        "precision": ((str,), "float32"),
+        "state": ((str,), "auto"),
+        "chunk_size": ((int,), None),
+        "samples": ((int,), None),
+        "nonfinite": ((str,), "fail"),
+    },
+    "initial": {
+        "z_mean": ((list,), ...),
+        "z_cov": ((list,), None),
+        "psi": ((str, list), None),
+        "rho": ((list,), None),
+    },
+    "observables": {"names": ((list,), ...)},
+    "histogram": {"coords": ((list,), ...), "bins": ((list,), ...)},
+}
+
+
+_TOP = {"model": (str,), "params": (dict,), "run": (dict,), "initial": (dict,),
+        "observables": (dict,), "histogram": (dict,), "master": (dict,)}
+
+
+@dataclass
+class MasterOptions:
+    """The ``[master]`` section: grid cells per axis, extents {coordinate: (lo, hi)} (automatic
+    where absent), time step (automatic if None), whether to estimate the discretisation error, and
+    whether to integrate a generator that is not completely positive (refused by default)."""
+
+    cells: tuple[int, int] = (128, 128)
+    extent: dict = dataclasses.field(default_factory=dict)
+    dt: float | None = None
+    error_estimate: bool = True
+    allow_non_cp: bool = False
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message starts with the field's name."""
+
+
+@dataclass
+class RunConfig:
+    """A validated configuration, with the objects the runner needs."""
+
+    model: AbstractModel
+    initial: InitialState
+    t1: float
+    dt: float
+    n_saves: int
+    trajectories: int
+    seed: int
+    unravelling: AbstractUnravelling
+    solver: AbstractSolver
+    precision: str
+    observables: tuple[str, ...]
+    histogram: HistogramSpec | None
+    chunk_size: int | None
+    samples: int
+    resolved: dict
+    state: str = "auto"
+    nonfinite: str = "fail"
+    master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
+
+    def master_kwargs(self) -> dict:
+        """Keyword arguments for ``solve_master``."""
+        return dict(
+            t1=self.t1, n_saves=self.n_saves, cells=self.master.cells, extent=self.master.extent,
+            dt=self.master.dt, observables=self.observables, histogram=self.histogram,
+            error_estimate=self.master.error_estimate, allow_non_cp=self.master.allow_non_cp,
+        )
+
+    def run_kwargs(self) -> dict:
+        """Keyword arguments for ``run_ensemble``."""
+        return dict(
+            t1=self.t1, dt=self.dt, n_saves=self.n_saves, trajectories=self.trajectories,
+            seed=self.seed, unravelling=self.unravelling, solver=self.solver,
+            observables=self.observables, histogram=self.histogram, n_samples=self.samples,
+            chunk_size=self.chunk_size, precision=self.precision, state=self.state,
+            nonfinite=self.nonfinite,
+        )
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word: take it as a string (e.g. run.unravelling=mean-field)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``section.key=VALUE`` overrides (VALUE in TOML syntax) to a raw config."""
+    for item in overrides:
+        path, sep, value = item.partition("=")
+        if not sep or not path.strip():
+            raise ConfigError(f"--set: expected section.key=VALUE, got {item!r}")
+        keys = path.strip().split(".")
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {path}: {k!r} is not a table")
+        node[keys[-1]] = _parse_value(value.strip())
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a TOML file, apply overrides and validate."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config: no such file {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config: cannot read {str(path)!r}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
+    return parse_config(apply_overrides(raw, list(overrides)))
+
+
+def _check_type(field: str, value, types) -> None:
+    if isinstance(value, bool) or not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in types)
+        raise ConfigError(f"{field}: expected {names}, got {type(value).__name__} {value!r}")
+
+
+def _section(raw: dict, name: str) -> dict:
+    schema = _SCHEMA[name]
+    given = raw.get(name, {})
+    for key in given:
+        if key not in schema:
+            raise ConfigError(f"{name}.{key}: unknown key; allowed: {sorted(schema)}")
+    out = {}
+    for key, (types, default) in schema.items():
+        if key in given:
+            _check_type(f"{name}.{key}", given[key], types)
+            value = given[key]
+            out[key] = float(value) if float in types and isinstance(value, int) else value
+        elif default is ...:
+            raise ConfigError(f"{name}.{key}: required")
+        else:
+            out[key] = default
+    return out
+
+
+def _float_list(field: str, value, length: int | None = None) -> list[float]:
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise ConfigError(f"{field}: expected a list of numbers, got {value!r}")
+    if length is not None and len(value) != length:
+        raise ConfigError(f"{field}: expected {length} numbers, got {len(value)}")
+    if not all(math.isfinite(v) for v in value):
+        raise ConfigError(f"{field}: numbers must be finite, got {value!r}")
+    return [float(v) for v in value]
+
+
+def _model(raw: dict) -> AbstractModel:
+    spec = raw.get("model")
+    if spec is None:
+        raise ConfigError("model: required (e.g. model = \"diosi\")")
+    try:
+        cls = resolve_model(spec)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    params = raw.get("params", {})
+    kwargs = {}
+    for key, value in params.items():
+        if key not in fields:
+            raise ConfigError(f"params.{key}: unknown parameter of {spec!r}; allowed: {sorted(fields)}")
+        if _is_static(fields[key]):  # a static field (a size such as the number of qubits): an integer
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"params.{key}: expected an integer, got {value!r}")
+            kwargs[key] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"params.{key}: expected a finite number, got {value!r}")
+        kwargs[key] = float(value)
+    for name, f in fields.items():
+        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"params.{name}: required by model {spec!r}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        head = str(err).partition(":")[0]
+        if head in fields and _is_static(fields[head]):  # "n: must be ..." -> "params.n: must be ..."
+            raise ConfigError(f"params.{err}") from None
+        raise ConfigError(f"params: {err}") from None
+
+
+def _is_static(f: dataclasses.Field) -> bool:
+    """An ``eqx.field(static=True)`` model parameter: a Python int, not a float pytree leaf."""
+    return bool(f.metadata.get("static", False))
+
+
+def _param_value(model: AbstractModel, f: dataclasses.Field):
+    """A parameter as recorded in the resolved config: int for static fields, else float."""
+    value = getattr(model, f.name)
+    return int(value) if _is_static(f) else float(value)
+
+
+def _psi(value, dim: int, model: AbstractModel | None = None) -> np.ndarray:
+    """The initial state: a name (the model's ``named_states()`` first, then the qubit states of
+    NAMED_STATES) or a list of [re, im] amplitudes; normalised."""
+    own = getattr(model, "named_states", None)
+    own = own() if callable(own) else {}
+    if isinstance(value, str) and value in own:
+        psi = np.asarray(own[value], complex)
+        if psi.shape != (dim,):
+            raise ConfigError(f"initial.psi: the model's state {value!r} has shape {psi.shape}, expected ({dim},)")
+    elif isinstance(value, str):
+        if value not in NAMED_STATES:
+            raise ConfigError(
+                f"initial.psi: unknown state {value!r}; named states: {sorted(set(NAMED_STATES) | set(own))}"
+            )
+        if dim != 2:
+            raise ConfigError(f"initial.psi: named state {value!r} is a qubit state but the model has d = {dim}")
+        psi = np.asarray(NAMED_STATES[value], complex)
+    else:
+        if len(value) != dim:
+            raise ConfigError(f"initial.psi: expected {dim} amplitudes [re, im], got {len(value)}")
+        amps = []
+        for a in value:
+            if not (isinstance(a, list) and len(a) == 2):
+                raise ConfigError(f"initial.psi: each amplitude must be [re, im], got {a!r}")
+            re, im = _float_list("initial.psi", a)
+            amps.append(complex(re, im))
+        psi = np.asarray(amps)
+    norm = np.linalg.norm(psi)
+    if not np.isfinite(norm) or norm < 1e-12:
+        raise ConfigError(f"initial.psi: state cannot be normalised (norm {norm:.3g})")
+    return psi / norm
+
+
+def _rho(value, dim: int) -> np.ndarray:
+    """initial.rho: a d x d list of [re, im] entries; Hermitian, positive semi-definite, trace 1."""
+    field = "initial.rho"
+    if len(value) != dim or any(not isinstance(row, list) or len(row) != dim for row in value):
+        raise ConfigError(f"{field}: expected a {dim} x {dim} matrix of [re, im] entries")
+    rho = np.zeros((dim, dim), complex)
+    for i, row in enumerate(value):
+        for j, a in enumerate(row):
+            if not (isinstance(a, list) and len(a) == 2):
+                raise ConfigError(f"{field}: each entry must be [re, im], got {a!r} at [{i}][{j}]")
+            re, im = _float_list(field, a)
+            rho[i, j] = complex(re, im)
+    if np.abs(rho - rho.conj().T).max() > 1e-9:
+        raise ConfigError(f"{field}: not Hermitian (rho[i][j] must equal conj(rho[j][i]))")
+    tr = np.trace(rho).real
+    if abs(tr - 1) > 1e-6:
+        raise ConfigError(f"{field}: trace is {tr:.6g}, must be 1 (a normalised density matrix)")
+    low = np.linalg.eigvalsh(rho).min()
+    if low < -1e-9:
+        raise ConfigError(f"{field}: not positive semi-definite (smallest eigenvalue {low:.3g})")
+    return rho
+
+
+def parse_config(raw: dict) -> RunConfig:
+    """Validate a raw config dict (as read from TOML) and build the run's objects."""
+    for key, value in raw.items():
+        if key not in _TOP:
+            raise ConfigError(f"{key}: unknown key; allowed top-level keys: {sorted(_TOP)}")
+        _check_type(key, value, _TOP[key])
+    model = _model(raw)
+    run = _section(raw, "run")
+    init = _section(raw, "initial")
+    obs = _section(raw, "observables")
+    n = model.n_coords
+
+    for key in ("t1", "dt"):
+        if not math.isfinite(run[key]) or run[key] <= 0:
+            raise ConfigError(f"run.{key}: must be a finite number > 0, got {run[key]}")
+    try:
+        TimeGrid.make(run["t1"], run["dt"], run["n_saves"])
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if run["trajectories"] < 1:
+        raise ConfigError(f"run.trajectories: must be >= 1, got {run['trajectories']}")
+    if run["chunk_size"] is not None and run["chunk_size"] < 1:
+        raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
+    if run["samples"] is not None and run["samples"] < 0:
+        raise ConfigError(f"run.samples: must be >= 0, got {run['samples']}")
+    if not 0 <= run["seed"] < 2**32:
+        raise ConfigError(f"run.seed: must be in [0, 2^32), got {run['seed']}")
+    if run["unravelling"] not in UNRAVELLINGS:
+        raise ConfigError(f"run.unravelling: unknown {run['unravelling']!r}; choose from {sorted(UNRAVELLINGS)}")
+    if run["method"] not in SOLVERS:
+        raise ConfigError(f"run.method: unknown {run['method']!r}; choose from {sorted(SOLVERS)}")
+    if run["precision"] not in ("float32", "float64"):
+        raise ConfigError(f"run.precision: must be 'float32' or 'float64', got {run['precision']!r}")
+    if run["state"] not in STATES:
+        raise ConfigError(f"run.state: must be one of {list(STATES)}, got {run['state']!r}")
+    if run["nonfinite"] not in NONFINITE:
+        raise ConfigError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {run['nonfinite']!r}")
+    if run["samples"] is None:
+        run["samples"] = min(DEFAULT_SAMPLES, run["trajectories"])
+    if run["samples"] > run["trajectories"]:
+        raise ConfigError(f"run.samples: at most run.trajectories = {run['trajectories']}, got {run['samples']}")
+
+    z_mean = _float_list("initial.z_mean", init["z_mean"], n)
+    z_cov = None
+    if init["z_cov"] is not None:
+        rows = init["z_cov"]
+        if len(rows) != n:
+            raise ConfigError(f"initial.z_cov: expected an {n} x {n} matrix, got {len(rows)} rows")
+        z_cov = np.array([_float_list("initial.z_cov", r, n) for r in rows])
+        if not np.allclose(z_cov, z_cov.T):
+            raise ConfigError("initial.z_cov: must be symmetric")
+        if np.linalg.eigvalsh(z_cov).min() < -1e-12 * max(1.0, np.abs(z_cov).max()):
+            raise ConfigError("initial.z_cov: must be positive semi-definite")
+    dim = jax.eval_shape(model.hamiltonian, jnp.asarray(z_mean)).shape[-1]
+    if (init["psi"] is None) == (init["rho"] is None):
+        raise ConfigError("initial.psi: give exactly one of initial.psi (a pure state) and initial.rho "
+                          "(a density matrix)")
+    psi = None if init["psi"] is None else _psi(init["psi"], dim, model)
+    rho = None if init["rho"] is None else _rho(init["rho"], dim)
+
+    names = obs["names"]
+    if not names or not all(isinstance(s, str) for s in names):
+        raise ConfigError(f"observables.names: expected a non-empty list of strings, got {names!r}")
+    for name in names:
+        try:
+            parse_observable(name, model)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    histogram = None
+    if "histogram" in raw:
+        h = _section(raw, "histogram")
+        coords, bins = h["coords"], h["bins"]
+        if not 1 <= len(coords) <= 2:
+            raise ConfigError(f"histogram.coords: give one or two coordinates, got {coords!r}")
+        if len(bins) != len(coords):
+            raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
+        for c in coords:
+            if c not in model.coords:
+                raise ConfigError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
+        parsed = []
+        for b in bins:
+            if not (isinstance(b, list) and len(b) == 3):
+                raise ConfigError(f"histogram.bins: each entry must be [lo, hi, n], got {b!r}")
+            lo, hi = _float_list("histogram.bins", b[:2])
+            nb = b[2]
+            if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
+                raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
+            parsed.append((lo, hi, nb))
+        histogram = HistogramSpec(tuple(coords), tuple(parsed))
+
+    master = _master_section(raw.get("master", {}), model)
+
+    resolved = {
+        "model": raw["model"],
+        "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},
+        "run": run,
+        "initial": {"z_mean": z_mean, "z_cov": None if z_cov is None else z_cov.tolist(),
+                    **({"psi": [[float(a.real), float(a.imag)] for a in psi]} if psi is not None else
+                       {"rho": [[[float(a.real), float(a.imag)] for a in row] for row in rho]})},
+        "observables": {"names": list(names)},
+    }
+    if histogram is not None:
+        resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
+    if "master" in raw:
+        resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
+                              "error_estimate": master.error_estimate, "allow_non_cp": master.allow_non_cp,
+                              **{c: list(v) for c, v in master.extent.items()}}
+    if resolved["initial"]["z_cov"] is None:
+        del resolved["initial"]["z_cov"]
+    return RunConfig(
+        model=model,
+        initial=InitialState(
+            z_mean=jnp.asarray(z_mean),
+            psi=None if psi is None else jnp.asarray(psi),
+            z_cov=None if z_cov is None else jnp.asarray(z_cov),
+            rho=None if rho is None else jnp.asarray(rho),
+        ),
+        t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
+        seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
+        solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
+        histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
+        master=master, state=run["state"], nonfinite=run["nonfinite"],
+    )
+
+
+def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
+    """Validate ``[master]``: cells = [Nq, Np], dt, error_estimate, allow_non_cp, and <coordinate> = [lo, hi]."""
+    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", *model.coords]
+    opts = MasterOptions()
+    for key, value in given.items():
+        field = f"master.{key}"
+        if key not in allowed:
+            raise ConfigError(f"{field}: unknown key; allowed: {allowed}")
+        if key == "cells":
+            if (not isinstance(value, list) or len(value) != 2
+                    or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
+                raise ConfigError(f"{field}: expected two integers >= 1 (cells along {list(model.coords)}), "
+                                  f"got {value!r}")
+            opts.cells = (value[0], value[1])
+        elif key == "dt":
+            _check_type(field, value, (float, int))
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{field}: must be a finite number > 0, got {value}")
+            opts.dt = float(value)
+        elif key in ("error_estimate", "allow_non_cp"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{field}: expected true or false, got {value!r}")
+            setattr(opts, key, value)
+        else:
+            lo, hi = _float_list(field, value, 2)
+            if not hi > lo:
+                raise ConfigError(f"{field}: expected [lo, hi] with lo < hi, got {value!r}")
+            opts.extent[key] = (lo, hi)
+    return opts

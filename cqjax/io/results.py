@@ -1,0 +1,100 @@
+"""Results files (.npz): what ``cqjax run`` and ``cqjax master`` write and ``plot``/``compare`` read.
+
+Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``samples.z``
+(k, T, n) and ``samples.psi`` (k, T, d) (``samples.rho`` (k, T, d, d) for mixed states);
+``nonfinite`` (T,); ``stopped`` (T,), the fraction stopped by an absorbing rule; with a histogram,
+``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
+parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); and
+``meta``, a JSON string.
+
+Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``histogram.*`` and
+``meta``, and add ``<name>.err`` and ``histogram.err`` (estimated discretisation error),
+``density`` (T, Nq, Np, d, d) complex64, ``grid.coords``, ``grid.<coord>`` (cell centres),
+``grid.edges.<coord>``, and the diagnostics ``min_eig``, ``trace``, ``lost`` (T,) and
+``lost.sides`` (T, 2, 2): mass lost per coordinate through its low and high side.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ..ensemble.runner import EnsembleResult
+
+
+def environment() -> dict:
+    """Package versions and the device the run used."""
+    versions = {}
+    for pkg in ("cqjax", "jax", "jaxlib", "equinox", "optax", "numpy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    dev = jax.devices()[0]
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)),
+                   "count": jax.device_count()},
+    }
+
+
+def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
+    """Write ``result`` and ``meta`` (JSON-serialisable) to an .npz file."""
+    arrays: dict[str, np.ndarray] = {"t": result.t, "coords": np.array(result.coords),
+                                     "nonfinite": result.nonfinite}
+    for name in result.mean:
+        arrays[f"{name}.mean"] = result.mean[name]
+        arrays[f"{name}.sem"] = result.sem[name]
+    if result.samples_z.shape[0]:
+        arrays["samples.z"] = result.samples_z
+        arrays["samples.rho" if result.samples_psi.ndim == 4 else "samples.psi"] = result.samples_psi
+    if result.stopped is not None:
+        arrays["stopped"] = result.stopped
+    if result.histogram is not None:
+        for k, v in result.histogram.items():
+            arrays[f"histogram.{k}"] = np.asarray(v)
+    arrays["meta"] = np.array(json.dumps(meta))
+    return _write(path, arrays)
+
+
+def save_master(result, path: str | Path, meta: dict) -> Path:
+    """Write a ``MasterResult`` and ``meta`` to an .npz file (keys in the module docstring)."""
+    arrays: dict[str, np.ndarray] = {
+        "t": result.t, "coords": np.array(result.coords), "grid.coords": np.array(result.coords),
+        "density": result.density.astype(np.complex64), "min_eig": result.min_eig, "trace": result.trace,
+        "lost": result.lost, "lost.sides": result.lost_sides,
+    }
+    for i, c in enumerate(result.coords):
+        arrays[f"grid.{c}"] = result.grid.centres(i)
+        arrays[f"grid.edges.{c}"] = result.grid.edges(i)
+    for name in result.mean:
+        arrays[f"{name}.mean"] = result.mean[name]
+        if name in result.err:
+            arrays[f"{name}.err"] = result.err[name]
+    if result.histogram is not None:
+        for k, v in result.histogram.items():
+            arrays[f"histogram.{k}"] = np.asarray(v)
+    arrays["meta"] = np.array(json.dumps(meta))
+    return _write(path, arrays)
+
+
+def _write(path: str | Path, arrays: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def load_results(path: str | Path) -> dict:
+    """Read a results file into a dict of arrays, with ``meta`` decoded."""
+    with np.load(path, allow_pickle=False) as data:
+        out = {k: data[k] for k in data.files}
+    out["meta"] = json.loads(str(out["meta"])) if "meta" in out else {}
+    return out

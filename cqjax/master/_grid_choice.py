@@ -1,0 +1,169 @@
+"""The automatic grid: extents from the initial state and a coarse pilot run, spacings commensurate with the jumps."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..models._base import AbstractJumpModel, AbstractModel
+from ..models._generator import generator
+from ..spec.initial import InitialState
+from ._initial import _moments, initial_masses
+from .grid import DEFAULT_CELLS, PhaseSpaceGrid
+from .lattice import advance, lattice_generator, step_operators
+
+_PILOT_CELLS = 64
+
+
+_LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses less than this
+
+
+_TRIM_TOL = 1e-6  # per side: then it shrinks to where the pilot's marginals held more than this
+
+
+_SAFETY = 0.5  # dt <= _SAFETY / rate_bound
+
+
+def _guess_width(model: AbstractModel, initial: InitialState, t1: float) -> np.ndarray:
+    """A first guess of the extent of varrho along each axis by t1, from the rates at z_mean."""
+    mean, cov = _moments(initial)
+    z = jnp.asarray(mean)
+    g = generator(model, z)
+    sigma = np.asarray(model.noise(z))
+    d2 = 0.5 * np.diag(sigma @ sigma.T)
+    force = np.abs(np.asarray(g.force)).reshape(2, -1).max(axis=1)
+    width = 12 * np.sqrt(np.diag(cov) + 2 * d2 * t1) + 2 * t1 * (np.abs(np.asarray(g.drift)) + force)
+    if isinstance(model, AbstractJumpModel):
+        ops, shifts = model.jump_channels(z)
+        rates = np.real(np.einsum("kij,kij->k", np.conj(np.asarray(ops)), np.asarray(ops)))
+        shifts = np.abs(np.asarray(shifts))
+        width = width + 2 * t1 * rates @ shifts + 12 * np.sqrt(t1 * rates @ shifts**2)
+    scale = max(float(np.max(width)), 1.0)
+    return np.where(width > 0, width, scale)
+
+
+def _align(lo: float, hi: float, cells: int, centre: float) -> tuple[float, float]:
+    """Shift [lo, hi] by less than half a cell so that ``centre`` is a cell centre."""
+    delta = (hi - lo) / cells
+    k = math.floor((centre - lo) / delta)
+    new_lo = centre - (k + 0.5) * delta
+    return new_lo, new_lo + cells * delta
+
+
+def choose_grid(
+    model: AbstractModel,
+    initial: InitialState,
+    t1: float,
+    cells: tuple[int, int] = DEFAULT_CELLS,
+    extent: dict[str, tuple[float, float]] | None = None,
+) -> tuple[PhaseSpaceGrid, dict]:
+    """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run loses
+    less than 1e-6 of the probability through each side by t1. A coordinate nothing moves and the
+    initial state holds at one value gets a single cell (the reduced form: one 1-D problem)."""
+    extent = dict(extent or {})
+    mean, cov = _moments(initial)
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    names = model.coords
+    width = _guess_width(model, initial, t1)
+    lo = [float(extent[c][0]) if c in extent else float(mean[i] - 0.5 * width[i]) for i, c in enumerate(names)]
+    hi = [float(extent[c][1]) if c in extent else float(mean[i] + 0.5 * width[i]) for i, c in enumerate(names)]
+    auto = [c not in extent for c in names]
+    cells = list(cells)
+    pilot_cells = tuple(min(n, _PILOT_CELLS) for n in cells)
+    moves = (True, True)
+    rounds = 0
+    for _ in range(12):
+        pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
+        gen = lattice_generator(model, pilot)
+        moves = gen.moves
+        if not any(a and m for a, m in zip(auto, moves)):
+            break
+        sides, reach = _pilot_run(gen, initial, pilot, t1)
+        grew = False
+        for i in range(2):
+            if not (auto[i] and moves[i]):
+                continue
+            w = hi[i] - lo[i]
+            if sides[i, 0] > _LOST_TOL:
+                lo[i] -= w
+                grew = True
+            if sides[i, 1] > _LOST_TOL:
+                hi[i] += w
+                grew = True
+        if not grew:  # trim what the pilot barely reached (1e-6 of the mass per side), keep 2 cells more
+            for i in range(2):
+                if auto[i] and moves[i]:
+                    first, last = reach[i]
+                    e = pilot.edges(i)
+                    lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
+            break
+    reduced = []
+    for i in range(2):
+        if auto[i] and not moves[i]:
+            if std[i] == 0:
+                cells[i] = 1
+                lo[i], hi[i] = mean[i] - 0.5, mean[i] + 0.5
+                reduced.append(names[i])
+            else:
+                lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
+    grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
+    return grid, {"pilot_rounds": rounds + 1, "single_value": reduced,
+                  "conserved": [c for c, m in zip(names, moves) if not m]}
+
+
+def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Mass lost per (axis, side) by t1, and per axis the first and last cell of the range outside
+    which at most 1e-6 of the mass ever lies on either side (from the marginals at ``segments``
+    times)."""
+    dtype = jnp.real(gen.hamiltonian).dtype
+    rho, _ = initial_masses(initial, grid, gen.hamiltonian.dtype)
+    # small steps: the explicit lattice moves mass at most one cell per step, so a coarse step
+    # would cut off the tails the pilot is there to find
+    per = max(1, math.ceil(max(t1 * gen.rate_bound / 0.1, 4 * max(grid.cells)) / segments))
+    dt = t1 / (per * segments)
+    ops = step_operators(gen, dt)
+    rho, lost = jnp.asarray(rho), jnp.zeros((2, 2), dtype)
+    reach = [np.zeros(grid.cells[0]), np.zeros(grid.cells[1])]
+    for k in range(segments + 1):
+        if k:
+            rho, lost = advance(rho, lost, gen.channels, ops, jnp.asarray(dt, dtype), per)
+        tr = np.real(np.trace(np.asarray(rho), axis1=-2, axis2=-1))
+        reach = [np.maximum(reach[0], tr.sum(1)), np.maximum(reach[1], tr.sum(0))]
+    spans = []
+    for r in reach:  # keep the cells inside which all but _TRIM_TOL of the largest marginal lies
+        low = np.nonzero(np.cumsum(r) > _TRIM_TOL)[0]
+        high = np.nonzero(np.cumsum(r[::-1]) > _TRIM_TOL)[0]
+        spans.append((int(low[0]), len(r) - 1 - int(high[0])) if low.size and high.size else (0, len(r) - 1))
+    return np.asarray(lost), spans
+
+
+def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
+    """|shift| per jump channel and axis (k, 2) at z_mean; empty for models without jumps."""
+    if not isinstance(model, AbstractJumpModel):
+        return np.zeros((0, 2))
+    _, shifts = model.jump_channels(jnp.asarray(initial.z_mean))
+    return np.abs(np.asarray(shifts, float))
+
+
+def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState,
+               axes=(True, True)) -> PhaseSpaceGrid:
+    """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
+    the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
+    than half a cell where the initial state is a point, so that the point is a cell centre."""
+    mean, cov = _moments(initial)
+    shifts = _jump_shifts(model, initial)
+    lo, hi, cells = list(grid.lo), list(grid.hi), list(grid.cells)
+    for i in range(2):
+        if not axes[i] or cells[i] == 1:
+            continue
+        s = shifts[:, i][shifts[:, i] > 0] if shifts.size else np.zeros(0)
+        if s.size:
+            delta = (hi[i] - lo[i]) / cells[i]
+            delta = float(s.min()) / math.ceil(float(s.min()) / delta - 1e-9)
+            cells[i] = math.ceil((hi[i] - lo[i]) / delta - 1e-9)
+            hi[i] = lo[i] + cells[i] * delta
+        if cov[i, i] == 0:
+            lo[i], hi[i] = _align(lo[i], hi[i], cells[i], float(mean[i]))
+    return PhaseSpaceGrid(lo=lo, hi=hi, cells=cells)

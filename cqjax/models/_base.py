@@ -1,0 +1,165 @@
+"""The model abstraction: a classical-quantum system given by its Hamiltonian H(z) and noise sigma(z).
+
+A model holds its parameters as pytree leaves (so ``jax.grad`` flows to them) and states the
+physics only: the classical coordinates in canonical pairs, the operator-valued Hamiltonian, the
+classical noise matrix sigma(z) (method ``noise``) and named quantum operators. Everything the
+dynamics needs beyond that is derived in ``_generator.py``.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float
+
+CONSISTENCY_RTOL = 1e-5  # relative: rounding of the eigenvalues and projections in float32
+
+
+class AbstractModel(eqx.Module):
+    """A classical-quantum model: classical phase space (q_1..q_k, p_1..p_k) times C^d.
+
+    Subclasses define the class variables ``positions`` and ``momenta`` (coordinate names, in
+    canonical pairs), the parameters as fields, and the methods below. The phase-space point z
+    is ordered ``positions + momenta``.
+    """
+
+    positions: eqx.AbstractClassVar[tuple[str, ...]]
+    momenta: eqx.AbstractClassVar[tuple[str, ...]]
+
+    @abc.abstractmethod
+    def hamiltonian(self, z: Float[Array, " n"]) -> Complex[Array, "d d"]:
+        """The Hermitian operator-valued Hamiltonian H(z)."""
+
+    @abc.abstractmethod
+    def noise(self, z: Float[Array, " n"]) -> Float[Array, "n m"]:
+        """Classical noise matrix sigma(z): dZ = ... + sigma(z) dW with m independent Wiener processes.
+
+        ``m = n`` is the square case of seed 004; a singular or rectangular sigma (noise on the
+        momenta only) is allowed as long as the positivity condition holds.
+        """
+
+    @abc.abstractmethod
+    def operators(self) -> dict[str, Complex[Array, "d d"]]:
+        """Named Hermitian quantum operators that observables may refer to."""
+
+    def dissipators(self, z: Float[Array, " n"]) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
+        """Extra Lindblad channels sum_k gamma_k D[L_k] varrho beyond the healed decoherence.
+
+        Returns ``(rates, operators)`` or None (the default: none). The healed generator already
+        holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the force operators
+        (PHYSICS.md section 3); these channels add to it. A negative rate lowers the decoherence
+        below saturation: the dynamics is then not completely positive, which the master-equation
+        solver can integrate (and diagnose with ``min_eig``) but no trajectory can unravel.
+        """
+        return None
+
+    def reduced_planck(self) -> Float[ArrayLike, ""]:
+        """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
+        return 1.0
+
+    def inside(self, z: Float[Array, " n"]) -> Bool[Array, ""] | None:
+        """The absorbing rule: False where the dynamics is not defined (None: no boundary).
+
+        A trajectory whose point leaves this domain is stopped there: its classical point and
+        quantum state stay frozen from that step on, and the runner reports the fraction of
+        trajectories stopped at every saved time (``stopped``).
+        """
+        return None
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        return tuple(self.positions) + tuple(self.momenta)
+
+    @property
+    def n_coords(self) -> int:
+        return len(self.positions) + len(self.momenta)
+
+
+class AbstractDiagonalModel(AbstractModel):
+    """A model whose Hamiltonian is diagonal in the computational basis for every z.
+
+    Define ``energies(z)`` (the real diagonal of H(z)); the engine then applies every operator of
+    the dynamics elementwise instead of as a d x d matrix.
+    """
+
+    @abc.abstractmethod
+    def energies(self, z: Float[Array, " n"]) -> Float[Array, " d"]:
+        """The real diagonal of H(z)."""
+
+    def hamiltonian(self, z: Float[Array, " n"]) -> Complex[Array, "d d"]:
+        e = self.energies(z)
+        return jnp.diag(e).astype(jnp.result_type(e.dtype, jnp.complex64))
+
+
+class AbstractGeneralModel(AbstractModel):
+    """General continuous CQ dynamics, seed 004 eqs. (5)-(8), PHYSICS.md section 2.
+
+    d varrho/dt = - d_i(D1C_i varrho) + d_i d_j(D2_ij varrho) - i[H, varrho]
+                  + D0^{ab} (L_a varrho L_b^dag - 1/2 {L_b^dag L_a, varrho})
+                  - d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho L_a^dag),
+    with D2 = sigma sigma^T / 2 and D1^{a0} = conj(D1^{0a}). Define ``hamiltonian`` (H, the
+    unitary part; its trace only adds a global phase), ``noise`` (sigma), ``drift`` (D1C) and
+    ``lindblad`` (L_a, D0, D1^{0a}). Complete positivity is the block-matrix condition
+    [[2 D2, D1], [D1^dag, D0]] >= 0, checked at the initial points before a run.
+    """
+
+    @abc.abstractmethod
+    def drift(self, z: Float[Array, " n"]) -> Float[Array, " n"]:
+        """D1C(z), the classical drift."""
+
+    @abc.abstractmethod
+    def lindblad(
+        self, z: Float[Array, " n"]
+    ) -> tuple[Complex[Array, "p d d"], Complex[Array, "p p"], Complex[Array, "n p"]]:
+        """``(L, D0, D1)``: Lindblad operators L_a, the decoherence matrix D0^{ab} and D1^{0a}_i."""
+
+    def dissipators(self, z):
+        """The decoherence beyond saturation, D0 - D1^dag pinv(sigma sigma^T) D1, as channels."""
+        from ._generator import (
+            general_form,  # the general form is derived from this class
+        )
+
+        form = general_form(self, z)
+        return form.rates, form.ops
+
+
+class AbstractJumpModel(AbstractModel):
+    """A model whose back-reaction acts by finite jumps of the classical point (seed 003 sec. IV).
+
+    Seed 003 decomposes the Hamiltonian as H(z) = h^00(z) I + sum_ab h^ab(z) L_b^dag L_a (its
+    eqs. 18, 68): the purely classical part h^00 drives the classical drift {Z, h^00}, the
+    unitary part is -i[H, rho] (H_I up to a multiple of the identity), and the rest of the
+    back-reaction is carried by jumps: at rate Tr(L_k varrho L_k^dag) the state is mapped to
+    L_k varrho L_k^dag and the classical point jumps by ``shifts[k]`` (eq. 68: the flow of the
+    coupling h^kk over the time tau). The force is therefore not {Z, Tr H / d}: a part of H with
+    a trace that the jumps realise must not be counted again. A jump model may also have
+    classical noise (``noise``, zero by default) and extra Lindblad channels (``dissipators``).
+    """
+
+    @abc.abstractmethod
+    def classical_hamiltonian(self, z: Float[Array, " n"]) -> Float[Array, ""]:
+        """h^00(z): the purely classical part of H in seed 003's decomposition (eq. 18)."""
+
+    @abc.abstractmethod
+    def jump_channels(self, z: Float[Array, " n"]) -> tuple[Complex[Array, "k d d"], Float[Array, "k n"]]:
+        """``(operators, shifts)``: jump operators L_k (rates included) and the shift of z each causes."""
+
+    def noise(self, z: Float[Array, " n"]) -> Float[Array, "n 1"]:
+        return jnp.zeros((z.shape[0], 1), z.dtype)
+
+
+def symplectic(grad_z: Array, n_pairs: int) -> Array:
+    """{Z, f} from the gradient of f along the *last* axis: ({q,f}, {p,f}) = (df/dp, -df/dq)."""
+    dq, dp = grad_z[..., :n_pairs], grad_z[..., n_pairs:]
+    return jnp.concatenate([dp, -dq], axis=-1)
+
+
+def is_diagonal(model: AbstractModel) -> bool:
+    return isinstance(model, AbstractDiagonalModel)
+
+
+def hamiltonian_rep(model: AbstractModel, z: Array) -> Array:
+    """H(z) in the model's representation: (d,) real energies or a (d, d) matrix."""
+    return model.energies(z) if is_diagonal(model) else model.hamiltonian(z)

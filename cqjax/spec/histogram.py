@@ -1,0 +1,26 @@
+"""Bins of the estimated CQ state varrho(z, t) over one or two coordinates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """Bins over one or two coordinates: ``coords`` names, ``bins`` [(lo, hi, n), ...]."""
+
+    coords: tuple[str, ...]
+    bins: tuple[tuple[float, float, int], ...]
+
+    def edges(self) -> list[np.ndarray]:
+        return [np.linspace(lo, hi, n + 1) for lo, hi, n in self.bins]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(n for _, _, n in self.bins)
+
+    @property
+    def cell_volume(self) -> float:
+        return float(np.prod([(hi - lo) / n for lo, hi, n in self.bins]))
