@@ -38,6 +38,7 @@ from .io import (
 )
 from .master import MasterResult, PhaseSpaceGrid, solve_master
 from .models import (
+    AbstractAbsorbingModel,
     AbstractDiagonalModel,
     AbstractGeneralModel,
     AbstractJumpModel,
@@ -62,6 +63,7 @@ from .spec import HistogramSpec, InitialState, Observable, parse_observable
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbstractAbsorbingModel",
     "AbstractDiagonalModel",
     "AbstractGeneralModel",
     "AbstractJumpModel",

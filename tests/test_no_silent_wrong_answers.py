@@ -199,3 +199,14 @@ def test_a_state_left_without_jump_rate_takes_no_further_jump():
     exact = 1 - np.exp(-2.0 * r.t)
     assert_close(r.mean["p"], exact, np.sqrt(exact * (1 - exact) / n) + 1e-12, what="P(decayed)")
     assert np.all((r.samples_z[..., 1] == 0) | (r.samples_z[..., 1] == 1))
+
+
+def test_an_absorbing_rule_outside_the_absorbing_kind_is_refused_not_ignored():
+    class Walled(cqjax.Diosi):
+        def inside(self, z):
+            return z[0] > 0
+
+    init = cqjax.InitialState(z_mean=jnp.array([1.0, 0.0]), psi=PLUS)
+    with pytest.raises(ValueError, match=r"model.inside: Walled defines an absorbing rule but is not a "
+                       r"cqjax.AbstractAbsorbingModel"):
+        cqjax.run_ensemble(Walled(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("q",))

@@ -12,11 +12,30 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
-from jax import Array
+from jaxtyping import Array, Float
 
 from ._coefficients import StepCoefficients
 
 CoefficientsFn = Callable[[Array, Array], StepCoefficients]
+
+
+QuantumUpdate = Callable[[Array, StepCoefficients, Array | None, float, bool], Array]
+
+
+def classical_update(z: Float[Array, " n"], c: StepCoefficients, dW: Float[Array, " m"] | None, dt) -> Array:
+    """Z + drift dt + sigma dW (Euler-Maruyama)."""
+    dz = c.drift * dt
+    if c.sigma is not None:
+        dz = dz + c.sigma @ dW
+    return z + dz
+
+
+def one_point_step(quantum_update: QuantumUpdate, coefficients: CoefficientsFn, z: Array, state: Array,
+                   dW: Array | None, dt, diagonal: bool) -> tuple[Array, Array]:
+    """A step that needs the coefficients at the current point only: Euler-Maruyama for z and
+    ``quantum_update(state, c, dW, dt, diagonal)`` for the quantum state."""
+    c = coefficients(z, state)
+    return classical_update(z, c, dW, dt), quantum_update(state, c, dW, dt, diagonal)
 
 
 class AbstractSolver(eqx.Module):
@@ -25,18 +44,8 @@ class AbstractSolver(eqx.Module):
     name: ClassVar[str]
     weak_order: ClassVar[float]
 
-    def classical_update(self, z: Array, c: StepCoefficients, dW: Array | None, dt) -> Array:
-        """Z + drift dt + sigma dW (Euler-Maruyama)."""
-        dz = c.drift * dt
-        if c.sigma is not None:
-            dz = dz + c.sigma @ dW
-        return z + dz
-
     @abc.abstractmethod
-    def quantum_update(self, state: Array, c: StepCoefficients, dW: Array | None, dt, diagonal: bool) -> Array:
-        """The normalised quantum state after one step."""
-
-    def step(self, coefficients: CoefficientsFn, z: Array, state: Array, dW: Array | None, dt, diagonal: bool):
-        """One step from (z, state) with increment dW; ``coefficients(z, state)`` as in the unravelling."""
-        c = coefficients(z, state)
-        return self.classical_update(z, c, dW, dt), self.quantum_update(state, c, dW, dt, diagonal)
+    def step(self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: Array, dW: Float[Array, " m"] | None,
+             dt, diagonal: bool) -> tuple[Array, Array]:
+        """One step from (z, state) with increment dW; ``coefficients(z, state)`` as in the unravelling.
+        ``state`` is psi (d,) or rho (d, d) (or their diagonal-model forms)."""

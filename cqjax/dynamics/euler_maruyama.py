@@ -7,7 +7,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 from ._quantum import _centred, _drift, _normalise
-from ._solver import AbstractSolver
+from ._solver import AbstractSolver, one_point_step
 
 
 class EulerMaruyama(AbstractSolver):
@@ -20,6 +20,9 @@ class EulerMaruyama(AbstractSolver):
 
     name: ClassVar[str] = "euler-maruyama"
     weak_order: ClassVar[float] = 1.0
+
+    def step(self, coefficients, z, state, dW, dt, diagonal):
+        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt, diagonal)
 
     def quantum_update(self, state, c, dW, dt, diagonal):
         v = state + dt * _drift(c, state, diagonal)

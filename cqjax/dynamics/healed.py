@@ -13,7 +13,7 @@ from ..models._base import AbstractGeneralModel, AbstractModel, is_diagonal
 from ..models._generator import general_form
 from ..operators._ops import combine, expect_complex, expect_state
 from ._coefficients import StepCoefficients
-from ._unravelling import AbstractUnravelling
+from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
 class Healed(AbstractUnravelling):
@@ -37,7 +37,7 @@ class Healed(AbstractUnravelling):
     purify: bool = eqx.field(static=True, default=False)
 
     def noise_dim(self, model: AbstractModel, z: Array) -> int:
-        m = super().noise_dim(model, z)
+        m = classical_noise_dim(model, z)
         if self.purify:
             rates = jax.eval_shape(lambda z: general_form(model, z).rates, z)
             m += 0 if rates is None else rates.shape[0]

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 from jax import Array
 
 from ..models._base import AbstractJumpModel
-from ..models._generator import generator
+from ..models._generator import extra_channels, generator
 from ..operators._ops import apply
 from ._coefficients import StepCoefficients
-from ._unravelling import AbstractUnravelling
+from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
 class Jump(AbstractUnravelling):
@@ -32,6 +32,9 @@ class Jump(AbstractUnravelling):
 
     name: ClassVar[str] = "jump"
     stochastic: ClassVar[bool] = True
+
+    def noise_dim(self, model, z):
+        return classical_noise_dim(model, z)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z)
@@ -76,7 +79,7 @@ def channels(model: AbstractJumpModel, z: Array, diagonal: bool) -> tuple[Array,
     """
     ops, shifts = model.jump_channels(z)
     ops = jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops
-    extra = model.dissipators(z)
+    extra = extra_channels(model, z)
     if extra is None:
         return ops, shifts.astype(z.dtype)
     rates, lops = extra

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from ..operators._ops import apply, apply_each, is_mixed, sandwich
 from ._quantum import _adjoint, _normalise, cayley, excess_channel
-from ._solver import AbstractSolver
+from ._solver import AbstractSolver, one_point_step
 
 
 class Kraus(AbstractSolver):
@@ -25,6 +25,9 @@ class Kraus(AbstractSolver):
 
     name: ClassVar[str] = "kraus"
     weak_order: ClassVar[float] = 1.0
+
+    def step(self, coefficients, z, state, dW, dt, diagonal):
+        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt, diagonal)
 
     def quantum_update(self, state, c, dW, dt, diagonal):
         measure = lambda v: v

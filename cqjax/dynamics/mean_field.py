@@ -8,7 +8,7 @@ from ..models._base import is_diagonal
 from ..models._generator import generator
 from ..operators._ops import expect_state
 from ._coefficients import StepCoefficients
-from ._unravelling import AbstractUnravelling
+from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
 class MeanField(AbstractUnravelling):
@@ -19,6 +19,9 @@ class MeanField(AbstractUnravelling):
 
     name: ClassVar[str] = "mean-field"
     stochastic: ClassVar[bool] = False
+
+    def noise_dim(self, model, z):
+        return classical_noise_dim(model, z)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z, jumps=False)

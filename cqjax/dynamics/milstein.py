@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._quantum import _centred, _drift, _normalise
-from ._solver import AbstractSolver
-from .euler_maruyama import EulerMaruyama
+from ._solver import AbstractSolver, classical_update
 
 
 class Milstein(AbstractSolver):
@@ -25,14 +24,9 @@ class Milstein(AbstractSolver):
     name: ClassVar[str] = "milstein"
     weak_order: ClassVar[float] = 1.0
 
-    def quantum_update(self, state, c, dW, dt, diagonal):
-        """The Euler-Maruyama part only: ``step`` adds the Milstein correction, which needs the
-        diffusion as a function of the state, not the coefficients at one point."""
-        return EulerMaruyama().quantum_update(state, c, dW, dt, diagonal)
-
     def step(self, coefficients, z, state, dW, dt, diagonal):
         c = coefficients(z, state)
-        z1 = self.classical_update(z, c, dW, dt)
+        z1 = classical_update(z, c, dW, dt)
         q1 = state + dt * _drift(c, state, diagonal)
         if c.sigma is None:
             return z1, _normalise(q1)

@@ -15,14 +15,14 @@ from jaxtyping import PRNGKeyArray
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.jump import Jump, jump_step
-from ..models._base import AbstractModel, is_diagonal
+from ..models._base import AbstractAbsorbingModel, AbstractModel, is_diagonal
 from ._keys import draw_normals
 from ._time import TimeGrid
 
 
 def has_boundary(model: AbstractModel) -> bool:
     """Whether the model defines an absorbing rule (``inside``)."""
-    return type(model).inside is not AbstractModel.inside
+    return isinstance(model, AbstractAbsorbingModel)
 
 
 def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):

@@ -40,7 +40,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from ..models._base import AbstractJumpModel, AbstractModel, is_diagonal
-from ..models._generator import generator
+from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
 from .grid import PhaseSpaceGrid
 
@@ -124,7 +124,7 @@ def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) ->
     def cell(z):
         g = generator(model, z)
         sigma = jnp.asarray(model.noise(z), z.dtype)
-        diss = model.dissipators(z)
+        diss = extra_channels(model, z)
         jumps = model.jump_channels(z) if jumpy else None
         return g.h.astype(cdtype), g.force.astype(cdtype), g.drift, 0.5 * sigma @ sigma.T, diss, jumps
 

@@ -2,13 +2,14 @@
 the shipped models of the seed papers."""
 
 from ._base import (
+    AbstractAbsorbingModel,
     AbstractDiagonalModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
 )
 from ._consistency import check_complete_positivity, check_positivity, consistency
-from ._generator import GeneralForm, Generator, general_form, generator
+from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
 from ._registry import MODELS, register_model
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
@@ -19,7 +20,9 @@ from .sqrt_well import SqrtWell
 from .superposed_mass import SuperposedMass
 
 __all__ = [
-    "AbstractDiagonalModel", "AbstractGeneralModel", "AbstractJumpModel", "AbstractModel", "Diosi", "GHZLattice",
+    "AbstractAbsorbingModel", "AbstractDiagonalModel", "AbstractGeneralModel", "AbstractJumpModel", "AbstractModel",
+    "Diosi", "GHZLattice",
     "GeneralForm", "Generator", "JumpOscillator", "JumpQubit", "MODELS", "Seed000", "SqrtWell", "SuperposedMass",
-    "check_complete_positivity", "check_positivity", "consistency", "general_form", "generator", "register_model",
+    "check_complete_positivity", "check_positivity", "consistency", "extra_channels", "general_form", "generator",
+    "register_model",
 ]

@@ -25,8 +25,8 @@ class AbstractModel(eqx.Module):
     is ordered ``positions + momenta``.
     """
 
-    positions: eqx.AbstractClassVar[tuple[str, ...]]
-    momenta: eqx.AbstractClassVar[tuple[str, ...]]
+    positions: eqx.AbstractVar[tuple[str, ...]]  # a ClassVar, or a property when they depend on a field
+    momenta: eqx.AbstractVar[tuple[str, ...]]
 
     @abc.abstractmethod
     def hamiltonian(self, z: Float[Array, " n"]) -> Complex[Array, "d d"]:
@@ -58,15 +58,6 @@ class AbstractModel(eqx.Module):
     def reduced_planck(self) -> Float[ArrayLike, ""]:
         """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
         return 1.0
-
-    def inside(self, z: Float[Array, " n"]) -> Bool[Array, ""] | None:
-        """The absorbing rule: False where the dynamics is not defined (None: no boundary).
-
-        A trajectory whose point leaves this domain is stopped there: its classical point and
-        quantum state stay frozen from that step on, and the runner reports the fraction of
-        trajectories stopped at every saved time (``stopped``).
-        """
-        return None
 
     @property
     def coords(self) -> tuple[str, ...]:
@@ -115,14 +106,19 @@ class AbstractGeneralModel(AbstractModel):
     ) -> tuple[Complex[Array, "p d d"], Complex[Array, "p p"], Complex[Array, "n p"]]:
         """``(L, D0, D1)``: Lindblad operators L_a, the decoherence matrix D0^{ab} and D1^{0a}_i."""
 
-    def dissipators(self, z):
-        """The decoherence beyond saturation, D0 - D1^dag pinv(sigma sigma^T) D1, as channels."""
-        from ._generator import (
-            general_form,  # the general form is derived from this class
-        )
 
-        form = general_form(self, z)
-        return form.rates, form.ops
+class AbstractAbsorbingModel(AbstractModel):
+    """A model with an absorbing rule: the dynamics is defined only where ``inside(z)`` holds.
+
+    A trajectory whose point leaves this domain is stopped there: its classical point and quantum
+    state stay frozen from that step on, and the runner reports the fraction of trajectories
+    stopped at every saved time (``stopped``). Combine with a model kind:
+    ``class Well(AbstractDiagonalModel, AbstractAbsorbingModel)``.
+    """
+
+    @abc.abstractmethod
+    def inside(self, z: Float[Array, " n"]) -> Bool[Array, ""]:
+        """False where the dynamics is not defined."""
 
 
 class AbstractJumpModel(AbstractModel):

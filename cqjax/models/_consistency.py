@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._base import (
+    AbstractAbsorbingModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
@@ -166,6 +167,9 @@ def validate_model(
     A diagonal model is checked through ``energies`` (real, finite, shape (d,)), never as d x d
     matrices; an operator is a dense (d, d) Hermitian matrix or a ``PauliString`` on log2(d) qubits.
     """
+    if callable(getattr(model, "inside", None)) and not isinstance(model, AbstractAbsorbingModel):
+        raise ValueError(f"model.inside: {type(model).__name__} defines an absorbing rule but is not a "
+                         "cqjax.AbstractAbsorbingModel; subclass it so that the rule is applied")
     from ..operators._pauli import PauliString
 
     n = model.n_coords

@@ -108,3 +108,12 @@ def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
     H = jnp.asarray(model.hamiltonian(z), cdtype)
     return GeneralForm(h=H / model.reduced_planck(), drift=jnp.asarray(model.drift(z), z.dtype),
                        sigma=sigma, back=back, rates=rates, ops=ops)
+
+
+def extra_channels(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Array, Array] | None:
+    """The decoherence beyond saturation as channels ``(rates (k,), operators (k, ...))``: a
+    general-form model's D0 - D1^dag pinv(sigma sigma^T) D1, any other model's ``dissipators``."""
+    if isinstance(model, AbstractGeneralModel):
+        form = general_form(model, z)
+        return form.rates, form.ops
+    return model.dissipators(z)

@@ -8,13 +8,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ..operators._pauli import pauli
-from ._base import AbstractDiagonalModel
+from ._base import AbstractAbsorbingModel, AbstractDiagonalModel
 from ._checks import require
 
 __all__ = ["SqrtWell"]
 
 
-class SqrtWell(AbstractDiagonalModel):
+class SqrtWell(AbstractDiagonalModel, AbstractAbsorbingModel):
     """H = p^2/2m + lam sqrt(q) sz with noise sigma(q) = gamma / sqrt(q) on p (seed 004 eqs. C.10-C.13).
 
     Healed dynamics: dq = p/m dt, dp = -lam <sz> / (2 sqrt q) dt + gamma / sqrt(q) dW, and the

@@ -19,7 +19,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jax import Array
 
-from ..models._base import AbstractModel
+from ..models._base import AbstractAbsorbingModel, AbstractModel
 from ..operators._ops import expect_dense
 from ..operators._pauli import PauliString, multiply
 
@@ -62,7 +62,7 @@ class Observable(eqx.Module):
 def parse_observable(name: str, model: AbstractModel, field: str = "observables.names") -> Observable:
     """Parse ``name`` against the model's coordinates and operators; errors name the field."""
     if name == "stopped":
-        if type(model).inside is AbstractModel.inside:
+        if not isinstance(model, AbstractAbsorbingModel):
             raise ValueError(f"{field}: 'stopped' needs a model with an absorbing rule; "
                              f"{type(model).__name__} has none")
         return Observable(name=name, coord_indices=(), operator=None, builtin=name, inside=model.inside)
