@@ -153,8 +153,8 @@ def test_compare_inputs_are_checked(tmp_path, diosi_compare):
     assert code == 2 and "no such file" in err
     code, _, err = _main(["compare", run, master, "--set", "run.t1=2"])
     assert code == 2 and "--set" in err
-    run = {**DIOSI["run"], "n_saves": 10, "trajectories": 100}
-    other = _write(tmp_path, "other.toml", config_dict(**{**DIOSI, "run": run}))
+    run_section = {**DIOSI["run"], "n_saves": 10, "trajectories": 100}
+    other = _write(tmp_path, "other.toml", config_dict(**{**DIOSI, "run": run_section}))
     code, _, err = _main(["master", other, "--out", str(tmp_path / "m10.npz"), "--no-progress"])
     assert code == 0, err
     code, _, err = _main(["compare", run, str(tmp_path / "m10.npz"), "--out", str(tmp_path / "y")])
