@@ -8,14 +8,41 @@ the quantum state. Solvers turn those into an update.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 from jax import Array
+from jaxtyping import PRNGKeyArray
 
-from ..models._base import AbstractModel
+from ..models._base import AbstractModel, is_diagonal
 from ._coefficients import StepCoefficients
+from ._solver import AbstractSolver
+
+Step = Callable[[tuple[Array, Array], Array], tuple[Array, Array]]
+Draw = Callable[[Array, int], Array]
+
+
+def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
+    """The step of a diffusive unravelling: ``solver`` on its coefficients with dW = xi sqrt(dt),
+    xi ~ N(0, I_m) (no dW for a deterministic unravelling)."""
+    diagonal = is_diagonal(model)
+    sqdt = jnp.sqrt(dt)
+    coefficients = lambda z, q: unravelling.coefficients(model, z, q)
+
+    def step(state, xi):
+        z, q = state
+        dW = xi * sqdt if unravelling.stochastic else None
+        return solver.step(coefficients, z, q, dW, dt, diagonal)
+
+    return step
+
+
+def normal_draw(key: PRNGKeyArray, m: int, dtype) -> Draw:
+    """Standard normals (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``."""
+    return lambda b, length: jax.random.normal(jax.random.fold_in(key, b), (length, m), dtype=dtype)
 
 
 def classical_noise_dim(model: AbstractModel, z: Array) -> int:
@@ -35,6 +62,14 @@ class AbstractUnravelling(eqx.Module):
     @abc.abstractmethod
     def noise_dim(self, model: AbstractModel, z: Array) -> int:
         """m, the number of independent standard normals a step consumes."""
+
+    @abc.abstractmethod
+    def make_step(self, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
+        """One trajectory's step ``(z, state), noise -> (z', state')``, unbatched."""
+
+    @abc.abstractmethod
+    def make_draw(self, key: PRNGKeyArray, m: int, dtype) -> Draw:
+        """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first."""
 
     @abc.abstractmethod
     def coefficients(self, model: AbstractModel, z: Array, psi: Array) -> StepCoefficients:

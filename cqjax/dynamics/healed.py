@@ -13,7 +13,7 @@ from ..models._base import AbstractGeneralModel, AbstractModel, is_diagonal
 from ..models._generator import general_form
 from ..operators._ops import combine, expect_complex, expect_state
 from ._coefficients import StepCoefficients
-from ._unravelling import AbstractUnravelling, classical_noise_dim
+from ._unravelling import AbstractUnravelling, classical_noise_dim, diffusive_step, normal_draw
 
 
 class Healed(AbstractUnravelling):
@@ -42,6 +42,12 @@ class Healed(AbstractUnravelling):
             rates = jax.eval_shape(lambda z: general_form(model, z).rates, z)
             m += 0 if rates is None else rates.shape[0]
         return m
+
+    def make_step(self, model, solver, dt):
+        return diffusive_step(self, model, solver, dt)
+
+    def make_draw(self, key, m, dtype):
+        return normal_draw(key, m, dtype)
 
     def coefficients(self, model, z, psi):
         form = general_form(model, z)

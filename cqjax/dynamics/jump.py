@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from ..models._base import AbstractJumpModel
+from ..models._base import AbstractJumpModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import apply
 from ._coefficients import StepCoefficients
@@ -35,6 +35,12 @@ class Jump(AbstractUnravelling):
 
     def noise_dim(self, model, z):
         return classical_noise_dim(model, z)
+
+    def make_step(self, model, solver, dt):
+        return jump_step(model, self, dt, is_diagonal(model))
+
+    def make_draw(self, key, m, dtype):  # one key per step: counts, picks and classical noise
+        return lambda b, length: jax.random.split(jax.random.fold_in(key, b), length)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z)

@@ -8,7 +8,7 @@ from ..models._base import is_diagonal
 from ..models._generator import generator
 from ..operators._ops import expect_state
 from ._coefficients import StepCoefficients
-from ._unravelling import AbstractUnravelling, classical_noise_dim
+from ._unravelling import AbstractUnravelling, classical_noise_dim, diffusive_step, normal_draw
 
 
 class MeanField(AbstractUnravelling):
@@ -22,6 +22,12 @@ class MeanField(AbstractUnravelling):
 
     def noise_dim(self, model, z):
         return classical_noise_dim(model, z)
+
+    def make_step(self, model, solver, dt):
+        return diffusive_step(self, model, solver, dt)
+
+    def make_draw(self, key, m, dtype):
+        return normal_draw(key, m, dtype)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z, jumps=False)

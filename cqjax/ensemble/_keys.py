@@ -6,7 +6,7 @@ its initial point from ``fold_in(fold_in(key, i), 0)`` and its noise block b fro
 from __future__ import annotations
 
 import jax
-from jaxtyping import Array, PRNGKeyArray
+from jaxtyping import PRNGKeyArray
 
 
 def trajectory_key(key: PRNGKeyArray, index) -> PRNGKeyArray:
@@ -22,8 +22,3 @@ def initial_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
 def noise_key(traj_key: PRNGKeyArray) -> PRNGKeyArray:
     """Key for a trajectory's Wiener increments."""
     return jax.random.fold_in(traj_key, 1)
-
-
-def draw_normals(key: PRNGKeyArray, block_index, block_len: int, m: int, dtype) -> Array:
-    """Standard normals (block_len, m) for block ``block_index`` of one trajectory."""
-    return jax.random.normal(jax.random.fold_in(key, block_index), (block_len, m), dtype=dtype)

@@ -10,13 +10,10 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import PRNGKeyArray
 
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
-from ..dynamics.jump import Jump, jump_step
-from ..models._base import AbstractAbsorbingModel, AbstractModel, is_diagonal
-from ._keys import draw_normals
+from ..models._base import AbstractAbsorbingModel, AbstractModel
 from ._time import TimeGrid
 
 
@@ -26,24 +23,10 @@ def has_boundary(model: AbstractModel) -> bool:
 
 
 def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):
-    """One step (z, state), noise -> (z', state') for one trajectory.
-
-    The noise is xi ~ N(0, I_m) for the diffusive unravellings and a PRNG key for jumps; the
-    quantum state is a vector psi or a density matrix rho. With an absorbing rule a trajectory
-    whose point is outside the model's domain keeps its state (it is stopped).
-    """
-    diagonal = is_diagonal(model)
-    if isinstance(unravelling, Jump):
-        step = jump_step(model, unravelling, dt, diagonal)
-    else:
-        sqdt = jnp.sqrt(dt)
-        coefficients = lambda z, q: unravelling.coefficients(model, z, q)
-
-        def step(state, xi):
-            z, q = state
-            dW = xi * sqdt if unravelling.stochastic else None
-            return solver.step(coefficients, z, q, dW, dt, diagonal)
-
+    """One step (z, state), noise -> (z', state') for one trajectory: the unravelling's own step
+    and, with an absorbing rule, a trajectory whose point is outside the model's domain keeps its
+    state (it is stopped)."""
+    step = unravelling.make_step(model, solver, dt)
     if not has_boundary(model):
         return step
 
@@ -53,13 +36,6 @@ def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: Ab
         return jax.tree.map(lambda a, b: jnp.where(live, a, b), new, state)
 
     return stopping_step
-
-
-def make_draw(unravelling: AbstractUnravelling, nkey: PRNGKeyArray, m: int, dtype) -> Callable:
-    """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first."""
-    if isinstance(unravelling, Jump):
-        return lambda b, length: jax.random.split(jax.random.fold_in(nkey, b), length)
-    return lambda b, length: draw_normals(nkey, b, length, m, dtype)
 
 
 def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable):

@@ -35,7 +35,7 @@ from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
 from ._histogram import _histogram_estimate, _histogram_record
 from ._keys import initial_key, noise_key, trajectory_key
-from ._loop import has_boundary, make_draw, make_step, time_loop
+from ._loop import has_boundary, make_step, time_loop
 from ._statistics import _consistency_record, _statistics, _Tally, _violation
 from ._time import TimeGrid
 
@@ -98,7 +98,7 @@ def _chunk_kernel(
     step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
-        jax.vmap(lambda k: make_draw(unravelling, k, m, dtype)(b, length))(nkeys), 0, 1
+        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype)(b, length))(nkeys), 0, 1
     )
 
     def record(state):
