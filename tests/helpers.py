@@ -112,3 +112,20 @@ def config_dict(**sections) -> dict:
         else:
             raw[key] = value
     return raw
+
+
+# A model that becomes NaN: no absorbing rule at q = 0.
+class RootModel(cqjax.AbstractDiagonalModel):
+    """H = p^2/2 + sqrt(q) sz with sigma = 0.5/sqrt(q): undefined once q < 0."""
+
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def energies(self, z):
+        return jnp.stack([z[1] ** 2 / 2 + jnp.sqrt(z[0]), z[1] ** 2 / 2 - jnp.sqrt(z[0])])
+
+    def noise(self, z):
+        return jnp.stack([jnp.zeros(()), 0.5 / jnp.sqrt(z[0])])[:, None].astype(z.dtype)
+
+    def operators(self):
+        return pauli()

@@ -477,30 +477,7 @@ def test_run_unravels_jumps_and_excess_decoherence(tmp_path, capsys):
     assert (tmp_path / "plots" / "bloch.png").exists()
 
 
-SQRT_MODEL = """
-from typing import ClassVar
-
-import jax.numpy as jnp
-
-import cqjax
-from cqjax import pauli
-
-
-class Root(cqjax.AbstractDiagonalModel):
-    \"\"\"H = p^2/2 + sqrt(q) sz, noise 0.5 / sqrt(q) on p: NaN once q < 0 (no absorbing rule).\"\"\"
-
-    positions: ClassVar[tuple[str, ...]] = ("q",)
-    momenta: ClassVar[tuple[str, ...]] = ("p",)
-
-    def energies(self, z):
-        return jnp.stack([z[1] ** 2 / 2 + jnp.sqrt(z[0]), z[1] ** 2 / 2 - jnp.sqrt(z[0])])
-
-    def noise(self, z):
-        return jnp.stack([jnp.zeros(()), 0.5 / jnp.sqrt(z[0])])[:, None].astype(z.dtype)
-
-    def operators(self):
-        return pauli()
-"""
+SQRT_MODEL = "from helpers import RootModel as Root  # the tests folder is on sys.path\n"
 
 
 def test_nonfinite_trajectories_fail_the_run_or_are_excluded_on_request(tmp_path, capsys):

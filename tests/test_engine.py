@@ -1,16 +1,14 @@
 """Engine machinery: derived generator, dense vs diagonal paths, chunking, keys, gradients."""
 
-from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import HADAMARD, RotatedDiosi, batch, qubit
+from helpers import HADAMARD, RootModel, RotatedDiosi, batch, qubit
 
 import cqjax
-from cqjax import pauli
 
 
 def test_generator_derives_drift_and_back_reaction():
@@ -98,36 +96,21 @@ def test_positivity_refusal_names_the_coordinate():
 
 
 def test_nonfinite_trajectories_are_counted():
-    class SqrtWell(cqjax.AbstractDiagonalModel):
-        """H = p^2/2 + sqrt(q) sz with sigma = 0.5/sqrt(q): undefined once q < 0."""
-
-        positions: ClassVar[tuple[str, ...]] = ("q",)
-        momenta: ClassVar[tuple[str, ...]] = ("p",)
-
-        def energies(self, z):
-            return jnp.stack([z[1] ** 2 / 2 + jnp.sqrt(z[0]), z[1] ** 2 / 2 - jnp.sqrt(z[0])])
-
-        def noise(self, z):
-            return jnp.stack([jnp.zeros(()), 0.5 / jnp.sqrt(z[0])])[:, None].astype(z.dtype)
-
-        def operators(self):
-            return pauli()
-
     init = cqjax.InitialState(z_mean=jnp.array([1.0, -1.0]), psi=qubit(0.5))
     spec = cqjax.HistogramSpec(("q",), ((0.0, 4.0, 8),))
     kw = dict(t1=2.0, dt=0.01, n_saves=4, trajectories=200, observables=("q",), precision="float64",
               histogram=spec)
     with pytest.raises(cqjax.SimulationError, match=r"run.nonfinite = \"fail\": \d+ of trajectories 0..199 became "
                        r"NaN or inf, the first \(trajectory \d+\) by t = "):
-        cqjax.run_ensemble(SqrtWell(), init, **kw)
-    r = cqjax.run_ensemble(SqrtWell(), init, nonfinite="exclude", **kw)
+        cqjax.run_ensemble(RootModel(), init, **kw)
+    r = cqjax.run_ensemble(RootModel(), init, nonfinite="exclude", **kw)
     assert r.nonfinite[0] == 0 and r.nonfinite[-1] > 0
     assert r.info["excluded_trajectories"] == r.nonfinite[-1]
     np.testing.assert_array_equal(r.counted, 200 - r.nonfinite)
     # statistics over the finite trajectories only: finite, and equal to the finite ones' mean
     assert np.all(np.isfinite(r.mean["q"])) and np.all(np.isfinite(r.sem["q"]))
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(0), i))(jnp.arange(200))
-    sol = jax.vmap(lambda k: cqjax.simulate(SqrtWell(), jnp.array([1.0, -1.0]), qubit(0.5), k, t1=2.0, dt=0.01,
+    sol = jax.vmap(lambda k: cqjax.simulate(RootModel(), jnp.array([1.0, -1.0]), qubit(0.5), k, t1=2.0, dt=0.01,
                                             n_saves=4, unravelling=cqjax.Healed(), solver=cqjax.Kraus()))(keys)
     q = np.asarray(sol.z[:, :, 0])
     np.testing.assert_allclose(r.mean["q"], [np.mean(x[np.isfinite(x)]) for x in q.T], rtol=1e-12)
