@@ -305,11 +305,40 @@ def parse_config(raw: dict) -> RunConfig:
             raise ConfigError(f"{key}: unknown key; allowed top-level keys: {sorted(_TOP)}")
         _check_type(key, value, _TOP[key])
     model = _model(raw)
-    run = _section(raw, "run")
-    init = _section(raw, "initial")
-    obs = _section(raw, "observables")
-    n = model.n_coords
+    run = _run_section(_section(raw, "run"))
+    initial, resolved_initial = _initial_section(_section(raw, "initial"), model)
+    names = _observables_section(_section(raw, "observables"), model)
+    histogram = _histogram_section(_section(raw, "histogram"), model) if "histogram" in raw else None
+    master = _master_section(raw.get("master", {}), model)
+    resolved = {
+        "model": raw["model"],
+        "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},
+        "run": run,
+        "initial": resolved_initial,
+        "observables": {"names": list(names)},
+    }
+    if histogram is not None:
+        resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
+    if "master" in raw:
+        resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
+                              "error_estimate": master.error_estimate, "allow_non_cp": master.allow_non_cp,
+                              **{c: list(v) for c, v in master.extent.items()}}
+    return RunConfig(
+        model=model, initial=initial,
+        t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
+        seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
+        solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
+        histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
+        master=master, state=run["state"], nonfinite=run["nonfinite"],
+    )
 
+
+_CHOICES = {"unravelling": UNRAVELLINGS, "method": SOLVERS, "precision": ("float32", "float64"), "state": STATES,
+            "nonfinite": NONFINITE}
+
+
+def _run_section(run: dict) -> dict:
+    """``[run]``: times, counts, seed and the named choices; fills the default number of samples."""
     for key in ("t1", "dt"):
         if not math.isfinite(run[key]) or run[key] <= 0:
             raise ConfigError(f"run.{key}: must be a finite number > 0, got {run[key]}")
@@ -321,25 +350,22 @@ def parse_config(raw: dict) -> RunConfig:
         raise ConfigError(f"run.trajectories: must be >= 1, got {run['trajectories']}")
     if run["chunk_size"] is not None and run["chunk_size"] < 1:
         raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
-    if run["samples"] is not None and run["samples"] < 0:
-        raise ConfigError(f"run.samples: must be >= 0, got {run['samples']}")
     if not 0 <= run["seed"] < 2**32:
         raise ConfigError(f"run.seed: must be in [0, 2^32), got {run['seed']}")
-    if run["unravelling"] not in UNRAVELLINGS:
-        raise ConfigError(f"run.unravelling: unknown {run['unravelling']!r}; choose from {sorted(UNRAVELLINGS)}")
-    if run["method"] not in SOLVERS:
-        raise ConfigError(f"run.method: unknown {run['method']!r}; choose from {sorted(SOLVERS)}")
-    if run["precision"] not in ("float32", "float64"):
-        raise ConfigError(f"run.precision: must be 'float32' or 'float64', got {run['precision']!r}")
-    if run["state"] not in STATES:
-        raise ConfigError(f"run.state: must be one of {list(STATES)}, got {run['state']!r}")
-    if run["nonfinite"] not in NONFINITE:
-        raise ConfigError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {run['nonfinite']!r}")
+    for key, allowed in _CHOICES.items():
+        if run[key] not in allowed:
+            raise ConfigError(f"run.{key}: unknown {run[key]!r}; choose from {sorted(allowed)}")
     if run["samples"] is None:
         run["samples"] = min(DEFAULT_SAMPLES, run["trajectories"])
-    if run["samples"] > run["trajectories"]:
-        raise ConfigError(f"run.samples: at most run.trajectories = {run['trajectories']}, got {run['samples']}")
+    if not 0 <= run["samples"] <= run["trajectories"]:
+        raise ConfigError(f"run.samples: must be in 0..run.trajectories = {run['trajectories']}, got {run['samples']}")
+    return run
 
+
+def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
+    """``[initial]``: the classical mean and covariance and exactly one of psi and rho; the
+    initial state and its resolved (recorded) form."""
+    n = model.n_coords
     z_mean = _float_list("initial.z_mean", init["z_mean"], n)
     z_cov = None
     if init["z_cov"] is not None:
@@ -357,7 +383,21 @@ def parse_config(raw: dict) -> RunConfig:
                           "(a density matrix)")
     psi = None if init["psi"] is None else _psi(init["psi"], dim, model)
     rho = None if init["rho"] is None else _rho(init["rho"], dim)
+    initial = InitialState(z_mean=jnp.asarray(z_mean), psi=None if psi is None else jnp.asarray(psi),
+                           z_cov=None if z_cov is None else jnp.asarray(z_cov),
+                           rho=None if rho is None else jnp.asarray(rho))
+    resolved = {"z_mean": z_mean}
+    if z_cov is not None:
+        resolved["z_cov"] = z_cov.tolist()
+    if psi is not None:
+        resolved["psi"] = [[float(a.real), float(a.imag)] for a in psi]
+    else:
+        resolved["rho"] = [[[float(a.real), float(a.imag)] for a in row] for row in rho]
+    return initial, resolved
 
+
+def _observables_section(obs: dict, model: AbstractModel) -> list[str]:
+    """``[observables]``: a non-empty list of names the model can evaluate."""
     names = obs["names"]
     if not names or not all(isinstance(s, str) for s in names):
         raise ConfigError(f"observables.names: expected a non-empty list of strings, got {names!r}")
@@ -366,62 +406,29 @@ def parse_config(raw: dict) -> RunConfig:
             parse_observable(name, model)
         except ValueError as err:
             raise ConfigError(str(err)) from None
+    return names
 
-    histogram = None
-    if "histogram" in raw:
-        h = _section(raw, "histogram")
-        coords, bins = h["coords"], h["bins"]
-        if not 1 <= len(coords) <= 2:
-            raise ConfigError(f"histogram.coords: give one or two coordinates, got {coords!r}")
-        if len(bins) != len(coords):
-            raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
-        for c in coords:
-            if c not in model.coords:
-                raise ConfigError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
-        parsed = []
-        for b in bins:
-            if not (isinstance(b, list) and len(b) == 3):
-                raise ConfigError(f"histogram.bins: each entry must be [lo, hi, n], got {b!r}")
-            lo, hi = _float_list("histogram.bins", b[:2])
-            nb = b[2]
-            if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
-                raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
-            parsed.append((lo, hi, nb))
-        histogram = HistogramSpec(tuple(coords), tuple(parsed))
 
-    master = _master_section(raw.get("master", {}), model)
-
-    resolved = {
-        "model": raw["model"],
-        "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},
-        "run": run,
-        "initial": {"z_mean": z_mean, "z_cov": None if z_cov is None else z_cov.tolist(),
-                    **({"psi": [[float(a.real), float(a.imag)] for a in psi]} if psi is not None else
-                       {"rho": [[[float(a.real), float(a.imag)] for a in row] for row in rho]})},
-        "observables": {"names": list(names)},
-    }
-    if histogram is not None:
-        resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
-    if "master" in raw:
-        resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
-                              "error_estimate": master.error_estimate, "allow_non_cp": master.allow_non_cp,
-                              **{c: list(v) for c, v in master.extent.items()}}
-    if resolved["initial"]["z_cov"] is None:
-        del resolved["initial"]["z_cov"]
-    return RunConfig(
-        model=model,
-        initial=InitialState(
-            z_mean=jnp.asarray(z_mean),
-            psi=None if psi is None else jnp.asarray(psi),
-            z_cov=None if z_cov is None else jnp.asarray(z_cov),
-            rho=None if rho is None else jnp.asarray(rho),
-        ),
-        t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
-        seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
-        solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
-        histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"], nonfinite=run["nonfinite"],
-    )
+def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
+    """``[histogram]``: one or two of the model's coordinates, each with [lo, hi, n] bins."""
+    coords, bins = h["coords"], h["bins"]
+    if not 1 <= len(coords) <= 2:
+        raise ConfigError(f"histogram.coords: give one or two coordinates, got {coords!r}")
+    if len(bins) != len(coords):
+        raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
+    for c in coords:
+        if c not in model.coords:
+            raise ConfigError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
+    parsed = []
+    for b in bins:
+        if not (isinstance(b, list) and len(b) == 3):
+            raise ConfigError(f"histogram.bins: each entry must be [lo, hi, n], got {b!r}")
+        lo, hi = _float_list("histogram.bins", b[:2])
+        nb = b[2]
+        if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
+            raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
+        parsed.append((lo, hi, nb))
+    return HistogramSpec(tuple(coords), tuple(parsed))
 
 
 def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
