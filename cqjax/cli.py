@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,9 +88,20 @@ def _warnings(result) -> list[str]:
 
 
 def _check_out(path: str) -> None:
+    """Refuse, before any computation, an --out that cannot be written: a folder, or a file whose
+    folder cannot be created or written to (probed with a temporary file there)."""
     out = Path(path)
-    if out.is_dir() or not out.resolve().parent.exists() and not _can_create(out.resolve().parent):
+    folder = out.resolve().parent
+    if out.is_dir() or not _can_create(folder) or not _writable(folder):
         raise ValueError(f"--out: cannot write results to {path!r}")
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cqjax-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def _x64() -> None:

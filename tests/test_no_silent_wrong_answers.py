@@ -210,3 +210,11 @@ def test_an_absorbing_rule_outside_the_absorbing_kind_is_refused_not_ignored():
     with pytest.raises(ValueError, match=r"model.inside: Walled defines an absorbing rule but is not a "
                        r"cqjax.AbstractAbsorbingModel"):
         cqjax.run_ensemble(Walled(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("q",))
+
+
+def test_more_trajectories_than_the_key_scheme_covers_are_refused():
+    """Trajectory 2^32 + i had the key of trajectory i (and int32 indices wrap at 2^31)."""
+    init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
+    with pytest.raises(ValueError, match=r"run.trajectories: must be in 1..1073741824 .* would repeat trajectories"):
+        cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=2**32 + 1,
+                           observables=("q",))

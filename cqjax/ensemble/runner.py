@@ -46,6 +46,7 @@ NONFINITE = ("fail", "exclude")
 
 
 DEFAULT_CHUNK = 1 << 16
+MAX_TRAJECTORIES = 2**30  # indices start + arange(chunk) <= 2 * trajectories must fit int32
 
 
 DEFAULT_SAMPLES = 4  # full trajectories kept (fewer if the run has fewer)
@@ -250,8 +251,9 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
             "run.precision: 'float64' needs jax_enable_x64; call "
             "jax.config.update('jax_enable_x64', True) first"
         )
-    if trajectories < 1:
-        raise ValueError(f"run.trajectories: must be >= 1, got {trajectories}")
+    if not 1 <= trajectories <= MAX_TRAJECTORIES:
+        raise ValueError(f"run.trajectories: must be in 1..{MAX_TRAJECTORIES} (trajectory indices are int32 and "
+                         f"keys fold in 32 bits: more would repeat trajectories), got {trajectories}")
     if not 0 <= n_samples <= trajectories:
         raise ValueError(f"run.samples: must be in 0..run.trajectories = {trajectories}, got {n_samples}")
     grid = TimeGrid.make(t1, dt, n_saves)

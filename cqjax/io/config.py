@@ -21,7 +21,7 @@ from ..dynamics._choice import SOLVERS, UNRAVELLINGS
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
-from ..ensemble.runner import DEFAULT_SAMPLES, NONFINITE, STATES
+from ..ensemble.runner import DEFAULT_SAMPLES, MAX_TRAJECTORIES, NONFINITE, STATES
 from ..models._base import AbstractModel
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
@@ -346,8 +346,9 @@ def _run_section(run: dict) -> dict:
         TimeGrid.make(run["t1"], run["dt"], run["n_saves"])
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    if run["trajectories"] < 1:
-        raise ConfigError(f"run.trajectories: must be >= 1, got {run['trajectories']}")
+    if not 1 <= run["trajectories"] <= MAX_TRAJECTORIES:
+        raise ConfigError(f"run.trajectories: must be in 1..{MAX_TRAJECTORIES} (more would repeat trajectories), "
+                          f"got {run['trajectories']}")
     if run["chunk_size"] is not None and run["chunk_size"] < 1:
         raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
     if not 0 <= run["seed"] < 2**32:

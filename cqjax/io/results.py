@@ -17,7 +17,9 @@ Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``hist
 from __future__ import annotations
 
 import json
+import os
 import platform
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -85,10 +87,21 @@ def save_master(result, path: str | Path, meta: dict) -> Path:
 
 
 def _write(path: str | Path, arrays: dict) -> Path:
+    """Write atomically: a temporary file in the same folder, flushed to disk, then renamed over
+    ``path``, so an interrupted or failed write never leaves a truncated file (nor truncates an
+    earlier good one) at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
