@@ -71,13 +71,13 @@ class Comparison:
     def report(self) -> str:
         lines = [f"{'observable':<16} {'max |z|':>9}   at t"]
         for name, z in self.z.items():
-            k = _argworst(z)
+            k = argworst(z)
             if k is not None:
                 lines.append(f"{name:<16} {z[k]:>9.3g}   {self.t[k[0]]:.4g}")
         if self.histogram_z is not None:
             hz, valid = self.histogram_z, _histogram_valid(self.histogram_z.shape)
             for a, b, part, label in _elements(hz.shape[-2]):
-                k = _argworst(hz[..., a, b, part], valid[..., a, b, part])
+                k = argworst(hz[..., a, b, part], valid[..., a, b, part])
                 if k is not None:
                     lines.append(f"{f'{label} (hist)':<16} {hz[..., a, b, part][k]:>9.3g}   {self.t[k[0]]:.4g}")
         if self.skipped:
@@ -99,7 +99,7 @@ def _elements(d: int):
                 yield a, b, 1, f"Im rho_{a}{b}"
 
 
-def _argworst(z: np.ndarray, valid: np.ndarray | None = None) -> tuple | None:
+def argworst(z: np.ndarray, valid: np.ndarray | None = None) -> tuple | None:
     """Index of the largest z among ``valid``, a NaN counting as largest (the earliest such, time
     first); None when nothing is valid."""
     valid = np.ones(z.shape, bool) if valid is None else valid
@@ -227,11 +227,11 @@ def _worst(zs: dict, hz: np.ndarray | None, t: np.ndarray) -> tuple[float, str]:
     was compared."""
     worst, where, rank = np.nan, "nothing compared", -np.inf
     for name, z in zs.items():
-        k = _argworst(z)
+        k = argworst(z)
         if k is not None and _rank(z[k]) > rank:
             worst, where, rank = float(z[k]), f"{name} at t = {t[k[0]]:.4g}", _rank(z[k])
     if hz is not None:
-        k = _argworst(hz, _histogram_valid(hz.shape))
+        k = argworst(hz, _histogram_valid(hz.shape))
         if k is not None and _rank(hz[k]) > rank:
             part, b = "Re" if k[-1] == 0 else "Im", tuple(int(i) for i in k[1:-3])
             worst, where = float(hz[k]), f"histogram {part} rho_{k[-3]}{k[-2]}, bin {b} at t = {t[k[0]]:.4g}"

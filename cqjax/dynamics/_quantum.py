@@ -20,13 +20,13 @@ from ..operators._ops import (
 from ._coefficients import StepCoefficients
 
 
-def _normalise(state: Array) -> Array:
+def normalise(state: Array) -> Array:
     if is_mixed(state):
         return hermitian_part(state) / trace(state)
     return state / jnp.sqrt(jnp.real(jnp.vdot(state, state)))
 
 
-def _adjoint(ops: Array, diagonal: bool) -> Array:
+def adjoint_ops(ops: Array, diagonal: bool) -> Array:
     return jnp.conj(ops) if diagonal else jnp.conj(jnp.swapaxes(ops, -1, -2))
 
 
@@ -35,7 +35,7 @@ def _left(op: Array, rho: Array, diagonal: bool) -> Array:
     return op[..., :, None] * rho if diagonal else jnp.einsum("...ij,jk->...ik", op, rho)
 
 
-def _centred(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
+def centred_diffusion(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
     """b_i: (K_i - <K_i>) psi, or (K_i - <K_i>) rho + h.c. -- the quantum diffusion (m, ...)."""
     if not is_mixed(state):
         return apply(c.kappa, state, diagonal) - c.mean_kappa[:, None] * state
@@ -52,20 +52,20 @@ def _ldagger_l(ops: Array, diagonal: bool) -> Array:
     return jnp.abs(ops) ** 2 if diagonal else jnp.einsum("kji,kjl->kil", jnp.conj(ops), ops)
 
 
-def _drift(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
+def quantum_drift(c: StepCoefficients, state: Array, diagonal: bool) -> Array:
     """The Ito drift of the quantum state (eq. 8 / eq. 12; for non-Hermitian K the diffusive
     stochastic Schrodinger equation d psi = [-i h - 1/2 sum (K^dag K - 2 r K + r^2)] psi dt + ...,
     r = Re<K>)."""
     if not is_mixed(state):
         v = -1j * apply(c.h, state, diagonal)
         if c.kappa is not None:
-            b = _centred(c, state, diagonal)  # (K - r) psi, r = Re<K>
+            b = centred_diffusion(c, state, diagonal)  # (K - r) psi, r = Re<K>
             if c.hermitian:  # 1/2 (K - r)^2 psi
                 kb = apply_each(c.kappa, b, diagonal) - c.mean_kappa[:, None] * b
             else:  # 1/2 (K^dag K - 2 r K + r^2) psi
                 k_psi = apply(c.kappa, state, diagonal)
                 r = c.mean_kappa[:, None]
-                kb = apply_each(_adjoint(c.kappa, diagonal), k_psi, diagonal) - 2 * r * k_psi + r**2 * state
+                kb = apply_each(adjoint_ops(c.kappa, diagonal), k_psi, diagonal) - 2 * r * k_psi + r**2 * state
             v = v - 0.5 * jnp.sum(kb, axis=0)
         return v
     h_rho = _left(c.h, state, diagonal)

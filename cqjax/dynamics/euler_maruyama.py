@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from ._quantum import _centred, _drift, _normalise
+from ._quantum import centred_diffusion, normalise, quantum_drift
 from ._solver import AbstractSolver, one_point_step
 
 
@@ -25,7 +25,7 @@ class EulerMaruyama(AbstractSolver):
         return one_point_step(self.quantum_update, coefficients, z, state, dW, dt, diagonal)
 
     def quantum_update(self, state, c, dW, dt, diagonal):
-        v = state + dt * _drift(c, state, diagonal)
+        v = state + dt * quantum_drift(c, state, diagonal)
         if c.kappa is not None:
-            v = v + jnp.tensordot(dW, _centred(c, state, diagonal), axes=1)
-        return _normalise(v)
+            v = v + jnp.tensordot(dW, centred_diffusion(c, state, diagonal), axes=1)
+        return normalise(v)

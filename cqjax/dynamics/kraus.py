@@ -7,7 +7,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 from ..operators._ops import apply, apply_each, is_mixed, sandwich
-from ._quantum import _adjoint, _normalise, cayley, excess_channel
+from ._quantum import adjoint_ops, cayley, excess_channel, normalise
 from ._solver import AbstractSolver, one_point_step
 
 
@@ -33,7 +33,7 @@ class Kraus(AbstractSolver):
         measure = lambda v: v
         if c.kappa is not None:
             dY = dW + 2.0 * c.mean_kappa * dt
-            kappa_dag = None if c.hermitian else _adjoint(c.kappa, diagonal)
+            kappa_dag = None if c.hermitian else adjoint_ops(c.kappa, diagonal)
 
             def measure(v):
                 k_v = apply(c.kappa, v, diagonal)  # (m, d): K_i v
@@ -46,15 +46,15 @@ class Kraus(AbstractSolver):
 
         unitary = lambda v: cayley(c.h, v, dt, diagonal)
         if not is_mixed(state):
-            return unitary(_normalise(measure(state)))
+            return unitary(normalise(measure(state)))
         if diagonal:  # M and U are diagonal: (U M rho M^dag U^dag)_ab = g_a rho_ab g_b^*, g = U M 1
             g = unitary(measure(jnp.ones(state.shape[-1], state.dtype)))
-            rho = _normalise(g[:, None] * state * jnp.conj(g)[None, :])
+            rho = normalise(g[:, None] * state * jnp.conj(g)[None, :])
         else:  # the Cayley matrix once, not one linear solve per column
             half = 0.5j * dt
             eye = jnp.eye(state.shape[-1], dtype=state.dtype)
             u = jnp.linalg.solve(eye + half * c.h, eye - half * c.h)
-            rho = u @ _normalise(sandwich(measure, state)) @ jnp.conj(u.T)
+            rho = u @ normalise(sandwich(measure, state)) @ jnp.conj(u.T)
         if c.rates is not None:
             rho = excess_channel(rho, c.rates, c.ops, dt, diagonal)
-        return _normalise(rho)
+        return normalise(rho)

@@ -7,7 +7,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from ._quantum import _centred, _drift, _normalise
+from ._quantum import centred_diffusion, normalise, quantum_drift
 from ._solver import AbstractSolver, classical_update
 
 
@@ -27,15 +27,15 @@ class Milstein(AbstractSolver):
     def step(self, coefficients, z, state, dW, dt, diagonal):
         c = coefficients(z, state)
         z1 = classical_update(z, c, dW, dt)
-        q1 = state + dt * _drift(c, state, diagonal)
+        q1 = state + dt * quantum_drift(c, state, diagonal)
         if c.sigma is None:
-            return z1, _normalise(q1)
+            return z1, normalise(q1)
 
         def diffusion(z, state):
             cc = coefficients(z, state)
-            return cc.sigma, _centred(cc, state, diagonal)  # (n, m), (m, ...)
+            return cc.sigma, centred_diffusion(cc, state, diagonal)  # (n, m), (m, ...)
 
-        sig, b = c.sigma, _centred(c, state, diagonal)
+        sig, b = c.sigma, centred_diffusion(c, state, diagonal)
         q1 = q1 + jnp.tensordot(dW, b, axes=1)
         tangents = (jnp.moveaxis(sig, -1, 0).astype(z.dtype), b)  # B_k for each k: (m, n), (m, ...)
         dsig, db = jax.vmap(lambda tz, tq: jax.jvp(diffusion, (z, state), (tz, tq))[1])(*tangents)
@@ -43,4 +43,4 @@ class Milstein(AbstractSolver):
         weights = 0.5 * (dW[:, None] * dW[None, :] - dt * jnp.eye(dW.shape[0], dtype=dW.dtype))
         z1 = z1 + jnp.einsum("knj,jk->n", dsig, weights)
         q1 = q1 + jnp.tensordot(weights.T, db, axes=2)
-        return z1, _normalise(q1)
+        return z1, normalise(q1)

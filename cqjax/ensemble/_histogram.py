@@ -20,7 +20,7 @@ def _bin_index(z, hist_idx, lo, width, nbins):
     return flat, inside
 
 
-def _histogram_record(z, psi, w, hist, hist_idx, mixed) -> dict:
+def histogram_record(z, psi, w, hist, hist_idx, mixed) -> dict:
     """Per-bin sums of w rho, w Re(rho)^2, w Im(rho)^2 and the weight of finite points off the grid."""
     lo = [b[0] for b in hist.bins]
     width = [(b[1] - b[0]) / b[2] for b in hist.bins]
@@ -34,7 +34,7 @@ def _histogram_record(z, psi, w, hist, hist_idx, mixed) -> dict:
                 h_outside=jnp.sum(w * ~inside))
 
 
-def _histogram_estimate(acc, spec: HistogramSpec, counted: np.ndarray, total: float) -> dict[str, np.ndarray]:
+def histogram_estimate(acc, spec: HistogramSpec, counted: np.ndarray, total: float) -> dict[str, np.ndarray]:
     """varrho(z, t) ~ sum of rho in the bin / (N * cell volume), with its standard error.
 
     Per trajectory X = 1[Z in bin] rho_ab / vol; SE = sqrt((E[X^2] - E[X]^2) / N) for the real

@@ -13,7 +13,7 @@ from ..models._base import CONSISTENCY_RTOL
 from ..models._consistency import consistency, consistency_message
 
 
-def _consistency_record(model, z, finite, index, pure, unravelled) -> dict:
+def consistency_record(model, z, finite, index, pure, unravelled) -> dict:
     """The worst violation of each ``consistency`` check over the finite trajectories; the
     complete-positivity checks only where the trajectories unravel the CQ dynamics (``unravelled``:
     not the mean-field equations)."""
@@ -26,7 +26,7 @@ def _consistency_record(model, z, finite, index, pure, unravelled) -> dict:
                 cons_traj=index[worst])
 
 
-class _Tally:
+class Tally:
     """Host-side merge of chunk records in float64: per-time counts, means and centred second
     moments (Chan et al.'s parallel formula), non-finite and stopped counts, histogram sums and
     the first ``n_samples`` sample trajectories."""
@@ -62,7 +62,8 @@ class _Tally:
             self.samples.append((np.asarray(rec["z"])[:, :take], np.asarray(rec["psi"])[:, :take]))
 
 
-def _violation(rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: str, start: int, chunk: int) -> str | None:
+def first_violation(rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: str, start: int,
+                    chunk: int) -> str | None:
     """The first thing in a chunk's records that must stop the run, as a one-line message."""
     bad = np.asarray(rec["cons_rel"]) > CONSISTENCY_RTOL  # (T, 3)
     k_cons = int(np.argmax(bad.any(axis=1))) if bad.any() else len(t)
@@ -80,7 +81,7 @@ def _violation(rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: str, s
     return None
 
 
-def _statistics(tally: _Tally, names: list[str], t: np.ndarray, precision: str) -> tuple[dict, dict]:
+def ensemble_statistics(tally: Tally, names: list[str], t: np.ndarray, precision: str) -> tuple[dict, dict]:
     """Means and standard errors per observable; refuses a time with no finite trajectory and
     statistics that overflowed the run's precision."""
     n = tally.count

@@ -33,10 +33,10 @@ from ..models._consistency import (
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
-from ._histogram import _histogram_estimate, _histogram_record
+from ._histogram import histogram_estimate, histogram_record
 from ._keys import initial_key, noise_key, trajectory_key
 from ._loop import has_boundary, make_step, time_loop
-from ._statistics import _consistency_record, _statistics, _Tally, _violation
+from ._statistics import Tally, consistency_record, ensemble_statistics, first_violation
 from ._time import TimeGrid
 
 STATES = ("auto", "pure", "mixed", "purified")
@@ -117,11 +117,11 @@ def _chunk_kernel(
             nonfinite=jnp.sum(bad), first_bad=jnp.min(jnp.where(bad, index, n_valid)),
             z=z[:n_samples], psi=psi[:n_samples],
         )
-        out.update(_consistency_record(model, z, finite, index, pure, unravelling.stochastic))
+        out.update(consistency_record(model, z, finite, index, pure, unravelling.stochastic))
         if has_boundary(model):
             out["stopped"] = jnp.sum(w * ~jax.vmap(model.inside)(z))
         if hist is not None:
-            out.update(_histogram_record(z, psi, w, hist, hist_idx, mixed))
+            out.update(histogram_record(z, psi, w, hist, hist_idx, mixed))
         return out
 
     _, records = time_loop(step, draw, (z0, psi0), grid, record)
@@ -184,7 +184,7 @@ def run_ensemble(
     compiled = kernel.lower(model, obs, initial, key, 0).compile()
     compile_seconds = time.perf_counter() - t0
 
-    tally = _Tally(n_samples)
+    tally = Tally(n_samples)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -194,7 +194,7 @@ def run_ensemble(
     try:
         for start in range(0, trajectories, chunk):
             rec = jax.device_get(compiled(model, obs, initial, key, start))
-            if (why := _violation(rec, grid.ts, model.coords, nonfinite, start, chunk)) is not None:
+            if (why := first_violation(rec, grid.ts, model.coords, nonfinite, start, chunk)) is not None:
                 raise SimulationError(why)
             tally.add(rec)
             if bar is not None:
@@ -204,7 +204,7 @@ def run_ensemble(
             bar.close()
     run_seconds = time.perf_counter() - t0
     names = [o.name for o in obs]
-    mean, sem = _statistics(tally, names, grid.ts, precision)
+    mean, sem = ensemble_statistics(tally, names, grid.ts, precision)
     samples_z = np.concatenate([z for z, _ in tally.samples], axis=1)
     samples_psi = np.concatenate([p for _, p in tally.samples], axis=1)
     result = EnsembleResult(
@@ -218,7 +218,7 @@ def run_ensemble(
                   nonfinite_policy=nonfinite, excluded_trajectories=int(tally.nonfinite.max())),
     )
     if histogram is not None:
-        result.histogram = _histogram_estimate(tally.hist, histogram, tally.count, float(trajectories))
+        result.histogram = histogram_estimate(tally.hist, histogram, tally.count, float(trajectories))
     return result
 
 

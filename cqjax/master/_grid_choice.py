@@ -10,7 +10,7 @@ import numpy as np
 from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._generator import generator
 from ..spec.initial import InitialState
-from ._initial import _moments, initial_masses
+from ._initial import initial_masses, initial_moments
 from .grid import DEFAULT_CELLS, PhaseSpaceGrid
 from .lattice import advance, lattice_generator, step_operators
 
@@ -23,12 +23,12 @@ _LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses
 _TRIM_TOL = 1e-6  # per side: then it shrinks to where the pilot's marginals held more than this
 
 
-_SAFETY = 0.5  # dt <= _SAFETY / rate_bound
+STEP_SAFETY = 0.5  # dt <= STEP_SAFETY / rate_bound
 
 
 def _guess_width(model: AbstractModel, initial: InitialState, t1: float) -> np.ndarray:
     """A first guess of the extent of varrho along each axis by t1, from the rates at z_mean."""
-    mean, cov = _moments(initial)
+    mean, cov = initial_moments(initial)
     z = jnp.asarray(mean)
     g = generator(model, z)
     sigma = np.asarray(model.noise(z))
@@ -63,7 +63,7 @@ def choose_grid(
     less than 1e-6 of the probability through each side by t1. A coordinate nothing moves and the
     initial state holds at one value gets a single cell (the reduced form: one 1-D problem)."""
     extent = dict(extent or {})
-    mean, cov = _moments(initial)
+    mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     names = model.coords
     width = _guess_width(model, initial, t1)
@@ -152,7 +152,7 @@ def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState
     """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
     the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
     than half a cell where the initial state is a point, so that the point is a cell centre."""
-    mean, cov = _moments(initial)
+    mean, cov = initial_moments(initial)
     shifts = _jump_shifts(model, initial)
     lo, hi, cells = list(grid.lo), list(grid.hi), list(grid.cells)
     for i in range(2):

@@ -10,7 +10,7 @@ from ..spec.initial import InitialState
 from .grid import PhaseSpaceGrid
 
 
-def _moments(initial: InitialState) -> tuple[np.ndarray, np.ndarray]:
+def initial_moments(initial: InitialState) -> tuple[np.ndarray, np.ndarray]:
     mean = np.asarray(initial.z_mean, float)
     cov = np.zeros((2, 2)) if initial.z_cov is None else np.asarray(initial.z_cov, float)
     return mean, cov
@@ -22,7 +22,7 @@ def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[
     Exact cell integrals for an uncorrelated covariance (a point along an axis of zero variance:
     its cell); otherwise the density at 8 x 8 points per cell.
     """
-    mean, cov = _moments(initial)
+    mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     weights = []
     for i in range(2):

@@ -22,7 +22,7 @@ def _coordinate_factors(model, names, grid):
         yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)
 
 
-def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
+def observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
     """sum_c f(z_c) Tr(O masses_c) per saved time."""
     out = {}
     for name, f, op in _coordinate_factors(model, names, grid):
@@ -34,7 +34,7 @@ def _observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
     return out
 
 
-def _observable_bounds(model, names, grid) -> dict[str, float]:
+def observable_bounds(model, names, grid) -> dict[str, float]:
     """max over the grid of |f(z)| ||O||: what a unit of mass off the grid can change an observable by."""
     out = {}
     for name, f, op in _coordinate_factors(model, names, grid):
@@ -79,7 +79,7 @@ def project_histogram(masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[st
     return out
 
 
-def _min_eig(masses: np.ndarray) -> np.ndarray:
+def min_eig_over_cells(masses: np.ndarray) -> np.ndarray:
     herm = 0.5 * (masses + np.conj(np.swapaxes(masses, -1, -2)))
     ev = np.linalg.eigvalsh(herm)  # (T, Nq, Np, d)
     tr = np.real(np.trace(masses, axis1=-2, axis2=-1))
@@ -87,7 +87,7 @@ def _min_eig(masses: np.ndarray) -> np.ndarray:
     return ev.reshape(t, -1).min(-1) / np.maximum(tr.reshape(t, -1).max(-1), 1e-300)
 
 
-def _envelope(x: np.ndarray, n_axes: int) -> np.ndarray:
+def running_envelope(x: np.ndarray, n_axes: int) -> np.ndarray:
     """Max over each entry and its neighbours along the first ``n_axes`` axes (time, bins).
 
     A difference of two solutions can vanish where they cross while neither is exact there; the

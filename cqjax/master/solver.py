@@ -38,14 +38,14 @@ from ..models._consistency import (
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
-from ._grid_choice import _SAFETY, align_grid, choose_grid
+from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
 from ._readout import (
-    _envelope,
-    _min_eig,
-    _observable_bounds,
-    _observable_means,
+    min_eig_over_cells,
+    observable_bounds,
+    observable_means,
     project_histogram,
+    running_envelope,
 )
 from .grid import DEFAULT_CELLS, PhaseSpaceGrid
 from .lattice import advance, lattice_generator, step_operators
@@ -94,7 +94,7 @@ def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float |
     if dt is not None and fallback is not None and dt * gen.rate_bound > 1.0:
         dt = fallback
     if dt is None:
-        limits = [_SAFETY / gen.rate_bound if gen.rate_bound > 0 else interval]
+        limits = [STEP_SAFETY / gen.rate_bound if gen.rate_bound > 0 else interval]
         if gen.jump_rate > 0:
             limits.append(_JUMP_ACCURACY / gen.jump_rate)
         if gen.unitary_rate > 0:
@@ -219,8 +219,8 @@ def solve_master(
     trace = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(len(t), -1).sum(-1)
     result = MasterResult(
         t=t, grid=grid, coords=model.coords, masses=masses,
-        mean=_observable_means(model, names, grid, masses),
-        min_eig=_min_eig(masses), trace=trace, lost=sides.reshape(len(t), -1).sum(-1) + lost0,
+        mean=observable_means(model, names, grid, masses),
+        min_eig=min_eig_over_cells(masses), trace=trace, lost=sides.reshape(len(t), -1).sum(-1) + lost0,
         lost_sides=sides, steps=per_save * n_saves, dt=dt_used, compile_seconds=ct, run_seconds=rt,
         completely_positive=gen.completely_positive,
         info={**grid_info, "cells": list(grid.cells), "extent": {c: [grid.lo[i], grid.hi[i]]
@@ -239,15 +239,15 @@ def solve_master(
         _, cm, _, _, _, _, _, rt2 = _integrate(model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt,
                                                progress=False, fallback_dt=dt_used)
         result.run_seconds += rt2
-        cmean = _observable_means(model, names, coarse, cm)
-        bound = _observable_bounds(model, names, grid)
+        cmean = observable_means(model, names, coarse, cm)
+        bound = observable_bounds(model, names, grid)
         result.err = {k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k]))
                       + result.lost * bound[k] for k in result.mean}
         if histogram is not None:
             ch = project_histogram(cm, coarse, model.coords, histogram)
             diff = result.histogram["density"] - ch["density"]
             axes = 1 + len(histogram.coords)
-            result.histogram["err"] = _SAFETY_FACTOR * (_envelope(np.abs(diff.real), axes)
-                                                        + 1j * _envelope(np.abs(diff.imag), axes))
+            result.histogram["err"] = _SAFETY_FACTOR * (running_envelope(np.abs(diff.real), axes)
+                                                        + 1j * running_envelope(np.abs(diff.imag), axes))
         result.info["error_estimate_cells"] = list(coarse_cells)
     return result

@@ -18,27 +18,6 @@ from ._base import (
 )
 from ._generator import general_form, generator
 
-
-def complete_positivity(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Array, Array]:
-    """How far the generator at z is from complete positivity (PHYSICS.md section 2).
-
-    Returns ``(deficit, residual)``: the trade-off deficit max(0, -lambda_min(D0 - D1^dag
-    pinv(sigma sigma^T) D1)) (the Schur complement of the block matrix [[2 D2, D1], [D1^dag, D0]])
-    and ||(I - sigma pinv(sigma)) D1||. Both vanish iff the block matrix is PSD.
-    """
-    form = general_form(model, z)
-    deficit = jnp.zeros((), z.dtype)
-    if form.rates is not None and form.rates.size:
-        deficit = jnp.maximum(-jnp.min(form.rates), 0.0)
-    if isinstance(model, AbstractGeneralModel):
-        _, _, D1 = model.lindblad(z)
-        proj = form.sigma @ jnp.linalg.pinv(form.sigma)
-        resid = jnp.linalg.norm((jnp.eye(proj.shape[0], dtype=z.dtype) - proj) @ D1)
-    else:
-        resid = jnp.max(positivity_residual(model, z))
-    return deficit, resid
-
-
 CONSISTENCY = ("complete positivity", "noise on every coupled coordinate", "Hermiticity")
 
 
@@ -103,7 +82,8 @@ def consistency_message(check: int, amount: float, where: str, z, coords: tuple[
 
 def check_complete_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:
     """Raise ValueError naming the violated condition of the block matrix and by how much."""
-    deficit, resid = jax.jit(jax.vmap(lambda z: complete_positivity(model, z)))(zs)
+    _, amount = jax.jit(jax.vmap(lambda z: consistency(model, z, pure=False)))(zs)
+    deficit, resid = amount[:, 0], amount[:, 1]  # trade-off deficit, ||(I - sigma pinv(sigma)) D1||
     worst = float(jnp.max(deficit))
     if worst > rtol:
         at = [round(float(v), 4) for v in zs[int(jnp.argmax(deficit))]]

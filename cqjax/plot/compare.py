@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.compare import Comparison, _argworst
+from ..analysis.compare import Comparison, argworst
 
 
 def plot_comparison(run: dict, master: dict, comparison: Comparison, path: str | Path) -> Path:
@@ -27,7 +27,7 @@ def plot_comparison(run: dict, master: dict, comparison: Comparison, path: str |
         ax.errorbar(t, run[f"{name}.mean"], yerr=2 * run[f"{name}.sem"], fmt=".", ms=3, lw=0.8,
                     label="ensemble ± 2 SE")
         ax.plot(t, master[f"{name}.mean"], "-", lw=1.2, label="master")
-        k = _argworst(comparison.z[name])  # a NaN is the max, never skipped
+        k = argworst(comparison.z[name])  # a NaN is the max, never skipped
         zmax = comparison.z[name][k] if k is not None else np.nan
         ax.set_title(f"{name}  (max |z| {zmax:.2g})", fontsize=9)
         ax.set_xlabel("t")
