@@ -18,14 +18,16 @@ from .dynamics import (
     Milstein,
 )
 from .ensemble import (
+    Accumulator,
     EnsembleResult,
     Solution,
     TimeGrid,
+    initialize_distributed,
     run_ensemble,
     simulate,
     trajectory_key,
 )
-from .errors import SimulationError
+from .errors import Interrupted, SimulationError
 from .io import (
     ConfigError,
     MasterOptions,
@@ -70,6 +72,7 @@ __all__ = [
     "AbstractModel",
     "AbstractSolver",
     "AbstractUnravelling",
+    "Accumulator",
     "Comparison",
     "ConfigError",
     "Diosi",
@@ -84,6 +87,7 @@ __all__ = [
     "Healed",
     "HistogramSpec",
     "InitialState",
+    "Interrupted",
     "Jump",
     "Kraus",
     "MasterOptions",
@@ -104,6 +108,7 @@ __all__ = [
     "plot_results",
     "compare_results",
     "generator",
+    "initialize_distributed",
     "load_config",
     "load_results",
     "parse_config",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SimulationError
+from .errors import Interrupted, SimulationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +24,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config key (VALUE in TOML syntax); repeatable")
     r.add_argument("--out", default="results.npz", help="results file (default: results.npz)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--checkpoint", metavar="PATH", help="save the merged statistics here after completed chunks "
+                   "(atomically; one file per process); SIGINT/SIGTERM stop after the chunk in flight and save it")
+    r.add_argument("--checkpoint-seconds", type=float, default=60.0, metavar="S",
+                   help="at most one checkpoint every S seconds (default 60)")
+    r.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    d = r.add_argument_group("many processes (jax.distributed)")
+    d.add_argument("--distributed", action="store_true", help="call jax.distributed.initialize() (detects SLURM, "
+                   "Open MPI and the other cluster environments JAX knows); process 0 writes --out")
+    d.add_argument("--coordinator", metavar="HOST:PORT", help="coordinator address (implies --distributed)")
+    d.add_argument("--num-processes", type=int, metavar="N", help="number of processes (implies --distributed)")
+    d.add_argument("--process-id", type=int, metavar="I", help="this process's id (implies --distributed)")
     ms = sub.add_parser("master", help="integrate the CQ master equation on a phase-space grid")
     ms.add_argument("config", help="TOML configuration file (the same as for 'run'; optional [master] section)")
     ms.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -115,15 +126,43 @@ def _config_job(args, job) -> int:
     _x64()
     from .io.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = args.cfg = load_config(args.config, args.overrides)
     _check_out(args.out)
-    job(cfg, args.out, progress=not args.no_progress)
-    print(f"results: {args.out}")
+    extra = {}
+    if getattr(args, "checkpoint", None):
+        extra = dict(checkpoint=args.checkpoint, checkpoint_seconds=args.checkpoint_seconds, resume=args.resume)
+    if job(cfg, args.out, progress=not args.no_progress, **extra):
+        print(f"results: {args.out}")
     return 0
 
 
 def _run(args) -> int:
-    return _config_job(args, _ensemble_job)
+    if args.checkpoint_seconds < 0:
+        raise ValueError(f"--checkpoint-seconds: must be >= 0, got {args.checkpoint_seconds}")
+    if args.resume and not args.checkpoint:
+        raise ValueError("--resume: needs --checkpoint PATH")
+    if args.distributed or args.coordinator or args.num_processes is not None or args.process_id is not None:
+        from .ensemble import initialize_distributed
+
+        initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+    try:
+        return _config_job(args, _ensemble_job)
+    except Interrupted as stop:
+        return _stopped(stop, args)
+
+
+def _stopped(stop: Interrupted, args) -> int:
+    """A run stopped by a signal: write the statistics of the finished trajectories to --out marked
+    incomplete (process 0 of one), say what was kept and how to resume; exit 128 + signal."""
+    print(f"cqjax: {stop}", file=sys.stderr)
+    if stop.partial is not None:
+        from .io.results import save_results
+
+        save_results(stop.partial, args.out, {**_meta("run", args.cfg, stop.partial, float("nan")),
+                                              **_run_meta(stop.partial)})
+        print(f"cqjax: partial results ({stop.done} of {stop.requested} trajectories, meta complete = false): "
+              f"{args.out}", file=sys.stderr)
+    return 128 + stop.signum
 
 
 def _meta(kind: str, cfg, result, wall: float) -> dict:
@@ -141,31 +180,38 @@ def _meta(kind: str, cfg, result, wall: float) -> dict:
     }
 
 
-def _ensemble_job(cfg, out: str, progress: bool):
+def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
+    """Run the ensemble; process 0 writes ``out`` and prints the summary (returns whether it did)."""
+    import jax
+
     from .ensemble.runner import run_ensemble
     from .io.results import save_results
 
     t0 = time.perf_counter()
-    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs())
+    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
-    meta = {
-        **_meta("run", cfg, result, wall),
-        "trajectory_steps_per_second": result.trajectory_steps_per_second,
-        "trajectories": result.trajectories,
-        "steps": result.steps,
-        **result.info,
-    }
+    if jax.process_index() != 0:
+        return False
+    meta = {**_meta("run", cfg, result, wall), **_run_meta(result)}
     save_results(result, out, meta)
     print(_summary(result, cfg, meta))
     for line in _warnings(result):
         print(line, file=sys.stderr)
+    return True
+
+
+def _run_meta(result) -> dict:
+    """What a run's results file records beyond ``_meta``: counts, throughput, the run's choices
+    (chunk, devices, processes, unravelling, state) and whether it is complete."""
+    return {"trajectory_steps_per_second": result.trajectory_steps_per_second, "trajectories": result.trajectories,
+            "steps": result.steps, **result.info}
 
 
 def _master(args) -> int:
     return _config_job(args, _master_job)
 
 
-def _master_job(cfg, out: str, progress: bool):
+def _master_job(cfg, out: str, progress: bool) -> bool:
     from .io.results import save_master
     from .master.solver import solve_master
 
@@ -182,6 +228,7 @@ def _master_job(cfg, out: str, progress: bool):
     print(_master_summary(result, cfg, meta))
     for line in _master_warnings(result):
         print(line, file=sys.stderr)
+    return True
 
 
 def _master_summary(result, cfg, meta) -> str:
@@ -295,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except SimulationError as err:  # the run itself went wrong: NaN, overflow, a non-CP point
         print(f"cqjax: run failed: {err}", file=sys.stderr)
         return 1
+    except Interrupted as stop:  # from 'compare' (a 'run' writes its partial results first)
+        print(f"cqjax: {stop}", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
-        print("cqjax: interrupted", file=sys.stderr)
+        print("cqjax: interrupted (nothing kept)", file=sys.stderr)
         return 130

@@ -510,24 +510,24 @@ def test_unwritable_out_is_refused_before_any_computation(tmp_path, capsys):
     cfg = _write(tmp_path / "c.toml", config_dict())
     assert main(["run", cfg, "--out", str(blocker / "r.npz"), "--no-progress"]) == 2
     _error_line(capsys.readouterr().err, "--out:")
-    raw = config_dict(run={"trajectories": 2**40})
+    raw = config_dict(run={"trajectories": 2**62 + 1})
     assert main(["run", _write(tmp_path / "big.toml", raw), "--out", str(tmp_path / "r.npz"), "--no-progress"]) == 2
     _error_line(capsys.readouterr().err, "run.trajectories:")
 
 
 def test_a_failed_write_leaves_the_earlier_results_file_intact(tmp_path, monkeypatch):
-    from cqjax.io import results
+    from cqjax import _files
 
     good = tmp_path / "r.npz"
-    results._write(good, {"t": np.arange(3.0)})
+    _files.write_npz(good, {"t": np.arange(3.0)})
     before = good.read_bytes()
 
     def broken_savez(f, **arrays):
         f.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(results.np, "savez", broken_savez)
+    monkeypatch.setattr(_files.np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        results._write(good, {"t": np.arange(5.0)})
+        _files.write_npz(good, {"t": np.arange(5.0)})
     assert good.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.npz"]  # no temporary file left behind

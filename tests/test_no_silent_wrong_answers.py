@@ -213,8 +213,9 @@ def test_an_absorbing_rule_outside_the_absorbing_kind_is_refused_not_ignored():
 
 
 def test_more_trajectories_than_the_key_scheme_covers_are_refused():
-    """Trajectory 2^32 + i had the key of trajectory i (and int32 indices wrap at 2^31)."""
+    """Keys fold in two 32-bit words: indices up to 2^62 - 1 are distinct (trajectory 2^32 + i once had
+    the key of trajectory i); beyond that a run is refused."""
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
-    with pytest.raises(ValueError, match=r"run.trajectories: must be in 1..1073741824 .* would repeat trajectories"):
-        cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=2**32 + 1,
+    with pytest.raises(ValueError, match=r"run.trajectories: must be in 1..2\^62 .* would repeat trajectories"):
+        cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=2**62 + 1,
                            observables=("q",))

@@ -34,21 +34,23 @@ def histogram_record(z, psi, w, hist, hist_idx, mixed) -> dict:
                 h_outside=jnp.sum(w * ~inside))
 
 
-def histogram_estimate(acc, spec: HistogramSpec, counted: np.ndarray, total: float) -> dict[str, np.ndarray]:
+def histogram_estimate(sums: tuple, spec: HistogramSpec, counted: np.ndarray, total: float) -> dict[str, np.ndarray]:
     """varrho(z, t) ~ sum of rho in the bin / (N * cell volume), with its standard error.
 
+    ``sums``: the accumulated (w rho, w Re(rho)^2, w Im(rho)^2, off-grid weight).
     Per trajectory X = 1[Z in bin] rho_ab / vol; SE = sqrt((E[X^2] - E[X]^2) / N) for the real
     and imaginary parts separately. N (``counted``, per saved time) is the number of finite
     trajectories; ``outside`` is the fraction of them off the grid and ``nonfinite`` the fraction
     of all ``total`` trajectories that were not finite (excluded).
     """
+    h_sum, h_sq_re, h_sq_im, h_outside = sums
     vol = spec.cell_volume
-    shape = (acc["h_sum"].shape[0], *spec.shape, *acc["h_sum"].shape[-2:])
-    outside = acc["h_outside"] / counted
+    shape = (h_sum.shape[0], *spec.shape, *h_sum.shape[-2:])
+    outside = h_outside / counted
     n = counted[:, None, None, None]
-    mean = acc["h_sum"] / (n * vol)
-    sq_re = acc["h_sq_re"] / (n * vol**2)
-    sq_im = acc["h_sq_im"] / (n * vol**2)
+    mean = h_sum / (n * vol)
+    sq_re = h_sq_re / (n * vol**2)
+    sq_im = h_sq_im / (n * vol**2)
     se_re = np.sqrt(np.clip(sq_re - mean.real**2, 0, None) / n)
     se_im = np.sqrt(np.clip(sq_im - mean.imag**2, 0, None) / n)
     out = {

@@ -1,15 +1,22 @@
 """Ensemble runner: chunks of vmapped trajectories with streamed statistics.
 
-Trajectories run in fixed-size chunks (the last one padded and masked, so there is one
-compilation). Each chunk reduces, at every saved time, the count, mean and centred second moment
-of every observable and the histogram sums of rho; the host merges chunks exactly. Memory does
-not grow with the number of trajectories.
+Orchestration only: validate and plan (``_plan``), compile the chunk kernel sharded over the
+local devices (``_compile``), stream this process's chunks into the accumulator with the next
+chunk dispatched before the last one is fetched (``_stream``), checkpoint, gather over processes
+and finalize. Trajectories run in fixed-size chunks (the last one padded and masked, so there is
+one compilation); memory does not grow with the number of trajectories.
 """
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,21 +29,31 @@ from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.healed import Healed
 from ..dynamics.kraus import Kraus
-from ..errors import SimulationError
+from ..errors import Interrupted
 from ..models._base import AbstractJumpModel, AbstractModel
-from ..models._consistency import (
-    check_positivity,
-    check_unravellable,
-    needs_mixed,
-    validate_model,
-)
+from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
-from ._histogram import histogram_estimate, histogram_record
-from ._keys import initial_key, noise_key, trajectory_key
-from ._loop import has_boundary, make_step, time_loop
-from ._statistics import Tally, consistency_record, ensemble_statistics, first_violation
+from ._accumulator import finalize, init, update
+from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
+from ._devices import (
+    check_fits,
+    chunk_from_memory,
+    device_memory,
+    host_memory,
+    kernel_bytes,
+    local_devices,
+    sized_from_memory,
+    trajectory_sharding,
+)
+from ._histogram import histogram_estimate
+from ._interrupt import stop_on_signals
+from ._kernel import chunk_kernel
+from ._keys import MAX_INDEX, initial_key, split_index, trajectory_key
+from ._loop import has_boundary
+from ._processes import chunks_of, gather
+from ._statistics import check_statistics, first_violation
 from ._time import TimeGrid
 
 STATES = ("auto", "pure", "mixed", "purified")
@@ -46,7 +63,7 @@ NONFINITE = ("fail", "exclude")
 
 
 DEFAULT_CHUNK = 1 << 16
-MAX_TRAJECTORIES = 2**30  # indices start + arange(chunk) <= 2 * trajectories must fit int32
+MAX_TRAJECTORIES = MAX_INDEX  # keys are distinct for indices below 2^62
 
 
 DEFAULT_SAMPLES = 4  # full trajectories kept (fewer if the run has fewer)
@@ -75,57 +92,8 @@ class EnsembleResult:
 
     @property
     def trajectory_steps_per_second(self) -> float:
-        return self.trajectories * self.steps / self.run_seconds if self.run_seconds > 0 else float("nan")
-
-
-def _chunk_kernel(
-    model, observables, initial, key, start, n_valid, *, grid, unravelling, solver, dtype,
-    chunk, n_samples, hist, hist_idx, mixed, pure,
-):
-    """Run one chunk of trajectories; return per-save reductions (leading axis: saved time).
-
-    A trajectory counts at a saved time when it is one of the run's (not padding) and its point,
-    state and observable values are finite; the others are counted in ``nonfinite`` (with the
-    smallest such trajectory index) and never enter a mean. ``consistency`` is evaluated on every
-    finite trajectory's point: the worst relative violation of each check, its amount, point and
-    trajectory.
-    """
-    index = start + jnp.arange(chunk)
-    valid = index < n_valid
-    tkeys = jax.vmap(lambda i: trajectory_key(key, i))(index)
-    z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed))(tkeys)
-    nkeys = jax.vmap(noise_key)(tkeys)
-    m = unravelling.noise_dim(model, z0[0])
-    step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
-    # draw is vmapped over trajectories; the scan wants the step axis first.
-    draw = lambda b, length: jnp.swapaxes(
-        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype)(b, length))(nkeys), 0, 1
-    )
-
-    def record(state):
-        z, psi = state
-        values = jnp.stack([jax.vmap(o)(z, psi) for o in observables], axis=-1)  # (B, k)
-        finite = (valid & jnp.all(jnp.isfinite(z), axis=-1) & jnp.all(jnp.isfinite(values), axis=-1)
-                  & jnp.all(jnp.isfinite(psi.reshape(chunk, -1)), axis=-1))
-        bad = valid & ~finite
-        w = finite.astype(dtype)
-        count = jnp.sum(w)
-        values = jnp.where(finite[:, None], values, 0)
-        mean = jnp.sum(w[:, None] * values, axis=0) / jnp.maximum(count, 1)
-        out = dict(
-            count=count, mean=mean, m2=jnp.sum(w[:, None] * (values - mean) ** 2, axis=0),
-            nonfinite=jnp.sum(bad), first_bad=jnp.min(jnp.where(bad, index, n_valid)),
-            z=z[:n_samples], psi=psi[:n_samples],
-        )
-        out.update(consistency_record(model, z, finite, index, pure, unravelling.stochastic))
-        if has_boundary(model):
-            out["stopped"] = jnp.sum(w * ~jax.vmap(model.inside)(z))
-        if hist is not None:
-            out.update(histogram_record(z, psi, w, hist, hist_idx, mixed))
-        return out
-
-    _, records = time_loop(step, draw, (z0, psi0), grid, record)
-    return records
+        done = self.info.get("trajectories_this_run", self.trajectories)
+        return done * self.steps / self.run_seconds if self.run_seconds > 0 else float("nan")
 
 
 def run_ensemble(
@@ -146,18 +114,25 @@ def run_ensemble(
     precision: str = "float32",
     state: str = "auto",
     nonfinite: str = "fail",
+    devices: int | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_seconds: float = 60.0,
+    resume: bool = False,
     progress: bool = False,
 ) -> EnsembleResult:
     """Run ``trajectories`` trajectories in chunks and return streamed ensemble statistics.
 
     Trajectory i uses ``trajectory_key(PRNGKey(seed), i)``, so the statistics do not depend on
-    ``chunk_size``. Observables are parsed with ``parse_observable``. ``state`` picks the
-    quantum state the trajectories carry: ``"pure"`` (psi), ``"mixed"`` (rho, the mixed-state
-    unravelling of seed 004 eqs. 7-8), ``"purified"`` (psi, with the decoherence beyond
-    saturation carried by extra classical noises, seed 004 App. B) or ``"auto"``: mixed when the
-    model's decoherence exceeds saturation, its back-reaction is not Hermitian, or the initial
-    state is a density matrix; pure otherwise (a jump model's unravelling is always pure). A
-    healed run of a jump model follows its jump unravelling.
+    ``chunk_size``, on the number of ``devices`` (default: every local device; each chunk is
+    sharded over them) nor on the number of processes (after ``jax.distributed.initialize``, each
+    process runs every P-th chunk and all end with the merged statistics). Observables are parsed
+    with ``parse_observable``. ``state`` picks the quantum state the trajectories carry:
+    ``"pure"`` (psi), ``"mixed"`` (rho, the mixed-state unravelling of seed 004 eqs. 7-8),
+    ``"purified"`` (psi, with the decoherence beyond saturation carried by extra classical noises,
+    seed 004 App. B) or ``"auto"``: mixed when the model's decoherence exceeds saturation, its
+    back-reaction is not Hermitian, or the initial state is a density matrix; pure otherwise (a
+    jump model's unravelling is always pure). A healed run of a jump model follows its jump
+    unravelling.
 
     At every saved time every trajectory's point is checked (``consistency``: complete
     positivity and Hermiticity of the generator there); a violation raises ``SimulationError``.
@@ -165,82 +140,211 @@ def run_ensemble(
     NaN or inf; ``"exclude"`` takes the statistics over the trajectories finite at each saved
     time and reports the number excluded (``info["excluded_trajectories"]``). ``n_samples``
     trajectories (the first ones; default ``min(4, trajectories)``) are kept whole.
+
+    ``checkpoint``: a file where the merged statistics and the next chunk are saved after a
+    completed chunk, at most every ``checkpoint_seconds`` (one file per process); ``resume``
+    continues from it (refused if it is of a different run). SIGINT/SIGTERM stop the run after
+    the chunk in flight, save the checkpoint and raise ``Interrupted``; a second signal abandons
+    the chunk.
     """
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
-    if nonfinite not in NONFINITE:
-        raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
     plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
                  unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
-                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state)
-    model, obs, key, grid, chunk = plan.model, plan.observables, plan.key, plan.grid, plan.chunk
-    kernel = jax.jit(
-        lambda model, obs, initial, key, start: _chunk_kernel(
-            model, obs, initial, key, start, trajectories, grid=grid, unravelling=plan.unravelling,
-            solver=solver, dtype=plan.dtype, chunk=chunk, n_samples=min(n_samples, chunk), hist=histogram,
-            hist_idx=plan.hist_idx, mixed=plan.mixed, pure=not plan.mixed and state != "purified",
-        )
-    )
+                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, nonfinite=nonfinite,
+                 devices=devices)
+    program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
+    processes, process = jax.process_count(), jax.process_index()
+    fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
+    path = None if checkpoint is None else process_path(checkpoint, process, processes)
+    if resume and path is None:
+        raise ValueError("--resume: needs --checkpoint PATH")
+    if path is not None and not resume and path.exists():
+        raise ValueError(f"--checkpoint: {str(path)!r} exists; resume it (--resume, resume=True) or remove it")
+    acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples), 0)
+    chunks = chunks_of(process, processes, first, -(-trajectories // program.chunk))
+    done_before = int(acc.done)
     t0 = time.perf_counter()
-    compiled = kernel.lower(model, obs, initial, key, 0).compile()
-    compile_seconds = time.perf_counter() - t0
-
-    tally = Tally(n_samples)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=trajectories, unit="traj", unit_scale=True, dynamic_ncols=True)
-    t0 = time.perf_counter()
-    try:
-        for start in range(0, trajectories, chunk):
-            rec = jax.device_get(compiled(model, obs, initial, key, start))
-            if (why := first_violation(rec, grid.ts, model.coords, nonfinite, start, chunk)) is not None:
-                raise SimulationError(why)
-            tally.add(rec)
-            if bar is not None:
-                bar.update(min(chunk, trajectories - start))
-    finally:
-        if bar is not None:
-            bar.close()
+    with _progress(progress and process == 0, trajectories, done_before) as bar, stop_on_signals() as stop:
+        acc, failure = _stream(program, plan, acc, chunks, Checkpointer(path, fingerprint, checkpoint_seconds),
+                               stop, bar, nonfinite)
     run_seconds = time.perf_counter() - t0
-    names = [o.name for o in obs]
-    mean, sem = ensemble_statistics(tally, names, grid.ts, precision)
-    samples_z = np.concatenate([z for z, _ in tally.samples], axis=1)
-    samples_psi = np.concatenate([p for _, p in tally.samples], axis=1)
+    info = dict(trajectories_this_run=int(acc.done) - done_before, resumed_from=done_before)
+    if stop.signum is not None:
+        _interrupted(stop.signum, plan, program, acc, path, checkpoint, run_seconds, info, failure)
+    acc = gather(acc, failure)
+    return _result(plan, program, acc, run_seconds, info, complete=True)
+
+
+# one jit for every run: a run with the same static choices and shapes (a parameter sweep, a
+# resumed or repeated run) reuses the compiled kernel
+_KERNEL = jax.jit(chunk_kernel, static_argnames=("grid", "unravelling", "solver", "dtype", "n_samples", "hist",
+                                                 "hist_idx", "mixed", "pure"))
+
+
+class _Program(NamedTuple):
+    """A compiled chunk kernel: ``call(start, n_valid)`` dispatches (asynchronously) the chunk of
+    trajectories start .. start + n_valid - 1; ``record``: the shapes it returns."""
+
+    call: Callable
+    chunk: int
+    record: dict
+    compile_seconds: float
+    devices: list
+
+
+def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool) -> _Program:
+    """Compile the chunk kernel sharded over the plan's devices; on accelerators without an explicit
+    ``chunk_size`` the chunk is sized from the free device memory and XLA's memory analysis of a
+    first compilation. Refuses a kernel that does not fit in memory."""
+    t0 = time.perf_counter()
+    n_dev = len(plan.devices)
+    compiled, call, record = _lower(plan, initial, solver, histogram, plan.chunk)
+    chunk = plan.chunk
+    free = device_memory(plan.devices[0])
+    if sized and sized_from_memory(plan.devices) and (use := kernel_bytes(compiled)) is not None:
+        better = chunk_from_memory(use[0] / (chunk // n_dev), free, n_dev, plan.trajectories)
+        if better != chunk:
+            chunk = better
+            compiled, call, record = _lower(plan, initial, solver, histogram, chunk)
+    if (use := kernel_bytes(compiled)) is not None:
+        check_fits("run.chunk_size", use[0] + use[1], free, "set a smaller run.chunk_size or fewer run.n_saves")
+    return _Program(call=call, chunk=chunk, record=record, compile_seconds=time.perf_counter() - t0,
+                    devices=plan.devices)
+
+
+def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
+    """(compiled kernel, its dispatcher, its record shapes) for chunks of ``chunk`` trajectories."""
+    kernel = partial(_KERNEL, grid=plan.grid, unravelling=plan.unravelling, solver=solver, dtype=plan.dtype,
+                     n_samples=min(plan.n_samples, chunk), hist=histogram, hist_idx=plan.hist_idx, mixed=plan.mixed,
+                     pure=plan.pure)
+    offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
+    args = (plan.model, plan.observables, initial, plan.key)
+    zero = (np.uint32(0), np.uint32(0), offsets, np.int32(0))
+    lowered = _KERNEL.lower(*args, *zero, **kernel.keywords)
+    compiled, record = lowered.compile(), lowered.out_info
+    call = lambda start, n_valid: compiled(*args, *split_index(start), offsets, np.int32(n_valid))
+    return compiled, call, record
+
+
+def _stream(program: _Program, plan: _Plan, acc, chunks: range, checkpointer, stop, bar, policy):
+    """Run ``chunks`` in order, each dispatched before the previous one's records are fetched
+    (host and device overlap); merge each into ``acc``. Returns (acc, the one-line reason the run
+    must stop, or None). Stops early after a chunk when a signal asked for it."""
+    launch = lambda c: (c, c * program.chunk, min(program.chunk, plan.trajectories - c * program.chunk),
+                        program.call(c * program.chunk, min(program.chunk, plan.trajectories - c * program.chunk)))
+    todo = iter(chunks)
+    nxt = launch(c) if (c := next(todo, None)) is not None else None
+    while nxt is not None:
+        c, start, n_valid, out = nxt
+        nxt = launch(c2) if stop.signum is None and (c2 := next(todo, None)) is not None else None
+        rec = jax.device_get(out)
+        if (why := first_violation(rec, plan.grid.ts, plan.model.coords, policy, start, n_valid)) is not None:
+            return acc, why
+        acc = update(acc, rec, start, n_valid)
+        checkpointer.maybe_save(acc, c + chunks.step, force=stop.signum is not None or nxt is None)
+        if bar is not None:
+            bar.update(n_valid)
+    return acc, None
+
+
+@contextmanager
+def _progress(show: bool, total: int, done: int):
+    """A progress bar over trajectories (None when not shown)."""
+    if not show:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=done, unit="traj", unit_scale=True, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info, failure):
+    """Raise ``Interrupted`` for a run stopped by ``signum``: what is kept and how to resume."""
+    name = signal.Signals(signum).name
+    done = int(acc.done)
+    if path is not None:
+        what = (f"the checkpoint {str(path)!r} holds them; continue with resume=True "
+                f"(cqjax run CONFIG --checkpoint {checkpoint} --resume)")
+    else:
+        what = "no checkpoint was set (--checkpoint PATH keeps the merged statistics)"
+    partial = None
+    if jax.process_count() == 1 and failure is None and done > 0:
+        partial = _result(plan, program, acc, run_seconds, info, complete=False)
+    raise Interrupted(f"interrupted by {name} after {done} of {plan.trajectories} trajectories; {what}",
+                      signum=signum, done=done, requested=plan.trajectories, checkpoint=path, partial=partial)
+
+
+def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict, *, complete: bool):
+    """The ``EnsembleResult`` of a merged accumulator (refusing what cannot be reported)."""
+    names = [o.name for o in plan.observables]
+    stats = finalize(acc, names)
+    check_statistics(acc.count, stats.mean, stats.sem, plan.grid.ts, plan.precision)
+    done = int(acc.done)
     result = EnsembleResult(
-        t=np.asarray(grid.ts), mean=mean, sem=sem, coords=model.coords,
-        samples_z=np.swapaxes(samples_z, 0, 1), samples_psi=np.swapaxes(samples_psi, 0, 1),
-        nonfinite=tally.nonfinite, counted=tally.count, trajectories=trajectories, steps=grid.n_steps,
-        compile_seconds=compile_seconds, run_seconds=run_seconds,
-        stopped=None if tally.stopped is None else tally.stopped / tally.count,
-        info=dict(chunk_size=chunk, noise_block=grid.block, unravelling=plan.unravelling.name,
-                  state="mixed" if plan.mixed else ("purified" if state == "purified" else "pure"),
-                  nonfinite_policy=nonfinite, excluded_trajectories=int(tally.nonfinite.max())),
+        t=np.asarray(plan.grid.ts), mean=stats.mean, sem=stats.sem, coords=plan.model.coords,
+        samples_z=stats.samples_z, samples_psi=stats.samples_psi, nonfinite=acc.nonfinite, counted=acc.count,
+        trajectories=done, steps=plan.grid.n_steps, compile_seconds=program.compile_seconds,
+        run_seconds=run_seconds, stopped=stats.stopped if has_boundary(plan.model) else None,
+        info=dict(info, chunk_size=program.chunk, devices=len(program.devices),
+                  device_kind=getattr(program.devices[0], "device_kind", program.devices[0].platform),
+                  processes=jax.process_count(), noise_block=plan.grid.block, unravelling=plan.unravelling.name,
+                  state=plan.state_name, nonfinite_policy=plan.nonfinite,
+                  excluded_trajectories=int(acc.nonfinite.max()), complete=complete,
+                  trajectories_requested=plan.trajectories),
     )
-    if histogram is not None:
-        result.histogram = histogram_estimate(tally.hist, histogram, tally.count, float(trajectories))
+    if acc.hist is not None:
+        result.histogram = histogram_estimate(acc.hist, plan.histogram, acc.count, float(done))
     return result
+
+
+def _fingerprint(plan, initial, solver, histogram, precision, nonfinite, chunk, processes) -> dict:
+    """What determines a run's statistics, as strings: a checkpoint resumes only the same run."""
+    from .. import __version__
+
+    return {k: str(v) for k, v in dict(
+        version=__version__, model=f"{type(plan.model).__qualname__}:{tree_digest(plan.model)}",
+        initial=tree_digest(initial), t1=plan.grid.n_steps * plan.grid.dt, dt=plan.grid.dt, n_saves=plan.grid.n_saves,
+        trajectories=plan.trajectories, seed=plan.seed, unravelling=plan.unravelling, solver=solver,
+        observables=[o.name for o in plan.observables], histogram=histogram, samples=plan.n_samples,
+        chunk=chunk, precision=precision, state=plan.state_name, nonfinite=nonfinite, processes=processes,
+    ).items()}
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What a run needs after validation: the cast model, parsed observables, key, time grid,
-    chunk size, the resolved unravelling and state representation."""
+    devices and chunk size, the resolved unravelling and state representation."""
 
     model: AbstractModel
     observables: list
     key: Array
     grid: TimeGrid
     chunk: int
+    devices: list
     unravelling: AbstractUnravelling
     mixed: bool
+    pure: bool
+    state_name: str
     dtype: object
+    precision: str
+    nonfinite: str
+    trajectories: int
+    seed: int
+    n_samples: int
+    histogram: HistogramSpec | None
     hist_idx: tuple[int, ...]
 
 
 def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, solver, observables, histogram,
-          n_samples, chunk_size, precision, state) -> _Plan:
-    """Validate the run's inputs and the model at a few initial points, and choose the chunk."""
+          n_samples, chunk_size, precision, state, nonfinite, devices) -> _Plan:
+    """Validate the run's inputs and the model at a few initial points, choose the devices and
+    the chunk, and check that the histogram fits in memory."""
+    if nonfinite not in NONFINITE:
+        raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
     if state not in STATES:
         raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
     if precision not in ("float32", "float64"):
@@ -252,39 +356,73 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
             "jax.config.update('jax_enable_x64', True) first"
         )
     if not 1 <= trajectories <= MAX_TRAJECTORIES:
-        raise ValueError(f"run.trajectories: must be in 1..{MAX_TRAJECTORIES} (trajectory indices are int32 and "
-                         f"keys fold in 32 bits: more would repeat trajectories), got {trajectories}")
+        raise ValueError(f"run.trajectories: must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
+                         f"more would repeat trajectories), got {trajectories}")
     if not 0 <= n_samples <= trajectories:
         raise ValueError(f"run.samples: must be in 0..run.trajectories = {trajectories}, got {n_samples}")
     grid = TimeGrid.make(t1, dt, n_saves)
+    used = local_devices(devices)
     model = cast_model(model, dtype)
     obs = [parse_observable(name, model) for name in observables]
     if not obs:
         raise ValueError("observables.names: give at least one observable")
-    hist_idx = ()
-    if histogram is not None:
-        for c in histogram.coords:
-            if c not in model.coords:
-                raise ValueError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
-        hist_idx = tuple(model.coords.index(c) for c in histogram.coords)
-        if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
-            raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram "
-                             "(d x d per bin; at most 64)")
-    # the default chunk shrinks for large Hilbert spaces: a step holds ~n x d operator entries
-    # per trajectory (the back-reaction F = {Z, H_I}), kept below ~2^27 per chunk
-    default = max(1, min(DEFAULT_CHUNK, 2**27 // (initial.dim * model.n_coords)))
-    max_chunk = int(min(chunk_size or default, trajectories))
-    n_chunks = -(-trajectories // max_chunk)
-    # Equal chunks keep padding small; an explicit chunk_size is used as given.
-    chunk = max_chunk if chunk_size else -(-trajectories // n_chunks)
+    hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
+    chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
     key = jax.random.key(seed)
+    unravelling, mixed, state_name = _representation(model, initial, key, trajectories, unravelling, solver, state,
+                                                     dtype)
+    return _Plan(model=model, observables=obs, key=key, grid=grid, chunk=chunk, devices=used, unravelling=unravelling,
+                 mixed=mixed, pure=state_name == "pure", state_name=state_name, dtype=dtype, precision=precision,
+                 nonfinite=nonfinite, trajectories=trajectories, seed=seed, n_samples=n_samples, histogram=histogram,
+                 hist_idx=hist_idx)
 
-    # the checks below vmap the generator (n x d per point) over initial points: at most 256 of
-    # them, fewer for large Hilbert spaces (8 for 16 qubits), so validation stays small in memory
+
+def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:
+    """The chunk: ``chunk_size`` as given, or the CPU default in equal chunks (padding small);
+    rounded up to a multiple of the number of devices. The default shrinks for large Hilbert
+    spaces: a step holds ~n x d operator entries per trajectory (the back-reaction F = {Z, H_I}),
+    kept below ~2^27 per chunk."""
+    default = max(1, min(DEFAULT_CHUNK, 2**27 // entries))
+    max_chunk = int(min(chunk_size or default, trajectories))
+    chunk = max_chunk if chunk_size else -(-trajectories // -(-trajectories // max_chunk))
+    return -(-chunk // n_dev) * n_dev
+
+
+def _histogram_axes(histogram, model, initial, grid, dtype, devices) -> tuple[int, ...]:
+    """The histogram's coordinate indices; refuses unknown coordinates, d > 64, and a histogram
+    whose sums (host, float64, and two chunks' on the device) do not fit in memory."""
+    if histogram is None:
+        return ()
+    for c in histogram.coords:
+        if c not in model.coords:
+            raise ValueError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
+    if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
+        raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
+    entries = (grid.n_saves + 1) * int(np.prod(histogram.shape, dtype=np.float64)) * d * d
+    host = entries * 32  # complex128 sum, float64 squares of its real and imaginary parts
+    device = 3 * entries * 4 * jnp.dtype(dtype).itemsize  # two chunks in flight and the scatter's output
+    knob = "use coarser histogram.bins or fewer run.n_saves"
+    if devices[0].platform == "cpu":
+        check_fits("histogram", host + device, host_memory(), knob)
+    else:
+        check_fits("histogram", host, host_memory(), knob)
+        check_fits("histogram", device, device_memory(devices[0]), knob)
+    return tuple(model.coords.index(c) for c in histogram.coords)
+
+
+@partial(jax.jit, static_argnames="dtype")
+def _initial_points(initial, key, indices, dtype):
+    """The initial classical points of trajectories ``indices``."""
+    return jax.vmap(lambda i: initial.sample(initial_key(trajectory_key(key, i)), dtype)[0])(indices)
+
+
+def _representation(model, initial, key, trajectories, unravelling, solver, state, dtype):
+    """Validate the model at up to 256 initial points and choose the unravelling and the state
+    representation: (unravelling, mixed, state name)."""
+    # the checks vmap the generator (n x d per point) over initial points: fewer of them for large
+    # Hilbert spaces (8 for 16 qubits), so validation stays small in memory
     n_check = min(trajectories, 256, max(8, 2**24 // (initial.dim * model.n_coords)))
-    z0s, _ = jax.jit(jax.vmap(
-        lambda i: initial.sample(initial_key(trajectory_key(key, i)), dtype)
-    ))(jnp.arange(n_check))
+    z0s = _initial_points(initial, key, jnp.arange(n_check), dtype)
     if not bool(jnp.all(jnp.isfinite(z0s))):
         raise ValueError("initial: the initial classical points are not finite")
     validate_model(model, z0s, psi_dim=initial.dim)
@@ -304,5 +442,4 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
         check_unravellable(model, z0s, mixed=mixed or state == "purified")
         if not jumpy:
             check_positivity(model, z0s)
-    return _Plan(model=model, observables=obs, key=key, grid=grid, chunk=chunk, unravelling=unravelling,
-                 mixed=mixed, dtype=dtype, hist_idx=hist_idx)
+    return unravelling, mixed, "mixed" if mixed else ("purified" if state == "purified" else "pure")

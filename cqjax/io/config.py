@@ -51,6 +51,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "chunk_size": ((int,), None),
         "samples": ((int,), None),
         "nonfinite": ((str,), "fail"),
+        "devices": ((int,), None),
     },
     "initial": {
         "z_mean": ((list,), ...),
@@ -105,6 +106,7 @@ class RunConfig:
     resolved: dict
     state: str = "auto"
     nonfinite: str = "fail"
+    devices: int | None = None
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -122,7 +124,7 @@ class RunConfig:
             seed=self.seed, unravelling=self.unravelling, solver=self.solver,
             observables=self.observables, histogram=self.histogram, n_samples=self.samples,
             chunk_size=self.chunk_size, precision=self.precision, state=self.state,
-            nonfinite=self.nonfinite,
+            nonfinite=self.nonfinite, devices=self.devices,
         )
 
 
@@ -329,7 +331,7 @@ def parse_config(raw: dict) -> RunConfig:
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"], nonfinite=run["nonfinite"],
+        master=master, state=run["state"], nonfinite=run["nonfinite"], devices=run["devices"],
     )
 
 
@@ -347,8 +349,10 @@ def _run_section(run: dict) -> dict:
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if not 1 <= run["trajectories"] <= MAX_TRAJECTORIES:
-        raise ConfigError(f"run.trajectories: must be in 1..{MAX_TRAJECTORIES} (more would repeat trajectories), "
+        raise ConfigError(f"run.trajectories: must be in 1..2^62 (more would repeat trajectory keys), "
                           f"got {run['trajectories']}")
+    if run["devices"] is not None and run["devices"] < 1:
+        raise ConfigError(f"run.devices: must be >= 1, got {run['devices']}")
     if run["chunk_size"] is not None and run["chunk_size"] < 1:
         raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
     if not 0 <= run["seed"] < 2**32:

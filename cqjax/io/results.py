@@ -17,15 +17,14 @@ Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``hist
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from .._files import write_npz
 from ..ensemble.runner import EnsembleResult
 
 
@@ -62,7 +61,7 @@ def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
     arrays["meta"] = np.array(json.dumps(meta))
-    return _write(path, arrays)
+    return write_npz(path, arrays)
 
 
 def save_master(result, path: str | Path, meta: dict) -> Path:
@@ -83,26 +82,7 @@ def save_master(result, path: str | Path, meta: dict) -> Path:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
     arrays["meta"] = np.array(json.dumps(meta))
-    return _write(path, arrays)
-
-
-def _write(path: str | Path, arrays: dict) -> Path:
-    """Write atomically: a temporary file in the same folder, flushed to disk, then renamed over
-    ``path``, so an interrupted or failed write never leaves a truncated file (nor truncates an
-    earlier good one) at ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_npz(path, arrays)
 
 
 def load_results(path: str | Path) -> dict:

@@ -5,6 +5,7 @@ state representation can unravel it.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -80,9 +81,40 @@ def consistency_message(check: int, amount: float, where: str, z, coords: tuple[
     return f"Hermiticity: H(z) (or the back-reaction) is not Hermitian {where} (anti-Hermitian part {amount:.3g})"
 
 
+@eqx.filter_jit
+def over_points(fn, model: AbstractModel, zs):
+    """``fn(model, z)`` vmapped over the points ``zs``, compiled once per function, model type and
+    shapes (``fn`` is static: a module-level function, so repeated checks reuse the compilation)."""
+    return jax.vmap(lambda z: fn(model, z))(zs)
+
+
+def _mixed_consistency(model, z):
+    return consistency(model, z, pure=False)
+
+
+def _rates(model, z):
+    return general_form(model, z).rates
+
+
+def _back(model, z):
+    return general_form(model, z).back
+
+
+def _energies(model, z):
+    return model.energies(z)
+
+
+def _hamiltonian(model, z):
+    return model.hamiltonian(z)
+
+
+def _residual_and_force(model, z):
+    return positivity_residual(model, z), jnp.max(jnp.abs(generator(model, z).force))
+
+
 def check_complete_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> None:
     """Raise ValueError naming the violated condition of the block matrix and by how much."""
-    _, amount = jax.jit(jax.vmap(lambda z: consistency(model, z, pure=False)))(zs)
+    _, amount = over_points(_mixed_consistency, model, zs)
     deficit, resid = amount[:, 0], amount[:, 1]  # trade-off deficit, ||(I - sigma pinv(sigma)) D1||
     worst = float(jnp.max(deficit))
     if worst > rtol:
@@ -105,7 +137,7 @@ def excess_decoherence(model: AbstractModel, zs: Float[Array, "k n"], rtol: floa
     """The largest decoherence rate beyond saturation at the given points (0: saturated)."""
     if not isinstance(model, AbstractGeneralModel) and model.dissipators(zs[0]) is None:
         return 0.0
-    rates = jax.jit(jax.vmap(lambda z: general_form(model, z).rates))(zs)
+    rates = over_points(_rates, model, zs)
     return float(jnp.max(rates)) if rates.size else 0.0
 
 
@@ -124,9 +156,7 @@ def positivity_residual(model: AbstractModel, z: Float[Array, " n"]) -> Float[Ar
 
 def check_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-5) -> None:
     """Raise ValueError naming the coordinates that feel a quantum force but have no noise."""
-    resid, scale = jax.jit(jax.vmap(lambda z: (
-        positivity_residual(model, z), jnp.max(jnp.abs(generator(model, z).force))
-    )))(zs)
+    resid, scale = over_points(_residual_and_force, model, zs)
     bad = jnp.max(resid, axis=0) > rtol * jnp.maximum(jnp.max(scale), 1e-30)
     if bool(jnp.any(bad)):
         names = [c for c, b in zip(model.coords, bad.tolist()) if b]
@@ -156,7 +186,7 @@ def validate_model(
     if zs.shape[-1] != n:
         raise ValueError(f"initial.z_mean: model has {n} coordinates {list(model.coords)}, got {zs.shape[-1]}")
     if is_diagonal(model):
-        E = jax.jit(jax.vmap(model.energies))(zs)
+        E = over_points(_energies, model, zs)
         if E.ndim != 2:
             raise ValueError(f"model.energies(z): expected a (d,) vector, got shape {E.shape[1:]}")
         if jnp.iscomplexobj(E):
@@ -167,7 +197,7 @@ def validate_model(
         if psi_dim is not None and psi_dim != d:
             raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
     else:
-        H = jax.jit(jax.vmap(model.hamiltonian))(zs)
+        H = over_points(_hamiltonian, model, zs)
         if H.ndim != 3 or H.shape[-1] != H.shape[-2]:
             raise ValueError(f"model.hamiltonian(z): expected a (d, d) matrix, got shape {H.shape[1:]}")
         d = H.shape[-1]
@@ -211,7 +241,7 @@ def hermitian_back_reaction(model: AbstractModel, zs: Float[Array, "k n"], rtol:
     """Whether every G_i = D1^{a0}_i L_a is Hermitian at the given points (always, unless general form)."""
     if not isinstance(model, AbstractGeneralModel):
         return True
-    back = jax.jit(jax.vmap(lambda z: general_form(model, z).back))(zs)
+    back = over_points(_back, model, zs)
     scale = max(float(jnp.max(jnp.abs(back))), 1e-30)
     return float(jnp.max(jnp.abs(back - jnp.conj(jnp.swapaxes(back, -1, -2))))) <= rtol * scale
 

@@ -1,0 +1,34 @@
+"""The device program of one chunk: trajectories start .. start + chunk - 1 sampled, integrated
+by the vmapped single-trajectory step, and reduced at every saved time (``chunk_record``)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ._keys import index_words, initial_key, noise_key, trajectory_key_words
+from ._loop import has_boundary, make_step, time_loop
+from ._statistics import chunk_record
+
+
+def chunk_kernel(model, observables, initial, key, start_hi, start_lo, offsets, n_valid, *, grid, unravelling,
+                 solver, dtype, n_samples, hist, hist_idx, mixed, pure):
+    """Per-save reductions (leading axis: saved time) of the chunk whose first trajectory has the
+    32-bit index words (start_hi, start_lo); ``offsets`` (chunk,) are 0 .. chunk - 1 (sharded over
+    the devices: everything vmapped over them is), and offsets >= ``n_valid`` are padding that
+    never enters the statistics."""
+    hi, lo = index_words(start_hi, start_lo, offsets)
+    tkeys = jax.vmap(trajectory_key_words, in_axes=(None, 0, 0))(key, hi, lo)
+    z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed))(tkeys)
+    nkeys = jax.vmap(noise_key)(tkeys)
+    m = unravelling.noise_dim(model, z0[0])
+    step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
+    # draw is vmapped over trajectories; the scan wants the step axis first.
+    draw = lambda b, length: jnp.swapaxes(
+        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype)(b, length))(nkeys), 0, 1
+    )
+    record = lambda state: chunk_record(
+        model, observables, *state, offsets < n_valid, offsets, pure=pure, unravelled=unravelling.stochastic,
+        n_samples=n_samples, hist=hist, hist_idx=hist_idx, mixed=mixed, boundary=has_boundary(model))
+    _, records = time_loop(step, draw, (z0, psi0), grid, record)
+    return records
