@@ -158,8 +158,8 @@ from helpers import qubit
 jax.config.update("jax_enable_x64", True)
 model = cqjax.Diosi()
 init = cqjax.InitialState(z_mean=jnp.zeros(2), z_cov=0.1 * jnp.eye(2), psi=qubit(0.5))
-kw = dict(t1=0.2, dt=0.01, n_saves=4, trajectories=2001, seed=5, precision="float64", observables=("q", "p", "sz", "sx"),
-          histogram=cqjax.HistogramSpec(("p",), ((-3.0, 3.0, 8),)))
+kw = dict(t1=0.2, dt=0.01, n_saves=4, trajectories=2001, seed=5, precision="float64",
+          observables=("q", "p", "sz", "sx"), histogram=cqjax.HistogramSpec(("p",), ((-3.0, 3.0, 8),)))
 out = {}
 for name, extra in {"one": dict(devices=1), "four": {}, "four_chunked": dict(chunk_size=400),
                     "three": dict(devices=3, chunk_size=301)}.items():
