@@ -19,6 +19,7 @@ from jaxtyping import PRNGKeyArray
 
 from ..models._base import AbstractModel, is_diagonal
 from ._coefficients import StepCoefficients
+from ._noise import check_noise, increments
 from ._solver import AbstractSolver
 
 Step = Callable[[tuple[Array, Array], Array], tuple[Array, Array]]
@@ -40,9 +41,11 @@ def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solve
     return step
 
 
-def normal_draw(key: PRNGKeyArray, m: int, dtype) -> Draw:
-    """Standard normals (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``."""
-    return lambda b, length: jax.random.normal(jax.random.fold_in(key, b), (length, m), dtype=dtype)
+def normal_draw(key: PRNGKeyArray, m: int, dtype, noise: str = "gaussian") -> Draw:
+    """Increments xi (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``: standard
+    normals, or with ``noise`` the cheaper three-point or Rademacher variables (``increments``)."""
+    check_noise(noise)
+    return lambda b, length: increments(jax.random.fold_in(key, b), (length, m), dtype, noise)
 
 
 def classical_noise_dim(model: AbstractModel, z: Array) -> int:
@@ -68,8 +71,9 @@ class AbstractUnravelling(eqx.Module):
         """One trajectory's step ``(z, state), noise -> (z', state')``, unbatched."""
 
     @abc.abstractmethod
-    def make_draw(self, key: PRNGKeyArray, m: int, dtype) -> Draw:
-        """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first."""
+    def make_draw(self, key: PRNGKeyArray, m: int, dtype, noise: str = "gaussian") -> Draw:
+        """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first;
+        ``noise`` (one of ``NOISES``) is the law of the increments."""
 
     @abc.abstractmethod
     def coefficients(self, model: AbstractModel, z: Array, psi: Array) -> StepCoefficients:
