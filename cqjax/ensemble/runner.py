@@ -18,6 +18,7 @@ from jaxtyping import Array
 
 from .._precision import cast_model
 from ..dynamics._choice import resolve_unravelling
+from ..dynamics._noise import check_noise, prng_impl
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.healed import Healed
@@ -80,7 +81,7 @@ class EnsembleResult:
 
 def _chunk_kernel(
     model, observables, initial, key, start, n_valid, *, grid, unravelling, solver, dtype,
-    chunk, n_samples, hist, hist_idx, mixed, pure,
+    chunk, n_samples, hist, hist_idx, mixed, pure, noise,
 ):
     """Run one chunk of trajectories; return per-save reductions (leading axis: saved time).
 
@@ -99,7 +100,7 @@ def _chunk_kernel(
     step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
-        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype)(b, length))(nkeys), 0, 1
+        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype, noise)(b, length))(nkeys), 0, 1
     )
 
     def record(state):
@@ -147,6 +148,8 @@ def run_ensemble(
     state: str = "auto",
     nonfinite: str = "fail",
     progress: bool = False,
+    noise: str = "gaussian",
+    prng: str = "threefry",
 ) -> EnsembleResult:
     """Run ``trajectories`` trajectories in chunks and return streamed ensemble statistics.
 
@@ -164,20 +167,23 @@ def run_ensemble(
     ``nonfinite``: ``"fail"`` raises ``SimulationError`` at the first trajectory that becomes
     NaN or inf; ``"exclude"`` takes the statistics over the trajectories finite at each saved
     time and reports the number excluded (``info["excluded_trajectories"]``). ``n_samples``
-    trajectories (the first ones; default ``min(4, trajectories)``) are kept whole.
+    trajectories (the first ones; default ``min(4, trajectories)``) are kept whole. ``noise``: the
+    law of the increments (``"gaussian"``, or the cheaper ``"three-point"``, ``"rademacher"`` with
+    the same weak order 1); ``prng``: the key implementation (``"threefry"``, ``"rbg"``; rbg draws a
+    vmapped batch from its first key, so its trajectories, not its statistics, depend on the chunking).
     """
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
     if nonfinite not in NONFINITE:
         raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
     plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
                  unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
-                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state)
+                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, noise=noise, prng=prng)
     model, obs, key, grid, chunk = plan.model, plan.observables, plan.key, plan.grid, plan.chunk
     kernel = jax.jit(
         lambda model, obs, initial, key, start: _chunk_kernel(
             model, obs, initial, key, start, trajectories, grid=grid, unravelling=plan.unravelling,
             solver=solver, dtype=plan.dtype, chunk=chunk, n_samples=min(n_samples, chunk), hist=histogram,
-            hist_idx=plan.hist_idx, mixed=plan.mixed, pure=not plan.mixed and state != "purified",
+            hist_idx=plan.hist_idx, mixed=plan.mixed, pure=not plan.mixed and state != "purified", noise=noise,
         )
     )
     t0 = time.perf_counter()
@@ -215,7 +221,7 @@ def run_ensemble(
         stopped=None if tally.stopped is None else tally.stopped / tally.count,
         info=dict(chunk_size=chunk, noise_block=grid.block, unravelling=plan.unravelling.name,
                   state="mixed" if plan.mixed else ("purified" if state == "purified" else "pure"),
-                  nonfinite_policy=nonfinite, excluded_trajectories=int(tally.nonfinite.max())),
+                  nonfinite_policy=nonfinite, excluded_trajectories=int(tally.nonfinite.max()), noise=noise, prng=prng),
     )
     if histogram is not None:
         result.histogram = histogram_estimate(tally.hist, histogram, tally.count, float(trajectories))
@@ -239,10 +245,11 @@ class _Plan:
 
 
 def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, solver, observables, histogram,
-          n_samples, chunk_size, precision, state) -> _Plan:
+          n_samples, chunk_size, precision, state, noise, prng) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, and choose the chunk."""
     if state not in STATES:
         raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
+    check_noise(noise)
     if precision not in ("float32", "float64"):
         raise ValueError(f"run.precision: must be 'float32' or 'float64', got {precision!r}")
     dtype = jnp.float32 if precision == "float32" else jnp.float64
@@ -277,7 +284,7 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
     n_chunks = -(-trajectories // max_chunk)
     # Equal chunks keep padding small; an explicit chunk_size is used as given.
     chunk = max_chunk if chunk_size else -(-trajectories // n_chunks)
-    key = jax.random.key(seed)
+    key = jax.random.key(seed, impl=prng_impl(prng))
 
     # the checks below vmap the generator (n x d per point) over initial points: at most 256 of
     # them, fewer for large Hilbert spaces (8 for 16 qubits), so validation stays small in memory
