@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..dynamics._choice import SOLVERS, UNRAVELLINGS
+from ..dynamics._noise import NOISES, PRNGS
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
@@ -51,6 +52,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "chunk_size": ((int,), None),
         "samples": ((int,), None),
         "nonfinite": ((str,), "fail"),
+        "noise": ((str,), "gaussian"),
+        "prng": ((str,), "threefry"),
     },
     "initial": {
         "z_mean": ((list,), ...),
@@ -105,6 +108,8 @@ class RunConfig:
     resolved: dict
     state: str = "auto"
     nonfinite: str = "fail"
+    noise: str = "gaussian"
+    prng: str = "threefry"
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -122,7 +127,7 @@ class RunConfig:
             seed=self.seed, unravelling=self.unravelling, solver=self.solver,
             observables=self.observables, histogram=self.histogram, n_samples=self.samples,
             chunk_size=self.chunk_size, precision=self.precision, state=self.state,
-            nonfinite=self.nonfinite,
+            nonfinite=self.nonfinite, noise=self.noise, prng=self.prng,
         )
 
 
@@ -329,12 +334,12 @@ def parse_config(raw: dict) -> RunConfig:
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"], nonfinite=run["nonfinite"],
+        master=master, state=run["state"], nonfinite=run["nonfinite"], noise=run["noise"], prng=run["prng"],
     )
 
 
 _CHOICES = {"unravelling": UNRAVELLINGS, "method": SOLVERS, "precision": ("float32", "float64"), "state": STATES,
-            "nonfinite": NONFINITE}
+            "nonfinite": NONFINITE, "noise": NOISES, "prng": PRNGS}
 
 
 def _run_section(run: dict) -> dict:
