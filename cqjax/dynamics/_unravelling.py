@@ -28,7 +28,8 @@ Draw = Callable[[Array, int], Array]
 
 def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
     """The step of a diffusive unravelling: ``solver`` on its coefficients with dW = xi sqrt(dt),
-    xi ~ N(0, I_m) (no dW for a deterministic unravelling)."""
+    xi ~ N(0, I_m) or the moment-matched increments of ``_noise`` (no dW for a deterministic
+    unravelling)."""
     diagonal = is_diagonal(model)
     sqdt = jnp.sqrt(dt)
     coefficients = lambda z, q: unravelling.coefficients(model, z, q)
@@ -64,7 +65,7 @@ class AbstractUnravelling(eqx.Module):
 
     @abc.abstractmethod
     def noise_dim(self, model: AbstractModel, z: Array) -> int:
-        """m, the number of independent standard normals a step consumes."""
+        """m, the number of independent increments (standard normals by default) a step consumes."""
 
     @abc.abstractmethod
     def make_step(self, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
