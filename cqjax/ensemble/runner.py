@@ -170,7 +170,8 @@ def run_ensemble(
     trajectories (the first ones; default ``min(4, trajectories)``) are kept whole. ``noise``: the
     law of the increments (``"gaussian"``, or the cheaper ``"three-point"``, ``"rademacher"`` with
     the same weak order 1); ``prng``: the key implementation (``"threefry"``, ``"rbg"``; rbg draws a
-    vmapped batch from its first key, so its trajectories, not its statistics, depend on the chunking).
+    vmapped batch from its first key, so its trajectories, and its statistics within their SE,
+    depend on ``chunk_size``).
     """
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
     if nonfinite not in NONFINITE:
