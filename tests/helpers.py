@@ -16,13 +16,13 @@ def qubit(p0: float, phase: float = 0.0):
     return jnp.array([np.sqrt(p0), np.sqrt(1 - p0) * np.exp(1j * phase)], dtype=jnp.complex128)
 
 
-def batch(model, z0, psi0, n, *, t1, dt, n_saves=1, seed=0, unravelling=None, solver=None):
+def batch(model, z0, psi0, n, *, t1, dt, n_saves=1, seed=0, unravelling=None, solver=None, noise="gaussian"):
     """n trajectories of ``cqjax.simulate`` (vmapped, jitted) with keys as in an ensemble run."""
     unravelling = unravelling or cqjax.Healed()
     solver = solver or cqjax.Kraus()
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(seed), i))(jnp.arange(n))
     run = jax.jit(jax.vmap(lambda k: cqjax.simulate(
-        model, z0, psi0, k, t1=t1, dt=dt, n_saves=n_saves, unravelling=unravelling, solver=solver)))
+        model, z0, psi0, k, t1=t1, dt=dt, n_saves=n_saves, unravelling=unravelling, solver=solver, noise=noise)))
     return run(keys)
 
 

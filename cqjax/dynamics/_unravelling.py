@@ -19,6 +19,7 @@ from jaxtyping import PRNGKeyArray
 
 from ..models._base import AbstractModel, is_diagonal
 from ._coefficients import StepCoefficients
+from ._noise import check_noise, increments
 from ._solver import AbstractSolver
 
 Step = Callable[[tuple[Array, Array], Array], tuple[Array, Array]]
@@ -27,7 +28,8 @@ Draw = Callable[[Array, int], Array]
 
 def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
     """The step of a diffusive unravelling: ``solver`` on its coefficients with dW = xi sqrt(dt),
-    xi ~ N(0, I_m) (no dW for a deterministic unravelling)."""
+    xi ~ N(0, I_m) or the moment-matched increments of ``_noise`` (no dW for a deterministic
+    unravelling)."""
     diagonal = is_diagonal(model)
     sqdt = jnp.sqrt(dt)
     coefficients = lambda z, q: unravelling.coefficients(model, z, q)
@@ -40,9 +42,11 @@ def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solve
     return step
 
 
-def normal_draw(key: PRNGKeyArray, m: int, dtype) -> Draw:
-    """Standard normals (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``."""
-    return lambda b, length: jax.random.normal(jax.random.fold_in(key, b), (length, m), dtype=dtype)
+def normal_draw(key: PRNGKeyArray, m: int, dtype, noise: str = "gaussian") -> Draw:
+    """Increments xi (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``: standard
+    normals, or with ``noise`` the cheaper three-point or Rademacher variables (``increments``)."""
+    check_noise(noise)
+    return lambda b, length: increments(jax.random.fold_in(key, b), (length, m), dtype, noise)
 
 
 def classical_noise_dim(model: AbstractModel, z: Array) -> int:
@@ -61,15 +65,16 @@ class AbstractUnravelling(eqx.Module):
 
     @abc.abstractmethod
     def noise_dim(self, model: AbstractModel, z: Array) -> int:
-        """m, the number of independent standard normals a step consumes."""
+        """m, the number of independent increments (standard normals by default) a step consumes."""
 
     @abc.abstractmethod
     def make_step(self, model: AbstractModel, solver: AbstractSolver, dt) -> Step:
         """One trajectory's step ``(z, state), noise -> (z', state')``, unbatched."""
 
     @abc.abstractmethod
-    def make_draw(self, key: PRNGKeyArray, m: int, dtype) -> Draw:
-        """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first."""
+    def make_draw(self, key: PRNGKeyArray, m: int, dtype, noise: str = "gaussian") -> Draw:
+        """``draw(block_index, block_len)``: one trajectory's noise for a block, step axis first;
+        ``noise`` (one of ``NOISES``) is the law of the increments."""
 
     @abc.abstractmethod
     def coefficients(self, model: AbstractModel, z: Array, psi: Array) -> StepCoefficients:

@@ -46,8 +46,8 @@ class Healed(AbstractUnravelling):
     def make_step(self, model, solver, dt):
         return diffusive_step(self, model, solver, dt)
 
-    def make_draw(self, key, m, dtype):
-        return normal_draw(key, m, dtype)
+    def make_draw(self, key, m, dtype, noise="gaussian"):
+        return normal_draw(key, m, dtype, noise)
 
     def coefficients(self, model, z, psi):
         form = general_form(model, z)

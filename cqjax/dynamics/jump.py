@@ -12,6 +12,7 @@ from ..models._base import AbstractJumpModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import apply
 from ._coefficients import StepCoefficients
+from ._noise import check_noise
 from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
@@ -39,7 +40,10 @@ class Jump(AbstractUnravelling):
     def make_step(self, model, solver, dt):
         return jump_step(model, self, dt, is_diagonal(model))
 
-    def make_draw(self, key, m, dtype):  # one key per step: counts, picks and classical noise
+    def make_draw(self, key, m, dtype, noise="gaussian"):  # one key per step: counts, picks and classical noise
+        if check_noise(noise) != "gaussian":  # the step draws its own Wiener increments from its key
+            raise ValueError(f"run.noise: the jump unravelling draws Gaussian classical noise inside its step; "
+                             f"use 'gaussian', got {noise!r}")
         return lambda b, length: jax.random.split(jax.random.fold_in(key, b), length)
 
     def coefficients(self, model, z, psi):

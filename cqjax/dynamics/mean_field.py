@@ -26,8 +26,8 @@ class MeanField(AbstractUnravelling):
     def make_step(self, model, solver, dt):
         return diffusive_step(self, model, solver, dt)
 
-    def make_draw(self, key, m, dtype):
-        return normal_draw(key, m, dtype)
+    def make_draw(self, key, m, dtype, noise="gaussian"):
+        return normal_draw(key, m, dtype, noise)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z, jumps=False)

@@ -12,7 +12,7 @@ from ._statistics import chunk_record
 
 
 def chunk_kernel(model, observables, initial, key, start_hi, start_lo, offsets, n_valid, *, grid, unravelling,
-                 solver, dtype, n_samples, hist, hist_idx, mixed, pure):
+                 solver, dtype, n_samples, hist, hist_idx, mixed, pure, noise="gaussian"):
     """Per-save reductions (leading axis: saved time) of the chunk whose first trajectory has the
     32-bit index words (start_hi, start_lo); ``offsets`` (chunk,) are 0 .. chunk - 1 (sharded over
     the devices: everything vmapped over them is), and offsets >= ``n_valid`` are padding that
@@ -25,7 +25,7 @@ def chunk_kernel(model, observables, initial, key, start_hi, start_lo, offsets, 
     step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
-        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype)(b, length))(nkeys), 0, 1
+        jax.vmap(lambda k: unravelling.make_draw(k, m, dtype, noise)(b, length))(nkeys), 0, 1
     )
     record = lambda state: chunk_record(
         model, observables, *state, offsets < n_valid, offsets, pure=pure, unravelled=unravelling.stochastic,

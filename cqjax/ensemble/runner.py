@@ -25,6 +25,7 @@ from jaxtyping import Array
 
 from .._precision import cast_model
 from ..dynamics._choice import resolve_unravelling
+from ..dynamics._noise import check_noise, prng_impl
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.healed import Healed
@@ -115,6 +116,8 @@ def run_ensemble(
     state: str = "auto",
     nonfinite: str = "fail",
     devices: int | None = None,
+    noise: str = "gaussian",
+    prng: str = "threefry",
     checkpoint: str | Path | None = None,
     checkpoint_seconds: float = 60.0,
     resume: bool = False,
@@ -139,7 +142,11 @@ def run_ensemble(
     ``nonfinite``: ``"fail"`` raises ``SimulationError`` at the first trajectory that becomes
     NaN or inf; ``"exclude"`` takes the statistics over the trajectories finite at each saved
     time and reports the number excluded (``info["excluded_trajectories"]``). ``n_samples``
-    trajectories (the first ones; default ``min(4, trajectories)``) are kept whole.
+    trajectories (the first ones; default ``min(4, trajectories)``) are kept whole. ``noise``: the
+    law of the increments (``"gaussian"``, or the cheaper ``"three-point"``, ``"rademacher"`` with
+    the same weak order 1); ``prng``: the key implementation (``"threefry"``, ``"rbg"``; rbg draws a
+    vmapped batch from its first key, so its trajectories, and its statistics within their SE,
+    depend on ``chunk_size`` and the number of devices).
 
     ``checkpoint``: a file where the merged statistics and the next chunk are saved after a
     completed chunk, at most every ``checkpoint_seconds`` (one file per process); ``resume``
@@ -151,7 +158,7 @@ def run_ensemble(
     plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
                  unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
                  n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, nonfinite=nonfinite,
-                 devices=devices)
+                 devices=devices, noise=noise, prng=prng)
     program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
     processes, process = jax.process_count(), jax.process_index()
     fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
@@ -178,7 +185,7 @@ def run_ensemble(
 # one jit for every run: a run with the same static choices and shapes (a parameter sweep, a
 # resumed or repeated run) reuses the compiled kernel
 _KERNEL = jax.jit(chunk_kernel, static_argnames=("grid", "unravelling", "solver", "dtype", "n_samples", "hist",
-                                                 "hist_idx", "mixed", "pure"))
+                                                 "hist_idx", "mixed", "pure", "noise"))
 
 
 class _Program(NamedTuple):
@@ -216,7 +223,7 @@ def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
     """(compiled kernel, its dispatcher, its record shapes) for chunks of ``chunk`` trajectories."""
     kernel = partial(_KERNEL, grid=plan.grid, unravelling=plan.unravelling, solver=solver, dtype=plan.dtype,
                      n_samples=min(plan.n_samples, chunk), hist=histogram, hist_idx=plan.hist_idx, mixed=plan.mixed,
-                     pure=plan.pure)
+                     pure=plan.pure, noise=plan.noise)
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, plan.observables, initial, plan.key)
     zero = (np.uint32(0), np.uint32(0), offsets, np.int32(0))
@@ -294,7 +301,7 @@ def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict,
                   processes=jax.process_count(), noise_block=plan.grid.block, unravelling=plan.unravelling.name,
                   state=plan.state_name, nonfinite_policy=plan.nonfinite,
                   excluded_trajectories=int(acc.nonfinite.max()), complete=complete,
-                  trajectories_requested=plan.trajectories),
+                  trajectories_requested=plan.trajectories, noise=plan.noise, prng=plan.prng),
     )
     if acc.hist is not None:
         result.histogram = histogram_estimate(acc.hist, plan.histogram, acc.count, float(done))
@@ -311,6 +318,7 @@ def _fingerprint(plan, initial, solver, histogram, precision, nonfinite, chunk, 
         trajectories=plan.trajectories, seed=plan.seed, unravelling=plan.unravelling, solver=solver,
         observables=[o.name for o in plan.observables], histogram=histogram, samples=plan.n_samples,
         chunk=chunk, precision=precision, state=plan.state_name, nonfinite=nonfinite, processes=processes,
+        noise=plan.noise, prng=plan.prng,
     ).items()}
 
 
@@ -337,16 +345,19 @@ class _Plan:
     n_samples: int
     histogram: HistogramSpec | None
     hist_idx: tuple[int, ...]
+    noise: str
+    prng: str
 
 
 def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, solver, observables, histogram,
-          n_samples, chunk_size, precision, state, nonfinite, devices) -> _Plan:
+          n_samples, chunk_size, precision, state, nonfinite, devices, noise, prng) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, choose the devices and
     the chunk, and check that the histogram fits in memory."""
     if nonfinite not in NONFINITE:
         raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
     if state not in STATES:
         raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
+    check_noise(noise)
     if precision not in ("float32", "float64"):
         raise ValueError(f"run.precision: must be 'float32' or 'float64', got {precision!r}")
     dtype = jnp.float32 if precision == "float32" else jnp.float64
@@ -368,13 +379,13 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
         raise ValueError("observables.names: give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
     chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
-    key = jax.random.key(seed)
+    key = jax.random.key(seed, impl=prng_impl(prng))
     unravelling, mixed, state_name = _representation(model, initial, key, trajectories, unravelling, solver, state,
                                                      dtype)
     return _Plan(model=model, observables=obs, key=key, grid=grid, chunk=chunk, devices=used, unravelling=unravelling,
                  mixed=mixed, pure=state_name == "pure", state_name=state_name, dtype=dtype, precision=precision,
                  nonfinite=nonfinite, trajectories=trajectories, seed=seed, n_samples=n_samples, histogram=histogram,
-                 hist_idx=hist_idx)
+                 hist_idx=hist_idx, noise=noise, prng=prng)
 
 
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:

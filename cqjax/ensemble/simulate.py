@@ -36,6 +36,7 @@ def simulate(
     n_saves: int,
     unravelling: AbstractUnravelling,
     solver: AbstractSolver,
+    noise: str = "gaussian",
 ) -> Solution:
     """Integrate one trajectory of ``unravelling`` with ``solver`` from (z0, psi0).
 
@@ -43,7 +44,8 @@ def simulate(
     unravelling, seed 004 eqs. 7-8). ``key`` is the trajectory's own key
     (``trajectory_key(run_key, i)`` reproduces trajectory i
     of an ensemble run). Pure and differentiable with respect to the model's parameters and the
-    initial state; vmap it for batches.
+    initial state; vmap it for batches. ``noise``: the law of the increments (``"gaussian"``,
+    ``"three-point"`` or ``"rademacher"``, see ``run_ensemble``).
     """
     grid = TimeGrid.make(t1, dt, n_saves)
     z0 = jnp.asarray(z0)
@@ -55,6 +57,6 @@ def simulate(
     psi0 = psi0 / (jnp.real(jnp.trace(psi0)) if psi0.ndim == 2 else jnp.linalg.norm(psi0))
     unravelling = resolve_unravelling(model, unravelling, solver.name)
     step = make_step(model, unravelling, solver, grid.dt)
-    draw = unravelling.make_draw(noise_key(key), unravelling.noise_dim(model, z0), dtype)
+    draw = unravelling.make_draw(noise_key(key), unravelling.noise_dim(model, z0), dtype, noise)
     _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s: s)
     return Solution(ts=jnp.asarray(grid.ts, dtype), z=zs, psi=psis)

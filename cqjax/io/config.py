@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..dynamics._choice import SOLVERS, UNRAVELLINGS
+from ..dynamics._noise import NOISES, PRNGS
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
@@ -52,6 +53,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "samples": ((int,), None),
         "nonfinite": ((str,), "fail"),
         "devices": ((int,), None),
+        "noise": ((str,), "gaussian"),
+        "prng": ((str,), "threefry"),
     },
     "initial": {
         "z_mean": ((list,), ...),
@@ -107,6 +110,8 @@ class RunConfig:
     state: str = "auto"
     nonfinite: str = "fail"
     devices: int | None = None
+    noise: str = "gaussian"
+    prng: str = "threefry"
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -124,7 +129,7 @@ class RunConfig:
             seed=self.seed, unravelling=self.unravelling, solver=self.solver,
             observables=self.observables, histogram=self.histogram, n_samples=self.samples,
             chunk_size=self.chunk_size, precision=self.precision, state=self.state,
-            nonfinite=self.nonfinite, devices=self.devices,
+            nonfinite=self.nonfinite, devices=self.devices, noise=self.noise, prng=self.prng,
         )
 
 
@@ -331,12 +336,13 @@ def parse_config(raw: dict) -> RunConfig:
         seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
         solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
         histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"], nonfinite=run["nonfinite"], devices=run["devices"],
+        master=master, state=run["state"], nonfinite=run["nonfinite"], devices=run["devices"], noise=run["noise"],
+        prng=run["prng"],
     )
 
 
 _CHOICES = {"unravelling": UNRAVELLINGS, "method": SOLVERS, "precision": ("float32", "float64"), "state": STATES,
-            "nonfinite": NONFINITE}
+            "nonfinite": NONFINITE, "noise": NOISES, "prng": PRNGS}
 
 
 def _run_section(run: dict) -> dict:
