@@ -269,3 +269,11 @@ def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path, ca
                  "--resume"]) == 0
     a, c = cqjax.load_results(tmp_path / "a.npz"), cqjax.load_results(tmp_path / "c.npz")
     _close(c, a, [k for k in a if k.endswith(".mean")], rtol=0, atol=0)
+
+
+def test_oversized_master_grid_is_refused_before_integrating():
+    init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5))
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^master: needs about .* GiB of memory but .* available; use fewer"):
+        cqjax.solve_master(cqjax.Diosi(), init, t1=1.0, n_saves=1000, cells=(4096, 4096), observables=("q",))
+    assert time.perf_counter() - t0 < 60  # refused from the estimate, not after trying

@@ -8,11 +8,11 @@ over trajectories into all-reduces on the devices.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from .._memory import host_memory
 
 CHUNK_CAP = 1 << 22  # trajectories per device and chunk when sized from memory (~0.1-1 s of GPU work)
 MEMORY_FRACTION = 0.5  # of the free device memory a chunk may use (two chunks are in flight)
@@ -32,18 +32,6 @@ def local_devices(count: int | None) -> list:
 def trajectory_sharding(devices: list) -> NamedSharding:
     """Arrays whose leading axis is the chunk's trajectories, split evenly over ``devices``."""
     return NamedSharding(Mesh(np.array(devices), ("traj",)), PartitionSpec("traj"))
-
-
-def host_memory() -> int:
-    """Bytes of host memory available now (MemAvailable; total physical memory if unknown)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def device_memory(device) -> int:
@@ -81,13 +69,3 @@ def chunk_from_memory(per_trajectory: float, free: int, n_devices: int, trajecto
     need = -(-trajectories // n_devices)
     per_device = min(CHUNK_CAP, max(fit, 1), 1 << max(need - 1, 0).bit_length())
     return n_devices * (1 << (per_device.bit_length() - 1))
-
-
-def check_fits(what: str, need: int, free: int, knob: str) -> None:
-    """Refuse, before allocating, ``need`` bytes where ``free`` are available."""
-    if need > free:
-        raise ValueError(f"{what}: needs about {_gb(need)} of memory but {_gb(free)} are available; {knob}")
-
-
-def _gb(n: float) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._memory import check_fits, host_memory
 from .._precision import cast_model
 from ..dynamics._choice import resolve_unravelling
 from ..dynamics._noise import check_noise, prng_impl
@@ -39,10 +40,8 @@ from ..spec.observables import parse_observable
 from ._accumulator import finalize, init, update
 from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
 from ._devices import (
-    check_fits,
     chunk_from_memory,
     device_memory,
-    host_memory,
     kernel_bytes,
     local_devices,
     sized_from_memory,

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._memory import check_fits, host_memory
 from ..models._base import CONSISTENCY_RTOL, AbstractModel
 from ..models._consistency import (
     consistency,
@@ -124,25 +125,24 @@ def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label="", fal
     t0 = time.perf_counter()
     compiled = advance.lower(rho, lost, *args).compile()
     compile_seconds = time.perf_counter() - t0
-    saves = [np.asarray(rho)]
-    sides = [np.asarray(lost)]
+    masses = np.empty((n_saves + 1, *rho.shape), rho.dtype)  # one host copy of the saved densities
+    sides = np.empty((n_saves + 1, *lost.shape), lost.dtype)
+    masses[0], sides[0] = np.asarray(rho), np.asarray(lost)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_saves, unit="save", desc=label or None, dynamic_ncols=True)
     t0 = time.perf_counter()
-    for _ in range(n_saves):
+    for k in range(1, n_saves + 1):
         rho, lost = compiled(rho, lost, *args)
-        saves.append(np.asarray(rho))
-        sides.append(np.asarray(lost))
+        masses[k], sides[k] = np.asarray(rho), np.asarray(lost)
         if bar is not None:
             bar.update(1)
     run_seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    masses = np.stack(saves)
-    return gen, masses, np.stack(sides), lost0, dt, per_save, compile_seconds, run_seconds
+    return gen, masses, sides, lost0, dt, per_save, compile_seconds, run_seconds
 
 
 def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) -> None:
@@ -160,6 +160,17 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
             hint = "" if c == 2 else ("; set master.allow_non_cp = true to integrate it anyway (min_eig then "
                                       "shows where varrho stops being positive)")
             raise ValueError(f"master: {message}{hint}")
+
+
+def _check_memory(grid: PhaseSpaceGrid, d: int, n_saves: int, error_estimate: bool) -> None:
+    """Refuse, before integrating, a solution whose saved densities do not fit in host memory: cells
+    x d^2 x saves complex entries, once in the run's precision and once in complex64 for the
+    results file, plus a quarter of that for the error estimate's coarse run."""
+    itemsize = 16 if jax.config.read("jax_enable_x64") else 8
+    entries = float(np.prod(grid.cells, dtype=np.float64)) * d * d * (n_saves + 1)
+    need = entries * (itemsize + 8) * (1.25 if error_estimate else 1.0)
+    check_fits("master", int(need), host_memory(), "use fewer master.cells or run.n_saves (the densities of every "
+               "saved time are kept)")
 
 
 def solve_master(
@@ -212,6 +223,7 @@ def solve_master(
     for name in names:
         parse_observable(name, model)
     grid, grid_info = choose_grid(model, initial, t1, tuple(cells), extent)
+    _check_memory(grid, initial.dim, n_saves, error_estimate)
     check_cells(model, grid, allow_non_cp)
     gen, masses, sides, lost0, dt_used, per_save, ct, rt = _integrate(
         model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master")

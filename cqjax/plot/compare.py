@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_atomic
 from ..analysis.compare import Comparison, argworst
 
 
@@ -65,6 +66,6 @@ def plot_comparison(run: dict, master: dict, comparison: Comparison, path: str |
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    write_atomic(path, lambda f: fig.savefig(f, dpi=110, format="png"))
     plt.close(fig)
     return path

@@ -23,6 +23,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .._files import write_atomic
+
 _DPI = 120
 
 
@@ -140,7 +142,7 @@ def _save(fig: Figure, path: Path) -> Path:
     """Lay out, render with Agg and write ``fig`` to ``path``; release it."""
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
+    write_atomic(path, lambda f: fig.savefig(f, dpi=_DPI, format="png"))
     fig.clear()
     return path
 
