@@ -18,7 +18,6 @@ from .dynamics import (
     Milstein,
 )
 from .ensemble import (
-    Accumulator,
     EnsembleResult,
     Solution,
     TimeGrid,
@@ -72,7 +71,6 @@ __all__ = [
     "AbstractModel",
     "AbstractSolver",
     "AbstractUnravelling",
-    "Accumulator",
     "Comparison",
     "ConfigError",
     "Diosi",

@@ -175,8 +175,8 @@ def run_ensemble(
                                stop, bar, nonfinite)
     run_seconds = time.perf_counter() - t0
     info = dict(trajectories_this_run=int(acc.done) - done_before, resumed_from=done_before)
-    if stop.signum is not None:
-        _interrupted(stop.signum, plan, program, acc, path, checkpoint, run_seconds, info, failure)
+    if stop.signum is not None and failure is None:
+        _interrupted(stop.signum, plan, program, acc, path, checkpoint, run_seconds, info)
     acc = gather(acc, failure)
     return _result(plan, program, acc, run_seconds, info, complete=True)
 
@@ -236,13 +236,18 @@ def _stream(program: _Program, plan: _Plan, acc, chunks: range, checkpointer, st
     """Run ``chunks`` in order, each dispatched before the previous one's records are fetched
     (host and device overlap); merge each into ``acc``. Returns (acc, the one-line reason the run
     must stop, or None). Stops early after a chunk when a signal asked for it."""
-    launch = lambda c: (c, c * program.chunk, min(program.chunk, plan.trajectories - c * program.chunk),
-                        program.call(c * program.chunk, min(program.chunk, plan.trajectories - c * program.chunk)))
+    def launch(c):  # (chunk, first trajectory, trajectories in it, records in flight), or None
+        if c is None:
+            return None
+        start = c * program.chunk
+        n_valid = min(program.chunk, plan.trajectories - start)
+        return c, start, n_valid, program.call(start, n_valid)
+
     todo = iter(chunks)
-    nxt = launch(c) if (c := next(todo, None)) is not None else None
+    nxt = launch(next(todo, None))
     while nxt is not None:
         c, start, n_valid, out = nxt
-        nxt = launch(c2) if stop.signum is None and (c2 := next(todo, None)) is not None else None
+        nxt = launch(next(todo, None)) if stop.signum is None else None
         rec = jax.device_get(out)
         if (why := first_violation(rec, plan.grid.ts, plan.model.coords, policy, start, n_valid)) is not None:
             return acc, why
@@ -268,7 +273,7 @@ def _progress(show: bool, total: int, done: int):
         bar.close()
 
 
-def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info, failure):
+def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info):
     """Raise ``Interrupted`` for a run stopped by ``signum``: what is kept and how to resume."""
     name = signal.Signals(signum).name
     done = int(acc.done)
@@ -278,7 +283,7 @@ def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info
     else:
         what = "no checkpoint was set (--checkpoint PATH keeps the merged statistics)"
     partial = None
-    if jax.process_count() == 1 and failure is None and done > 0:
+    if jax.process_count() == 1 and done > 0:
         partial = _result(plan, program, acc, run_seconds, info, complete=False)
     raise Interrupted(f"interrupted by {name} after {done} of {plan.trajectories} trajectories; {what}",
                       signum=signum, done=done, requested=plan.trajectories, checkpoint=path, partial=partial)
