@@ -1,5 +1,7 @@
 """Exact results for the healed linear Diosi model (seed 004 App. C.2), derived in the sz basis.
 
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+
 With K = -(lam/sigma) sz the record Y_t = W_t + 2 int <K> dt is the momentum, p_t = p0 + sigma Y_t.
 Given the outcome s = +-1 (probability P_s(0), Born rule), Y_t = -2 (lam/sigma) s t + W_t, so
 p_t ~ p0 - 2 lam s t + sigma W_t, and the conditional populations are

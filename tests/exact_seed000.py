@@ -1,5 +1,8 @@
 """Exact solution of the seed-000 partial Wigner equation (13) with A = sz (q is conserved).
 
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory".
+
 In the sz basis (a_0 = +1, a_1 = -1) every matrix element obeys a scalar advection-diffusion
 equation in p: d rho_ab = -i (lam q / hbar)(a_a - a_b) rho_ab + (lam/2)(a_a + a_b) d_p rho_ab
 + gamma_c d_p^2 rho_ab - gamma_q (a_a - a_b)^2 rho_ab. From rho(q, p, 0) = g(q) N(p; p0, s^2) |psi><psi|:

@@ -1,6 +1,11 @@
 """The closed forms of cqjax.analysis.exact and the Bloch vectors of cqjax.analysis.bloch, each
 against an independent check: another closed form, a numerical integration, explicit matrices, a
-Monte Carlo draw, or a short healed ensemble (fixed seed, 5 standard errors)."""
+Monte Carlo draw, or a short healed ensemble (fixed seed, 5 standard errors).
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory".
+"""
 
 from __future__ import annotations
 

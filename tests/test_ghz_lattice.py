@@ -1,7 +1,10 @@
 """n qubits with local classical fields from a GHZ state (seed 004 App. C.5, Fig. 4).
 
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+
 H = lam sum_i phi_i sz^i + sum_i pi_i^2 / 2m + h_z sum_i sz^i, noise sigma on each pi_i. All the
-expected values are derived here from the CQ master equation (PHYSICS.md section 2). With
+expected values are derived here from the CQ master equation (seed 004 eq. 5, with its
+back-reaction term -d_i(...) rather than the printed +; see cqjax/models/_base.py). With
 |psi0> = a_0 |0..0> + a_1 |1..1> (w_a = |a_a|^2, branch 0 has sz^i = +1 on every site):
 
 * H and every force operator F_{pi_i} = {pi_i, H_I} = -lam sz^i are diagonal, so the state stays in

@@ -1,5 +1,7 @@
 """Jump unravelling of the seed-003 qubit (eqs. 77-82): exact Poisson counting, Born rule.
 
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+
 Every jump shifts p by -tau B (|0>) or +tau B (|1>); the first jump collapses the state, so all
 later jumps share its sign and |p_T - p_0| / (tau B) is the number of jumps N_T. The total rate is
 omega / tau whatever the state, so N_T ~ Poisson(omega T / tau) exactly, at any step size: the

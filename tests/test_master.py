@@ -1,6 +1,11 @@
-"""The master-equation solver (cqjax/_lattice.py, cqjax/_master.py) against exact solutions:
+"""The master-equation solver (cqjax/master/lattice.py, cqjax/master/solver.py) against exact solutions:
 Diosi (Gaussian branches, coherence), seed 000 (exactly solvable, q conserved), the seed-003
-jump qubit (Poisson jumps); trace, lost mass, positivity diagnostics, error estimates."""
+jump qubit (Poisson jumps); trace, lost mass, positivity diagnostics, error estimates.
+
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory".
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+"""
 
 import jax.numpy as jnp
 import numpy as np

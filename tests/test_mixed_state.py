@@ -1,5 +1,9 @@
 """The mixed-state unravelling (seed 004 eqs. 7-8) and the general (L, D0, D1, sigma) model form.
 
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory".
+
 - seed 000 above saturation: the conditional rho, with the same noise, is the saturated pure
   trajectory with its coherence multiplied by exp(-2 r t), r = 2 gamma_q - lam^2 / (8 gamma_c)
   the excess dephasing rate (everything else commutes with sz), so the purity is conserved iff

@@ -1,4 +1,7 @@
-"""Every shipped config runs, and its model has deterministic mean-field dynamics (seed 004 eqs. 13-14)."""
+"""Every shipped config runs, and its model has deterministic mean-field dynamics (seed 004 eqs. 13-14).
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from pathlib import Path
 

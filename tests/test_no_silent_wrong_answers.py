@@ -1,6 +1,8 @@
 """Regression tests: runs that used to finish with exit 0 and a wrong number (issue "no silent
 wrong answers", commit aa13c84) now compute right or stop with a one-line reason.
 
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+
 Jump model (seed 003 eqs. 77-80) with m = B = omega = 1, tau = 0.5 from |+> at the origin, t = 0.5:
 - an extra Lindblad channel gamma D[sz] (gamma = 2): a jump collapses the qubit for good, so only
   the no-jump branch keeps a coherence, and D[sz] damps it at rate 2 gamma:

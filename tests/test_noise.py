@@ -1,6 +1,9 @@
 """Cheaper noise for ensemble statistics: ``run.noise`` (gaussian | three-point | rademacher) and
 ``run.prng`` (threefry | rbg).
 
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory".
+
 - The increments have the moments they promise: mean 0 and variance 1 for all; E xi^3 = 0,
   E xi^4 = 3 and E xi^5 = 0 for three-point; the values +-1 for rademacher; no correlation
   between the increments packed into one random word.

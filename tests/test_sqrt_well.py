@@ -1,5 +1,7 @@
 """The sqrt(q) well / barrier (seed 004 C.3, Fig. 6) and its absorbing rule at q <= 0.
 
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+
 - Mean field from |+>: <sz> = 0 stays (the populations only rotate), so there is no force,
   p = -1 and q = 1 - t: every trajectory is stopped at the first step past t = 1.
 - Healed: E[<sz>] is a martingale (stopping keeps it one), so E<sz>(t) = 0 within 5 SE; the

@@ -1,6 +1,9 @@
 """The test mass near a planet in superposition (seed 004 App. C.4): decoherence at the rate the
 trade-off predicts, no signalling (a superposition and the matching mixture give the same
-classical statistics), and deterministic mean-field runs."""
+classical statistics), and deterministic mean-field runs.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 import jax.numpy as jnp
 import numpy as np

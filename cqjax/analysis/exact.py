@@ -2,15 +2,16 @@
 
 References (cited below by their short names):
 
-- [LOW] I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics":
+- [LOW] (seed 004) I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics":
   the decoherence-diffusion trade-off (eq. 6), the healed semi-classical equations (eqs. 11-12),
   the standard (mean-field) semi-classical equations (eqs. 13-14) and the linear Diosi model
   (App. C.2, eqs. C.4-C.9).
-- [L] I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+- [L] (seed 000) I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
   classical-quantum dynamics from open quantum theory" (arXiv:2604.08024): the qubit-particle toy
   model H = lam q A, its open-system dynamics (eq. 12) in the partial Wigner picture (eq. 13),
-  the positivity condition gamma_C gamma_Q >= lam^2 / 16 (eq. 14), its unravelling (eq. 15), the
-  mean-field equations (eq. 10) and the validity inequalities (16)-(18) of mean-field dynamics.
+  the positivity condition gamma_C gamma_Q >= lam^2 / 16 (eq. 14), its unravelling (eq. 15, whose
+  printed noise terms are corrected as in cqjax/models/seed000.py), the mean-field equations
+  (eq. 10) and the validity inequalities (16)-(18) of mean-field dynamics.
 
 Conventions: hbar = 1; sz|0> = |0>, so "branch s = +1" is |0> and "s = -1" is |1>; rho_01 =
 <0|rho|1>, so <sx> = 2 Re rho_01 and <sy> = -2 Im rho_01.

@@ -1,4 +1,7 @@
-"""The coefficients of one Ito step at a phase-space point, what an unravelling hands a solver."""
+"""The coefficients of one Ito step at a phase-space point, what an unravelling hands a solver.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 

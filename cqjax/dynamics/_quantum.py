@@ -1,6 +1,8 @@
 """Quantum-state arithmetic the solvers share: the Ito drift and diffusion of eqs. 8 / 12 of
 seed 004, renormalisation, the Cayley transform of the unitary part and the exact channel of the
 decoherence beyond saturation.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 An unravelling turns a model's generator at a phase-space point into the coefficients of one
 Ito step: classical drift, classical noise matrix, and the measurement operators K_i that drive
 the quantum state. Solvers turn those into an update.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The healed semi-classical unravelling and the general continuous one (seed 004 eqs. 7-8, 11-12)."""
+"""The healed semi-classical unravelling and the general continuous one (seed 004 eqs. 7-8, 11-12).
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,11 @@ class Healed(AbstractUnravelling):
     is then saturated in the enlarged phase space and the state stays pure. The purifying
     coordinates are not stored: nothing in the dynamics depends on them, and their increments
     are the extra noises.
+
+    Printed slips followed in corrected form: the last noise term of eq. (8) carries D1^{0a}
+    (printed D1^{aa}); in App. B, eq. (B.1) restates the trade-off with D1 and D1^dag swapped (it
+    is D0 >= D1^dag pinv(sigma sigma^T) D1, as in the text after it), and the drift of eq. (B.6)
+    has <D1^{a0}_i L_a + D1^{0a}_i L_a^dag> (printed D1^{00}_i L_a), as in eq. (7).
     """
 
     name: ClassVar[str] = "healed"

@@ -1,4 +1,7 @@
-"""The jump unravelling of a jump model and its step (seed 003 sec. IV)."""
+"""The jump unravelling of a jump model and its step (seed 003 sec. IV).
+
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+"""
 
 from __future__ import annotations
 

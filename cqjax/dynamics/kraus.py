@@ -1,4 +1,10 @@
-"""The Rouchon-Ralph Kraus step: positive and normalised at any dt."""
+"""The Rouchon-Ralph Kraus step: positive and normalised at any dt.
+
+The step: P. Rouchon and J. F. Ralph, "Efficient quantum filtering for quantum feedback control",
+Phys. Rev. A 91, 012118 (2015). Its innovation, the record form of the classical increment: seed
+004 (I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics") eqs.
+(A.11)-(A.13).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from ._solver import AbstractSolver, one_point_step
 
 
 class Kraus(AbstractSolver):
-    """Rouchon-Ralph Kraus step (PHYSICS.md sec. 4), weak order 1.
+    """Rouchon-Ralph Kraus step (Rouchon and Ralph, Phys. Rev. A 91, 012118 (2015)), weak order 1.
 
     psi -> U M psi / |M psi| and rho -> E(U M rho M^dag U^dag / Tr), with
     M = I - 1/2 sum (K_i^dag K_i + K_i^2) dt + A + 1/2 A^2,  A = sum_i K_i dY_i,

@@ -1,4 +1,7 @@
-"""The standard semi-classical (mean-field) equations, seed 004 eqs. (13)-(14)."""
+"""The standard semi-classical (mean-field) equations, seed 004 eqs. (13)-(14).
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,17 @@
 """The CQ master equation on a (q, p) grid as a lattice of Kraus channels between cells.
 
-For one degree of freedom the generator of PHYSICS.md section 2, built from the model (healed
+For one degree of freedom the CQ master equation of seed 004 eq. (5) (I. Layton, J. Oppenheim and
+Z. Weller-Davies, "A healthier semi-classical dynamics"), built from the model (healed
 decoherence and back-reaction from F = {Z, H_I}, drift {Z, H_C}, diffusion D2 = sigma sigma^T / 2,
 the model's extra Lindblad channels and jump channels, unitary -i[H_I, varrho] / hbar), is
-realised as in seed 003 sec. IV.A by jumps between cells. ``varrho`` is stored as cell masses
-(d x d matrices summing to trace 1).
+realised as in seed 003 sec. IV.A (J. Oppenheim, "A postquantum theory of classical gravity?":
+realisations of the jump kernels W^{ab}(z|z - Delta)) by jumps between cells. ``varrho`` is stored
+as cell masses (d x d matrices summing to trace 1).
+
+Sign of the back-reaction: eq. (5) as printed has + d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho
+L_a^dag); the term is - d_i(...), as the paper's own derivation from the unravelling gives (App. A,
+eqs. (A.5) and (A.8)): it is the divergence of the flux that the drift <D1^{a0} L + D1^{0a} L^dag>
+of eq. (7) carries. The lattice realises the minus sign.
 
 - Along a coordinate i with diffusion D2_ii or back-reaction G_i = F_i: jumps z -> z +- Delta e_i
   at rate r_i with Kraus operators sqrt(r_i) (I +- a_i G_i), a_i = 1 / (4 Delta r_i). Their

@@ -1,5 +1,8 @@
 """Direct integration of the CQ master equation on a (q, p) grid: grid choice, initial density,
-time stepping, observables and diagnostics (the lattice dynamics itself is in ``_lattice.py``).
+time stepping, observables and diagnostics (the lattice dynamics itself is in ``lattice.py``).
+
+The equation is seed 004 eq. (5): I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier
+semi-classical dynamics" (README, References).
 
 ``solve_master`` returns varrho(z, t) at the saved times together with
 - ``<name>.mean``: sum over cells of f(z_c) Tr(O varrho_c) for the same observable names as an
@@ -190,9 +193,12 @@ def solve_master(
 ) -> MasterResult:
     """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a (q, p) grid.
 
-    The generator is the one the trajectories follow (PHYSICS.md section 2, built from the model as
-    in ``_lattice.py``), including extra Lindblad channels, jumps, and generators that are not
-    completely positive (then ``min_eig`` shows where positivity fails). ``cells`` per axis and
+    The generator is the one the trajectories follow: the CQ master equation of seed 004 eq. (5)
+    (Layton et al., "A healthier semi-classical dynamics"), with the back-reaction term
+    -d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho L_a^dag) (printed there with a + sign, see
+    ``lattice.py``), built from the model as in ``lattice.py``, including extra Lindblad channels,
+    jumps, and generators that are not completely positive (then ``min_eig`` shows where
+    positivity fails). ``cells`` per axis and
     ``extent`` {coordinate: (lo, hi)} fix the grid (default: chosen from the initial state and a
     pilot run, see ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the
     discretisation error of every output is estimated from a run with half the cells. The

@@ -4,6 +4,9 @@ A model holds its parameters as pytree leaves (so ``jax.grad`` flows to them) an
 physics only: the classical coordinates in canonical pairs, the operator-valued Hamiltonian, the
 classical noise matrix sigma(z) (method ``noise``) and named quantum operators. Everything the
 dynamics needs beyond that is derived in ``_generator.py``.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics";
+seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ class AbstractModel(eqx.Module):
         """Extra Lindblad channels sum_k gamma_k D[L_k] varrho beyond the healed decoherence.
 
         Returns ``(rates, operators)`` or None (the default: none). The healed generator already
-        holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the force operators
-        (PHYSICS.md section 3); these channels add to it. A negative rate lowers the decoherence
+        holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the force operators (seed 004
+        sec. III: L_a = {Z_a, H_I}, D1^{0a}_i = delta_ia / 2 and eq. (6) saturated give the healed
+        eqs. (11)-(12)); these channels add to it. A negative rate lowers the decoherence
         below saturation: the dynamics is then not completely positive, which the master-equation
         solver can integrate (and diagnose with ``min_eig``) but no trajectory can unravel.
         """
@@ -85,15 +89,21 @@ class AbstractDiagonalModel(AbstractModel):
 
 
 class AbstractGeneralModel(AbstractModel):
-    """General continuous CQ dynamics, seed 004 eqs. (5)-(8), PHYSICS.md section 2.
+    """General continuous CQ dynamics, seed 004 eqs. (5)-(8), with three printed errors corrected.
 
     d varrho/dt = - d_i(D1C_i varrho) + d_i d_j(D2_ij varrho) - i[H, varrho]
                   + D0^{ab} (L_a varrho L_b^dag - 1/2 {L_b^dag L_a, varrho})
                   - d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho L_a^dag),
-    with D2 = sigma sigma^T / 2 and D1^{a0} = conj(D1^{0a}). Define ``hamiltonian`` (H, the
-    unitary part; its trace only adds a global phase), ``noise`` (sigma), ``drift`` (D1C) and
-    ``lindblad`` (L_a, D0, D1^{0a}). Complete positivity is the block-matrix condition
-    [[2 D2, D1], [D1^dag, D0]] >= 0, checked at the initial points before a run.
+    with D2 = sigma sigma^T / 2 and D1^{a0} = conj(D1^{0a}). Corrections: eq. (5) prints the
+    back-reaction term (last line) with a + sign; the paper's derivation from the unravelling
+    (App. A, eqs. (A.5), (A.8)) gives the - sign used here. The text before eq. (7) prints
+    D2 = 1/2 sigma sigma^2 for 1/2 sigma sigma^T. The last noise term of eq. (8) prints
+    D1^{aa}; it is D1^{0a}_j pinv(sigma)_ij rho (L_a^dag - <L_a^dag>) dW_i.
+
+    Define ``hamiltonian`` (H, the unitary part; its trace only adds a global phase), ``noise``
+    (sigma), ``drift`` (D1C) and ``lindblad`` (L_a, D0, D1^{0a}). Complete positivity is the
+    block-matrix condition [[2 D2, D1], [D1^dag, D0]] >= 0 (equivalent to eq. (6): 2 D0 >= D1^dag pinv(D2) D1 and
+    (I - D2 pinv(D2)) D1 = 0), checked at the initial points before a run.
     """
 
     @abc.abstractmethod

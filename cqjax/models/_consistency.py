@@ -1,6 +1,8 @@
 """What a model must satisfy wherever the dynamics goes: valid shapes, Hermiticity, complete
-positivity (the block condition [[2 D2, D1], [D1^dag, D0]] >= 0 of seed 004 eq. 9), and which
-state representation can unravel it.
+positivity (the block condition [[2 D2, D1], [D1^dag, D0]] >= 0, equivalent to the conditions of
+seed 004 eq. 6), and which state representation can unravel it.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def consistency(model: AbstractModel, z: Float[Array, " n"], pure: bool = True) 
     """What the dynamics assumes at every point it visits, as ``(relative (3,), amount (3,))``.
 
     0: the trade-off deficit max(0, -lambda_min(D0 - D1^dag pinv(sigma sigma^T) D1)) (seed 004
-       eq. 9 as a block-matrix condition), relative to the decoherence scale max|D0| + max|rates|;
+       eq. 6 as a block-matrix condition), relative to the decoherence scale max|D0| + max|rates|;
     1: ||(I - sigma pinv(sigma)) D1|| (healed: F = {Z, H_I}), relative to ||D1||: no coordinate
        without noise may feel a back-reaction;
     2: the anti-Hermitian part of H(z) (and, for pure-state runs of a general model, of the
@@ -144,8 +146,8 @@ def excess_decoherence(model: AbstractModel, zs: Float[Array, "k n"], rtol: floa
 def positivity_residual(model: AbstractModel, z: Float[Array, " n"]) -> Float[Array, " n"]:
     """|| ((I - sigma pinv(sigma)) F)_i || per coordinate i, with F = {Z, H_I}.
 
-    Complete positivity of the healed dynamics needs this to vanish (seed 004 eq. 12 and
-    App. C.1; PHYSICS.md section 3): no coordinate may feel a quantum force without noise.
+    Complete positivity of the healed dynamics needs this to vanish (seed 004, the condition
+    stated with eq. 12 and in App. C.1): no coordinate may feel a quantum force without noise.
     """
     force = generator(model, z).force  # (n, ...)
     sigma = jnp.asarray(model.noise(z), dtype=z.dtype)

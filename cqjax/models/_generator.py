@@ -1,5 +1,8 @@
 """The generator a model defines at one phase-space point (seed 004 eqs. 5-8 and 11-12).
 
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics";
+seed 003 (jump models): J. Oppenheim, "A postquantum theory of classical gravity?".
+
 ``generator``: the split H = H_C I + H_I, the drift {Z, H_C} (a jump model's {Z, h^00}) and the
 back-reaction operators F = {Z, H_I}, by automatic differentiation of H(z); ``general_form``: any
 model as (H, D1C, sigma, G_i = D1^{a0}_i L_a, channels of the decoherence beyond saturation).
@@ -66,11 +69,12 @@ def generator(model: AbstractModel, z: Float[Array, " n"], jumps: bool = True) -
 
 
 class GeneralForm(eqx.Module):
-    """The generator at one point in the form the unravellings use (PHYSICS.md sections 2-3).
+    """The generator at one point in the form the unravellings use (seed 004 eqs. 5-8).
 
     ``h``: H / hbar (diagonal (d,) or (d, d)); ``drift``: D1C (n,); ``sigma``: (n, m);
     ``back``: G_i = D1^{a0}_i L_a (n, d) or (n, d, d), so that the back-reaction term is
-    -d_i(G_i varrho + varrho G_i^dag); ``rates``, ``ops``: the decoherence beyond saturation
+    -d_i(G_i varrho + varrho G_i^dag) (eq. 5 prints it with +; the minus sign is the one the
+    unravelling eqs. 7-8 average to, App. A eq. A.8); ``rates``, ``ops``: the decoherence beyond saturation
     D0 - D1^dag pinv(sigma sigma^T) D1 as channels sum_k rates_k D[ops_k] (None: none).
     A healed model has G = {Z, H_I} / 2 and its ``dissipators`` as the excess.
     """

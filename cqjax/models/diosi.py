@@ -1,4 +1,7 @@
-"""Linear Diosi (Stern-Gerlach) model, seed 004 App. C.2, PHYSICS.md section 5.1."""
+"""Linear Diosi (Stern-Gerlach) model, seed 004 App. C.2, eqs. (C.4)-(C.9) and Figs. 2, 5.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 

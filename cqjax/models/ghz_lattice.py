@@ -1,4 +1,7 @@
-"""n qubits with local classical fields, a GHZ state at the start: seed 004 App. C.5, PHYSICS.md 5.4."""
+"""n qubits with local classical fields, a GHZ state at the start: seed 004 App. C.5 and Fig. 4.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 
@@ -33,8 +36,10 @@ def site_sum(c: Float[Array, " n"]) -> Float[Array, " d"]:
 class GHZLattice(AbstractDiagonalModel):
     """H = lam sum_i phi_i sz^i + sum_i pi_i^2 / 2m (+ h_z sum_i sz^i), noise sigma on each pi_i.
 
-    Seed 004 eqs. (C.18)-(C.21) (kinetic term per site, PHYSICS.md errata), n qubits each coupled
-    to its own classical field (phi_i, pi_i); no noise on the phi_i. The healed dynamics is
+    Seed 004 eqs. (C.18)-(C.21), n qubits each coupled to its own classical field (phi_i, pi_i);
+    no noise on the phi_i. Eq. (C.18) as printed has the kinetic term pi^2 / 2m; it is the sum
+    over sites sum_i pi_i^2 / 2m, as eq. (C.19) (d phi_i = pi_i / m dt) requires. (App. C.6
+    repeats C.5: its eqs. (C.22)-(C.25) are (C.18)-(C.21) again.) The healed dynamics is
     d phi_i = pi_i / m dt,  d pi_i = -lam <sz^i> dt + sigma dW_i,
     d|psi> = -i H_I |psi> dt - (lam / 2 sigma) sum_i (sz^i - <sz^i>)|psi> dW_i
              - (lam^2 / 8 sigma^2) sum_i (sz^i - <sz^i>)^2 |psi> dt.

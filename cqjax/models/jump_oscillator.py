@@ -1,5 +1,8 @@
 """The seed-003 oscillator with momentum jumps: a particle coupled to the energy of a quantum
-harmonic oscillator, its coupling realised by raising and lowering jumps."""
+harmonic oscillator, its coupling realised by raising and lowering jumps.
+
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+"""
 
 from __future__ import annotations
 

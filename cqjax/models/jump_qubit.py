@@ -1,4 +1,7 @@
-"""The seed-003 qubit with momentum jumps, PHYSICS.md section 5.6."""
+"""The seed-003 qubit with momentum jumps: seed 003 sec. IV.B, eqs. (77)-(82).
+
+Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,11 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
     shift p by -tau B and +tau B: the flow of the coupling +-B q over the time tau. The populations
     jump at the state-independent total rate omega/tau (eq. 79), the coherence decays as
     exp(-omega t / tau) while it rotates at 2 B q omega (eqs. 80-81).
+
+    Two printed slips of sec. IV.B: in the solution (81) of eq. (80) the free function, written
+    rho(q - p t/m), is the initial coherence alpha_0(q - p t/m, p) (it depends on p too); and the
+    number of jumps by time t, which the text says is normal with variance (omega/tau)(1 - omega/tau),
+    is Poisson with mean and variance omega t / tau (jumps at the constant total rate omega/tau).
     """
 
     m: Float[ArrayLike, ""] = 1.0

@@ -1,4 +1,9 @@
-"""The seed-000 qubit-particle model (open system, partial Wigner picture), PHYSICS.md section 5.5."""
+"""The seed-000 qubit-particle model (open system, partial Wigner picture), seed 000 eqs. (12)-(15).
+
+Seed 000: I. Layton, "Fixing semi-classical physics from first principles: how to derive effective
+classical-quantum dynamics from open quantum theory". Seed 004 (the healed equations): I. Layton,
+J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,13 @@ class Seed000(AbstractDiagonalModel):
     lam^2 / (8 gamma_c) D[A] the healed generator supplies; ``dissipators`` adds the rest of
     -gamma_q [A, [A, .]] = 2 gamma_q D[A], i.e. (2 gamma_q - lam^2 / (8 gamma_c)) D[A]. Positive
     (completely positive) iff gamma_c gamma_q >= lam^2 / 16 (seed 000 eq. 14); at equality the
-    healed trajectories of the core engine unravel it (PHYSICS.md 5.5, the corrected eq. 15):
+    healed trajectories of the core engine unravel it (seed 000 eq. (15), corrected):
     q = q0, dp = -lam <A> dt + sqrt(2 gamma_c) dW,
     drho = -i/hbar [lam q0 A, rho] dt - lam / sqrt(8 gamma_c) (A rho + rho A - 2 <A> rho) dW + ...
+    Eq. (15) as printed has the classical noise sqrt(gamma_c) xi_t and the quantum noise with +lam:
+    then the average over trajectories does not solve eq. (13). The diffusion gamma_c d_p^2 of
+    eq. (13) needs the noise sqrt(2 gamma_c) dW (D2_pp = gamma_c), and seed 004 eq. (12) with
+    F_p = -lam A and sigma = sqrt(2 gamma_c) gives the quantum noise -lam / sqrt(8 gamma_c) (...).
     q is conserved, so the master equation is one 1-D problem in p for each q.
     """
 

@@ -1,4 +1,7 @@
-"""The sqrt(q) well / barrier, seed 004 App. C.3 (Fig. 6), PHYSICS.md section 5.2."""
+"""The sqrt(q) well / barrier, seed 004 App. C.3, eqs. (C.10)-(C.13) and Fig. 6.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 
@@ -20,12 +23,14 @@ class SqrtWell(AbstractDiagonalModel, AbstractAbsorbingModel):
     Healed dynamics: dq = p/m dt, dp = -lam <sz> / (2 sqrt q) dt + gamma / sqrt(q) dW, and the
     quantum noise K = 1/2 pinv(sigma) {p, H_I} = -lam / (4 gamma) sz, independent of q. For lam > 0
     the branch |0> (potential +lam sqrt q, force -lam / (2 sqrt q)) falls into the well at q = 0 and
-    the branch |1> (-lam sqrt q) is pushed away from it (seed 004 Fig. 6; its caption swaps barrier
-    and well).
+    the branch |1> (-lam sqrt q) is pushed away from it, as the text of App. C.3 says (+lam sqrt q
+    the well for |0>, -lam sqrt q the barrier for |1>). The caption of seed 004 Fig. 6 names the
+    rebound "a potential barrier +sqrt(q)": the barrier is -lam sqrt(q), the potential of |1>.
 
-    Absorbing rule (``inside``): the drift and the noise diverge at q = 0 and the model is not
-    defined for q < 0, so a trajectory is stopped at the first step that ends with q <= 0: its
-    point and state stay frozen there. Runs report the fraction stopped (``stopped``).
+    Absorbing rule (``inside``; ours, App. C.3 only considers q > 0): the drift and the noise
+    diverge at q = 0 and the model is not defined for q < 0, so a trajectory is stopped at the
+    first step that ends with q <= 0: its point and state stay frozen there. Runs report the
+    fraction stopped (``stopped``).
     """
 
     m: Float[ArrayLike, ""] = 1.0

@@ -1,4 +1,7 @@
-"""A test mass near a planet in a superposition of two positions, seed 004 App. C.4, PHYSICS.md 5.3."""
+"""A test mass near a planet in a superposition of two positions, seed 004 App. C.4 (Figs. 3, 7).
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,13 @@ __all__ = ["SuperposedMass"]
 class SuperposedMass(AbstractDiagonalModel):
     """H = p.p / 2m - G M m / sqrt(|r - sz d e_x|^2 + softening^2) + phi sz, noise sigma on each momentum.
 
-    Seed 004 eqs. (C.13)-(C.17): the planet (mass M) sits at +d e_x in |0> (sz = +1) and at
+    Seed 004 eqs. (C.14)-(C.17): the planet (mass M) sits at +d e_x in |0> (sz = +1) and at
     -d e_x in |1>; the test mass m is classical, at r = (x, y, z) with momentum p. The healed
-    dynamics uses the force operator {p_j, H} = -d_j H (PHYSICS.md errata for C.17); the
-    decoherence rate between the branches is |F_0 - F_1|^2 / (8 sigma^2) (the trade-off at
+    dynamics (eqs. 11-12) uses the force operator F_j = {p_j, H} = -d_j H, so its quantum noise
+    is -1/(2 sigma) (d_j H - <d_j H>)|psi> dW_j. Eq. (C.17) as printed has this term with the
+    opposite sign, +1/(2 sigma) (d_j H - <d_j H>), which does not follow from eq. (12) with the
+    drift of eq. (C.16); and (C.16) lacks the dt of its drift term: dP_j = -<d_j H> dt + sigma dW_j.
+    The decoherence rate between the branches is |F_0 - F_1|^2 / (8 sigma^2) (the trade-off at
     saturation). ``softening`` (default 0) regularises the potential at the planets.
     """
 
