@@ -5,6 +5,8 @@ local devices (``_compile``), stream this process's chunks into the accumulator 
 chunk dispatched before the last one is fetched (``_stream``), checkpoint, gather over processes
 and finalize. Trajectories run in fixed-size chunks (the last one padded and masked, so there is
 one compilation); memory does not grow with the number of trajectories.
+
+Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One differentiable trajectory."""
+"""One differentiable trajectory (seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier
+semi-classical dynamics")."""
 
 from __future__ import annotations
 
