@@ -20,10 +20,38 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a trajectory ensemble from a TOML config")
     r.add_argument("config", help="TOML configuration file")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a config key (VALUE in TOML syntax); repeatable")
-    r.add_argument("--out", default="results.npz", help="results file (default: results.npz)")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _job_arguments(r, "results.npz", "results file (default: results.npz)")
+    _run_arguments(r)
+    ms = sub.add_parser("master", help="integrate the CQ master equation on a phase-space grid")
+    ms.add_argument("config", help="TOML configuration file (the same as for 'run'; optional [master] section)")
+    _job_arguments(ms, "master.npz", "results file (default: master.npz)")
+    cp = sub.add_parser("compare", help="ensemble against master equation: z-scores and a figure",
+                        description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
+                        "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
+                        "the worst z-score exceeds the Bonferroni threshold or something could not be "
+                        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
+                        "trajectories).")
+    cp.add_argument("inputs", nargs="+", metavar="CONFIG | RUN.npz MASTER.npz")
+    _job_arguments(cp, "compare", "folder for run.npz, master.npz and compare.png (default: compare)")
+    cp.add_argument("--alpha", type=float, default=0.01, help="family-wise false-alarm rate (default 0.01)")
+    cp.add_argument("--max-lost", type=float, default=1e-3, help="largest master mass lost off the grid that "
+                    "still allows a verdict, in (0, 1] (default 1e-3)")
+    pl = sub.add_parser("plot", help="PNG figures from a results file")
+    pl.add_argument("results", help="results .npz written by 'cqjax run'")
+    pl.add_argument("--out", default=None, help="output folder (default: <results>_plots)")
+    return p
+
+
+def _job_arguments(parser: argparse.ArgumentParser, out: str, out_help: str) -> None:
+    """What every job from a config takes: --set, --out, --no-progress."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a config key (VALUE in TOML syntax); repeatable")
+    parser.add_argument("--out", default=out, help=out_help)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_arguments(r: argparse.ArgumentParser) -> None:
+    """``cqjax run``'s checkpoint and many-process options."""
     r.add_argument("--checkpoint", metavar="PATH", help="save the merged statistics here after completed chunks "
                    "(atomically; one file per process); SIGINT/SIGTERM stop after the chunk in flight and save it")
     r.add_argument("--checkpoint-seconds", type=float, default=60.0, metavar="S",
@@ -35,31 +63,6 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--coordinator", metavar="HOST:PORT", help="coordinator address (implies --distributed)")
     d.add_argument("--num-processes", type=int, metavar="N", help="number of processes (implies --distributed)")
     d.add_argument("--process-id", type=int, metavar="I", help="this process's id (implies --distributed)")
-    ms = sub.add_parser("master", help="integrate the CQ master equation on a phase-space grid")
-    ms.add_argument("config", help="TOML configuration file (the same as for 'run'; optional [master] section)")
-    ms.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override a config key (VALUE in TOML syntax); repeatable")
-    ms.add_argument("--out", default="master.npz", help="results file (default: master.npz)")
-    ms.add_argument("--no-progress", action="store_true", help="no progress bar")
-    cp = sub.add_parser("compare", help="ensemble against master equation: z-scores and a figure",
-                        description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
-                        "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
-                        "the worst z-score exceeds the Bonferroni threshold or something could not be "
-                        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
-                        "trajectories).")
-    cp.add_argument("inputs", nargs="+", metavar="CONFIG | RUN.npz MASTER.npz")
-    cp.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override a config key (VALUE in TOML syntax); repeatable")
-    cp.add_argument("--out", default="compare", help="folder for run.npz, master.npz and compare.png "
-                    "(default: compare)")
-    cp.add_argument("--alpha", type=float, default=0.01, help="family-wise false-alarm rate (default 0.01)")
-    cp.add_argument("--max-lost", type=float, default=1e-3, help="largest master mass lost off the grid that "
-                    "still allows a verdict, in (0, 1] (default 1e-3)")
-    cp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    pl = sub.add_parser("plot", help="PNG figures from a results file")
-    pl.add_argument("results", help="results .npz written by 'cqjax run'")
-    pl.add_argument("--out", default=None, help="output folder (default: <results>_plots)")
-    return p
 
 
 def _summary(result, cfg, meta) -> str:
@@ -141,6 +144,10 @@ def _run(args) -> int:
         raise ValueError(f"--checkpoint-seconds: must be >= 0, got {args.checkpoint_seconds}")
     if args.resume and not args.checkpoint:
         raise ValueError("--resume: needs --checkpoint PATH")
+    if args.num_processes is not None and args.num_processes < 1:
+        raise ValueError(f"--num-processes: must be >= 1, got {args.num_processes}")
+    if args.process_id is not None and not 0 <= args.process_id < (args.num_processes or args.process_id + 1):
+        raise ValueError(f"--process-id: must be in 0..{(args.num_processes or 1) - 1}, got {args.process_id}")
     if args.distributed or args.coordinator or args.num_processes is not None or args.process_id is not None:
         from .ensemble import initialize_distributed
 

@@ -277,3 +277,13 @@ def test_oversized_master_grid_is_refused_before_integrating():
     with pytest.raises(ValueError, match=r"^master: needs about .* GiB of memory but .* available; use fewer"):
         cqjax.solve_master(cqjax.Diosi(), init, t1=1.0, n_saves=1000, cells=(4096, 4096), observables=("q",))
     assert time.perf_counter() - t0 < 60  # refused from the estimate, not after trying
+
+
+@pytest.mark.parametrize("flags, field", [(["--num-processes", "0"], "--num-processes:"),
+                                          (["--num-processes", "2", "--process-id", "2"], "--process-id:"),
+                                          (["--resume"], "--resume:"),
+                                          (["--checkpoint-seconds", "-1"], "--checkpoint-seconds:")])
+def test_bad_process_and_checkpoint_options_are_refused_before_any_work(tmp_path, capsys, flags, field):
+    cfg = _f64_config(tmp_path)
+    assert main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress", *flags]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"cqjax: error: {field}")
