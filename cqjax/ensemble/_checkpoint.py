@@ -51,8 +51,6 @@ def save_checkpoint(path: Path, acc: Accumulator, next_chunk: int, fingerprint: 
 def load_checkpoint(path: Path, fingerprint: dict) -> tuple[Accumulator, int]:
     """(accumulator, next chunk) from ``path``; refuses a checkpoint of a different run, naming
     the keys that differ."""
-    if not path.exists():
-        raise ValueError(f"--resume: no checkpoint at {str(path)!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

@@ -156,18 +156,20 @@ def run_ensemble(
     the chunk.
     """
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
-    plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
-                 unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
-                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, nonfinite=nonfinite,
-                 devices=devices, noise=noise, prng=prng)
-    program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
     processes, process = jax.process_count(), jax.process_index()
-    fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
     path = None if checkpoint is None else process_path(checkpoint, process, processes)
     if resume and path is None:
         raise ValueError("--resume: needs --checkpoint PATH")
     if path is not None and not resume and path.exists():
         raise ValueError(f"--checkpoint: {str(path)!r} exists; resume it (--resume, resume=True) or remove it")
+    if resume and not path.exists():
+        raise ValueError(f"--resume: no checkpoint at {str(path)!r}")
+    plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
+                 unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
+                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, nonfinite=nonfinite,
+                 devices=devices, noise=noise, prng=prng)
+    program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
+    fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
     acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples), 0)
     chunks = chunks_of(process, processes, first, -(-trajectories // program.chunk))
     done_before = int(acc.done)
