@@ -13,6 +13,7 @@ test-quick:
 
 lint:
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
 
 bench:
 	$(PYTHON) scripts/bench.py

@@ -25,17 +25,24 @@ def _parser() -> argparse.ArgumentParser:
     ms = sub.add_parser("master", help="integrate the CQ master equation on a phase-space grid")
     ms.add_argument("config", help="TOML configuration file (the same as for 'run'; optional [master] section)")
     _job_arguments(ms, "master.npz", "results file (default: master.npz)")
-    cp = sub.add_parser("compare", help="ensemble against master equation: z-scores and a figure",
-                        description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
-                        "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
-                        "the worst z-score exceeds the Bonferroni threshold or something could not be "
-                        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
-                        "trajectories).")
+    cp = sub.add_parser(
+        "compare",
+        help="ensemble against master equation: z-scores and a figure",
+        description="cqjax compare CONFIG runs both and compares; cqjax compare RUN.npz "
+        "MASTER.npz compares two results files. Exit status 0 when they agree, 1 when "
+        "the worst z-score exceeds the Bonferroni threshold or something could not be "
+        "compared (a NaN, nothing in common, master mass lost off the grid, excluded "
+        "trajectories).",
+    )
     cp.add_argument("inputs", nargs="+", metavar="CONFIG | RUN.npz MASTER.npz")
     _job_arguments(cp, "compare", "folder for run.npz, master.npz and compare.png (default: compare)")
     cp.add_argument("--alpha", type=float, default=0.01, help="family-wise false-alarm rate (default 0.01)")
-    cp.add_argument("--max-lost", type=float, default=1e-3, help="largest master mass lost off the grid that "
-                    "still allows a verdict, in (0, 1] (default 1e-3)")
+    cp.add_argument(
+        "--max-lost",
+        type=float,
+        default=1e-3,
+        help="largest master mass lost off the grid that still allows a verdict, in (0, 1] (default 1e-3)",
+    )
     pl = sub.add_parser("plot", help="PNG figures from a results file")
     pl.add_argument("results", help="results .npz written by 'cqjax run'")
     pl.add_argument("--out", default=None, help="output folder (default: <results>_plots)")
@@ -44,22 +51,41 @@ def _parser() -> argparse.ArgumentParser:
 
 def _job_arguments(parser: argparse.ArgumentParser, out: str, out_help: str) -> None:
     """What every job from a config takes: --set, --out, --no-progress."""
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a config key (VALUE in TOML syntax); repeatable")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config key (VALUE in TOML syntax); repeatable",
+    )
     parser.add_argument("--out", default=out, help=out_help)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _run_arguments(r: argparse.ArgumentParser) -> None:
     """``cqjax run``'s checkpoint and many-process options."""
-    r.add_argument("--checkpoint", metavar="PATH", help="save the merged statistics here after completed chunks "
-                   "(atomically; one file per process); SIGINT/SIGTERM stop after the chunk in flight and save it")
-    r.add_argument("--checkpoint-seconds", type=float, default=60.0, metavar="S",
-                   help="at most one checkpoint every S seconds (default 60)")
+    r.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save the merged statistics here after completed chunks "
+        "(atomically; one file per process); SIGINT/SIGTERM stop after the chunk in flight and save it",
+    )
+    r.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="at most one checkpoint every S seconds (default 60)",
+    )
     r.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
     d = r.add_argument_group("many processes (jax.distributed)")
-    d.add_argument("--distributed", action="store_true", help="call jax.distributed.initialize() (detects SLURM, "
-                   "Open MPI and the other cluster environments JAX knows); process 0 writes --out")
+    d.add_argument(
+        "--distributed",
+        action="store_true",
+        help="call jax.distributed.initialize() (detects SLURM, "
+        "Open MPI and the other cluster environments JAX knows); process 0 writes --out",
+    )
     d.add_argument("--coordinator", metavar="HOST:PORT", help="coordinator address (implies --distributed)")
     d.add_argument("--num-processes", type=int, metavar="N", help="number of processes (implies --distributed)")
     d.add_argument("--process-id", type=int, metavar="I", help="this process's id (implies --distributed)")
@@ -87,17 +113,23 @@ def _warnings(result) -> list[str]:
     bad = result.nonfinite
     if bad.max() > 0:
         first = int((bad > 0).argmax())
-        out.append(f"warning: {int(bad.max())} of {result.trajectories} trajectories became NaN/inf (first by t = "
-                   f"{result.t[first]:.4g}) and are excluded (run.nonfinite = \"exclude\"): the statistics are over "
-                   "the finite trajectories only")
+        out.append(
+            f"warning: {int(bad.max())} of {result.trajectories} trajectories became NaN/inf (first by t = "
+            f'{result.t[first]:.4g}) and are excluded (run.nonfinite = "exclude"): the statistics are over '
+            "the finite trajectories only"
+        )
     if result.stopped is not None and result.stopped[-1] > 0:
         first = int((result.stopped > 0).argmax())
-        out.append(f"note: {100 * result.stopped[-1]:.3g}% of the trajectories were stopped by the model's "
-                   f"absorbing rule by t = {result.t[-1]:.4g} (first at t = {result.t[first]:.4g}); their "
-                   "state stays frozen there ('stopped' in the results)")
+        out.append(
+            f"note: {100 * result.stopped[-1]:.3g}% of the trajectories were stopped by the model's "
+            f"absorbing rule by t = {result.t[-1]:.4g} (first at t = {result.t[first]:.4g}); their "
+            "state stays frozen there ('stopped' in the results)"
+        )
     if result.histogram is not None and result.histogram["outside"].max() > 0:
-        out.append(f"note: histogram: up to {result.histogram['outside'].max():.3g} of the probability lies "
-                   "outside the grid (histogram.outside in the results)")
+        out.append(
+            f"note: histogram: up to {result.histogram['outside'].max():.3g} of the probability lies "
+            "outside the grid (histogram.outside in the results)"
+        )
     return out
 
 
@@ -165,10 +197,13 @@ def _stopped(stop: Interrupted, args) -> int:
     if stop.partial is not None:
         from .io.results import save_results
 
-        save_results(stop.partial, args.out, {**_meta("run", args.cfg, stop.partial, float("nan")),
-                                              **_run_meta(stop.partial)})
-        print(f"cqjax: partial results ({stop.done} of {stop.requested} trajectories, meta complete = false): "
-              f"{args.out}", file=sys.stderr)
+        save_results(
+            stop.partial, args.out, {**_meta("run", args.cfg, stop.partial, float("nan")), **_run_meta(stop.partial)}
+        )
+        print(
+            f"cqjax: partial results ({stop.done} of {stop.requested} trajectories, meta complete = false): {args.out}",
+            file=sys.stderr,
+        )
     return 128 + stop.signum
 
 
@@ -210,8 +245,12 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
 def _run_meta(result) -> dict:
     """What a run's results file records beyond ``_meta``: counts, throughput, the run's choices
     (chunk, devices, processes, unravelling, state) and whether it is complete."""
-    return {"trajectory_steps_per_second": result.trajectory_steps_per_second, "trajectories": result.trajectories,
-            "steps": result.steps, **result.info}
+    return {
+        "trajectory_steps_per_second": result.trajectory_steps_per_second,
+        "trajectories": result.trajectories,
+        "steps": result.steps,
+        **result.info,
+    }
 
 
 def _master(args) -> int:
@@ -248,13 +287,18 @@ def _master_summary(result, cfg, meta) -> str:
     ]
     for name in result.mean:
         err = result.err.get(name)
-        lines.append(f"{name:<16} {result.mean[name][-1]:>16.6g} +- "
-                     + (f"{err[-1]:>12.3g}" if err is not None else f"{'-':>12}"))
+        lines.append(
+            f"{name:<16} {result.mean[name][-1]:>16.6g} +- "
+            + (f"{err[-1]:>12.3g}" if err is not None else f"{'-':>12}")
+        )
     k = int(np.argmin(result.min_eig))
-    lines.append(f"min_eig {result.min_eig[k]:.3g} (at t = {result.t[k]:.4g}); trace {result.trace[-1]:.12g}, "
-                 f"lost {result.lost[-1]:.3g}")
-    lines.append(f"wall {meta['wall_seconds']:.2f} s (compile {result.compile_seconds:.2f} s, "
-                 f"run {result.run_seconds:.2f} s)")
+    lines.append(
+        f"min_eig {result.min_eig[k]:.3g} (at t = {result.t[k]:.4g}); trace {result.trace[-1]:.12g}, "
+        f"lost {result.lost[-1]:.3g}"
+    )
+    lines.append(
+        f"wall {meta['wall_seconds']:.2f} s (compile {result.compile_seconds:.2f} s, run {result.run_seconds:.2f} s)"
+    )
     return "\n".join(lines)
 
 
@@ -265,12 +309,16 @@ def _master_warnings(result) -> list[str]:
     if result.lost[-1] > 1e-6:
         sides = result.lost_sides[-1]
         i, j = np.unravel_index(int(np.argmax(sides)), sides.shape)
-        out.append(f"warning: {result.lost[-1]:.3g} of the probability left the grid (most through the "
-                   f"{'low' if j == 0 else 'high'} side of {result.coords[i]!r}); widen master.{result.coords[i]}")
+        out.append(
+            f"warning: {result.lost[-1]:.3g} of the probability left the grid (most through the "
+            f"{'low' if j == 0 else 'high'} side of {result.coords[i]!r}); widen master.{result.coords[i]}"
+        )
     if result.min_eig.min() < -1e-9:
         k = int(np.argmax(result.min_eig < -1e-9))
-        out.append(f"note: varrho is not positive semi-definite from t = {result.t[k]:.4g} "
-                   f"(min_eig down to {result.min_eig.min():.3g})")
+        out.append(
+            f"note: varrho is not positive semi-definite from t = {result.t[k]:.4g} "
+            f"(min_eig down to {result.min_eig.min():.3g})"
+        )
     return out
 
 

@@ -50,18 +50,40 @@ def main() -> None:
     ap.add_argument("--noise", default="gaussian", choices=["gaussian", "three-point", "rademacher"])
     ap.add_argument("--prng", default="threefry", choices=["threefry", "rbg"])
     args = ap.parse_args()
-    print(f"{'trajectories':>12} {'steps':>6} {'chunk':>7} {'compile s':>9} {'run s':>8} "
-          f"{'traj-steps/s':>13} {'peak RSS MB':>11}  device")
+    print(
+        f"{'trajectories':>12} {'steps':>6} {'chunk':>7} {'compile s':>9} {'run s':>8} "
+        f"{'traj-steps/s':>13} {'peak RSS MB':>11}  device"
+    )
     for n in args.trajectories:
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(n), str(args.dt), str(args.t1), args.precision, args.chunk, args.case,
-             args.noise, args.prng],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    str(n),
+                    str(args.dt),
+                    str(args.t1),
+                    args.precision,
+                    args.chunk,
+                    args.case,
+                    args.noise,
+                    args.prng,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
-        print(f"{r['trajectories']:>12} {r['steps']:>6} {r['chunk']:>7} {r['compile_s']:>9.2f} {r['run_s']:>8.2f} "
-              f"{r['traj_steps_per_s']:>13.3g} {r['peak_rss_mb']:>11.0f}  {r['device']} "
-              f"({r['case']}: {r['unravelling']}, {r['state']} states, {args.noise} noise, {args.prng})", flush=True)
+        print(
+            f"{r['trajectories']:>12} {r['steps']:>6} {r['chunk']:>7} {r['compile_s']:>9.2f} {r['run_s']:>8.2f} "
+            f"{r['traj_steps_per_s']:>13.3g} {r['peak_rss_mb']:>11.0f}  {r['device']} "
+            f"({r['case']}: {r['unravelling']}, {r['state']} states, {args.noise} noise, {args.prng})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ BYTES_PER_STEP = 2 * STATE_BYTES + 2 * NOISE_BYTES  # state read + written, incr
 class Table:
     """Prints a markdown table row by row; ``case`` runs a row's work with a time budget and catches failures."""
 
-    header = ("| case | noise | trajectories or cells | steps | chunk | compile s | run s | rate /s | notes |\n"
-              "|---|---|---:|---:|---:|---:|---:|---:|---|")
+    header = (
+        "| case | noise | trajectories or cells | steps | chunk | compile s | run s | rate /s | notes |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---|"
+    )
 
     def __init__(self, budget: float):
         self.t0 = time.perf_counter()
@@ -68,12 +70,14 @@ class Table:
         self.row(name, noise, size, **r)
         return r
 
-    def row(self, name, noise, size, steps="", chunk="", compile_s=None, run_s=None, rate=None, unit="",
-            notes=""):
+    def row(self, name, noise, size, steps="", chunk="", compile_s=None, run_s=None, rate=None, unit="", notes=""):
         f = lambda x, spec: "" if x is None else format(x, spec)
         rate_s = "" if rate is None else f"{sci(rate)} {unit}".strip()
-        print(f"| {name} | {noise} | {size} | {steps} | {chunk} | {f(compile_s, '.2f')} | {f(run_s, '.3f')} | "
-              f"{rate_s} | {notes} |", flush=True)
+        print(
+            f"| {name} | {noise} | {size} | {steps} | {chunk} | {f(compile_s, '.2f')} | {f(run_s, '.3f')} | "
+            f"{rate_s} | {notes} |",
+            flush=True,
+        )
 
 
 def short(n: int) -> str:
@@ -113,8 +117,15 @@ def ensemble(model, init, kw: dict, repeats: int, notes=lambda rate: "") -> dict
         runs.append(cqjax.run_ensemble(model, init, **kw))
     best = min(runs, key=lambda r: r.run_seconds)
     rate = best.trajectory_steps_per_second
-    return dict(steps=best.steps, chunk=best.info["chunk_size"], compile_s=runs[0].compile_seconds,
-                run_s=best.run_seconds, rate=rate, unit="traj-steps", notes=notes(rate))
+    return dict(
+        steps=best.steps,
+        chunk=best.info["chunk_size"],
+        compile_s=runs[0].compile_seconds,
+        run_s=best.run_seconds,
+        rate=rate,
+        unit="traj-steps",
+        notes=notes(rate),
+    )
 
 
 def from_config(name: str, n: int, steps: int, repeats: int, overrides: tuple[str, ...] = ()) -> dict:
@@ -135,11 +146,24 @@ def master(cells: int, t1: float) -> dict:
 
     model = cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0)
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.array([1.0, 1.0]) / 2**0.5)
-    r = cqjax.solve_master(model, init, t1=t1, n_saves=10, cells=(cells, cells),
-                           extent={"q": (-4.0, 4.0), "p": (-7.0, 7.0)}, observables=("p", "sx"), error_estimate=False)
-    return dict(steps=r.steps, compile_s=r.compile_seconds, run_s=r.run_seconds,
-                rate=cells * cells * r.steps / r.run_seconds, unit="cell-steps",
-                notes=f"t1 = {t1:g}, dt = {r.dt:.3g}, lost {float(r.lost[-1]):.1e}")
+    r = cqjax.solve_master(
+        model,
+        init,
+        t1=t1,
+        n_saves=10,
+        cells=(cells, cells),
+        extent={"q": (-4.0, 4.0), "p": (-7.0, 7.0)},
+        observables=("p", "sx"),
+        error_estimate=False,
+    )
+    return dict(
+        steps=r.steps,
+        compile_s=r.compile_seconds,
+        run_s=r.run_seconds,
+        rate=cells * cells * r.steps / r.run_seconds,
+        unit="cell-steps",
+        notes=f"t1 = {t1:g}, dt = {r.dt:.3g}, lost {float(r.lost[-1]):.1e}",
+    )
 
 
 def main() -> None:
@@ -163,18 +187,27 @@ def main() -> None:
     grids = [(32, 0.1), (64, 0.1)] if q else [(256, 1.0), (1024, 0.1)]
     dev = jax.devices()[0]
     roofline = args.hbm / BYTES_PER_STEP
-    print(f"device: {dev} ({getattr(dev, 'device_kind', dev.platform)}), {jax.device_count()} device(s), "
-          f"jax {jax.__version__}, cqjax {cqjax.__version__}; float32; timings exclude compilation"
-          + (" (--quick: tiny sizes, a dry run)" if q else ""))
-    print(f"HBM roofline estimate (healed Diosi, pure states): {BYTES_PER_STEP} bytes per trajectory-step "
-          f"(state {STATE_BYTES} B read + written, increment {NOISE_BYTES} B written + read) at "
-          f"{args.hbm / 1e12:.2f} TB/s = {sci(roofline)} traj-steps/s\n", flush=True)
+    print(
+        f"device: {dev} ({getattr(dev, 'device_kind', dev.platform)}), {jax.device_count()} device(s), "
+        f"jax {jax.__version__}, cqjax {cqjax.__version__}; float32; timings exclude compilation"
+        + (" (--quick: tiny sizes, a dry run)" if q else "")
+    )
+    print(
+        f"HBM roofline estimate (healed Diosi, pure states): {BYTES_PER_STEP} bytes per trajectory-step "
+        f"(state {STATE_BYTES} B read + written, increment {NOISE_BYTES} B written + read) at "
+        f"{args.hbm / 1e12:.2f} TB/s = {sci(roofline)} traj-steps/s\n",
+        flush=True,
+    )
 
     table = Table(args.budget)
     rng = {}
     for noise in NOISES:
-        r = table.case("RNG alone (runner's draws)", noise, f"{rng_n} keys", lambda noise=noise: rng_rate(
-            noise, rng_n, steps, 10, 3))
+        r = table.case(
+            "RNG alone (runner's draws)",
+            noise,
+            f"{rng_n} keys",
+            lambda noise=noise: rng_rate(noise, rng_n, steps, 10, 3),
+        )
         if r is not None:
             rng[noise] = r["rate"]
 
@@ -183,38 +216,67 @@ def main() -> None:
     best_diosi = {}
     for n in sizes:
         for noise in NOISES:
+
             def notes(rate, noise=noise):
                 out = f"{rate / roofline:.1%} of HBM roofline"
                 if noise in rng:
                     out += f", {rate / rng[noise]:.1%} of the RNG rate"
                 return out
 
-            kw = dict(t1=steps * 1e-3, dt=1e-3, n_saves=10, trajectories=n, observables=("q", "p", "sz"),
-                      precision="float32", noise=noise)
-            r = table.case("healed Diosi", noise, short(n), lambda kw=kw, notes=notes: ensemble(
-                model, init, kw, repeats, notes))
+            kw = dict(
+                t1=steps * 1e-3,
+                dt=1e-3,
+                n_saves=10,
+                trajectories=n,
+                observables=("q", "p", "sz"),
+                precision="float32",
+                noise=noise,
+            )
+            r = table.case(
+                "healed Diosi", noise, short(n), lambda kw=kw, notes=notes: ensemble(model, init, kw, repeats, notes)
+            )
             if r is not None:
                 best_diosi[n, noise] = r["rate"]
 
-    table.case("seed000 mixed (seed000_unsaturated.toml)", "gaussian", short(others), lambda: from_config(
-        "seed000_unsaturated.toml", others, other_steps, repeats, ('run.state="mixed"',)))
-    table.case("jump_qubit (jump_qubit.toml)", "gaussian", short(others), lambda: from_config(
-        "jump_qubit.toml", others, other_steps, repeats))
-    table.case("GHZ n = 5 (ghz_fig4.toml)", "gaussian", short(others), lambda: from_config(
-        "ghz_fig4.toml", others, other_steps, repeats))
+    table.case(
+        "seed000 mixed (seed000_unsaturated.toml)",
+        "gaussian",
+        short(others),
+        lambda: from_config("seed000_unsaturated.toml", others, other_steps, repeats, ('run.state="mixed"',)),
+    )
+    table.case(
+        "jump_qubit (jump_qubit.toml)",
+        "gaussian",
+        short(others),
+        lambda: from_config("jump_qubit.toml", others, other_steps, repeats),
+    )
+    table.case(
+        "GHZ n = 5 (ghz_fig4.toml)",
+        "gaussian",
+        short(others),
+        lambda: from_config("ghz_fig4.toml", others, other_steps, repeats),
+    )
     for cells, t1 in grids:
         table.case("master equation, healed Diosi", "-", f"{cells}^2", lambda cells=cells, t1=t1: master(cells, t1))
-    table.row("HBM roofline estimate (Diosi)", "-", "-", rate=roofline, unit="traj-steps",
-              notes=f"{BYTES_PER_STEP} B per traj-step at {args.hbm / 1e12:.2f} TB/s")
+    table.row(
+        "HBM roofline estimate (Diosi)",
+        "-",
+        "-",
+        rate=roofline,
+        unit="traj-steps",
+        notes=f"{BYTES_PER_STEP} B per traj-step at {args.hbm / 1e12:.2f} TB/s",
+    )
 
     for failure in table.failures:
         print(f"\nFAILED {failure}", end="")
     if best_diosi:
         (n, noise), rate = max(best_diosi.items(), key=lambda kv: kv[1])
-        print(f"\nfastest healed Diosi: {sci(rate)} traj-steps/s ({noise}, {short(n)} trajectories) = "
-              f"{rate / roofline:.1%} of the HBM roofline" + (f", {rate / rng[noise]:.1%} of its RNG rate"
-                                                               if noise in rng else "")
-              + f"; wall {time.perf_counter() - table.t0:.0f} s")
+        print(
+            f"\nfastest healed Diosi: {sci(rate)} traj-steps/s ({noise}, {short(n)} trajectories) = "
+            f"{rate / roofline:.1%} of the HBM roofline"
+            + (f", {rate / rng[noise]:.1%} of its RNG rate" if noise in rng else "")
+            + f"; wall {time.perf_counter() - table.t0:.0f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -40,15 +40,27 @@ def main() -> None:
     ap.add_argument("--precision", default="float64", choices=["float32", "float64"])
     ap.add_argument("--t1", type=float, default=1.0)
     args = ap.parse_args()
-    print(f"{'cells':>9} {'steps':>6} {'dt':>9} {'compile s':>9} {'run s':>7} {'wall s':>7} "
-          f"{'cell-steps/s':>12} {'peak RSS MB':>11}  device")
+    print(
+        f"{'cells':>9} {'steps':>6} {'dt':>9} {'compile s':>9} {'run s':>7} {'wall s':>7} "
+        f"{'cell-steps/s':>12} {'peak RSS MB':>11}  device"
+    )
     for n in args.cells:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n), args.precision, str(args.t1)],
-                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [sys.executable, "-c", CHILD, str(n), args.precision, str(args.t1)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
-        print(f"{f'{n}x{n}':>9} {r['steps']:>6} {r['dt']:>9.3g} {r['compile_s']:>9.2f} {r['run_s']:>7.2f} "
-              f"{r['wall_s']:>7.2f} {r['cell_steps_per_s']:>12.3g} {r['peak_rss_mb']:>11.0f}  {r['device']}",
-              flush=True)
+        print(
+            f"{f'{n}x{n}':>9} {r['steps']:>6} {r['dt']:>9.3g} {r['compile_s']:>9.2f} {r['run_s']:>7.2f} "
+            f"{r['wall_s']:>7.2f} {r['cell_steps_per_s']:>12.3g} {r['peak_rss_mb']:>11.0f}  {r['device']}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

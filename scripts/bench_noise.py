@@ -59,8 +59,18 @@ def _runs(n: int, precision: str, cases: list) -> None:
     best = dict.fromkeys(cases, float("inf"))
     for _ in range(2):
         for prng, noise in cases:
-            r = cqjax.run_ensemble(model, init, t1=1.0, dt=1e-3, n_saves=10, trajectories=n,
-                                   observables=("q", "p", "sz"), precision=precision, noise=noise, prng=prng)
+            r = cqjax.run_ensemble(
+                model,
+                init,
+                t1=1.0,
+                dt=1e-3,
+                n_saves=10,
+                trajectories=n,
+                observables=("q", "p", "sz"),
+                precision=precision,
+                noise=noise,
+                prng=prng,
+            )
             best[prng, noise] = min(best[prng, noise], r.run_seconds)
     base = best["threefry", "gaussian"]
     print(f"whole runs: healed Diosi, {n} trajectories x 1000 steps, {precision}")

@@ -115,19 +115,24 @@ def ensure_venv(venv: Path, jax_version: str) -> Path:
     if got.returncode != 0:
         print(f"installing dynamiqs into {venv} with jax=={jax_version} pinned (once)", flush=True)
         pins = [f"jax=={jax_version}", f"jaxlib=={jax_version}"]
-        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "dynamiqs", *pins],
-                             capture_output=True, text=True)
+        pip = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "dynamiqs", *pins], capture_output=True, text=True
+        )
         if pip.returncode != 0:
             tail = "\n".join((pip.stdout + pip.stderr).strip().splitlines()[-15:])
-            sys.exit(f"FAILED: dynamiqs cannot be installed with this environment's jax=={jax_version} "
-                     f"(pip install dynamiqs {' '.join(pins)} in {venv}):\n{tail}")
+            sys.exit(
+                f"FAILED: dynamiqs cannot be installed with this environment's jax=={jax_version} "
+                f"(pip install dynamiqs {' '.join(pins)} in {venv}):\n{tail}"
+            )
         got = subprocess.run(probe, capture_output=True, text=True)
         if got.returncode != 0:
             sys.exit(f"FAILED: dynamiqs installed into {venv} but does not import:\n{got.stderr.strip()[-2000:]}")
     venv_jax, dq_version = got.stdout.split()
     if venv_jax != jax_version:
-        sys.exit(f"FAILED: the venv {venv} has jax {venv_jax}, this environment {jax_version}; "
-                 f"remove the venv (or give another --venv) to reinstall with jax=={jax_version} pinned")
+        sys.exit(
+            f"FAILED: the venv {venv} has jax {venv_jax}, this environment {jax_version}; "
+            f"remove the venv (or give another --venv) to reinstall with jax=={jax_version} pinned"
+        )
     print(f"dynamiqs {dq_version} in {venv}, jax {venv_jax} (same as cqjax's)", flush=True)
     return python
 
@@ -136,8 +141,9 @@ class Dynamiqs:
     """The dynamiqs worker: compiled and warm after construction; ``run()`` times one solve."""
 
     def __init__(self, python: Path, cfg: dict):
-        self.proc = subprocess.Popen([str(python), "-c", WORKER, json.dumps(cfg)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [str(python), "-c", WORKER, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.info = self._read()
 
     def _read(self) -> dict:
@@ -191,11 +197,21 @@ def main() -> None:
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.array([1.0, 1.0]) / np.sqrt(2.0))
     frozen = cqjax.Diosi(m=FROZEN_MASS, lam=LAM, phi=PHI, sigma=SIGMA)
     bench_model = cqjax.Diosi(m=1.0, lam=LAM, phi=PHI, sigma=SIGMA)
-    kw = dict(t1=t1, dt=args.dt, n_saves=args.saves, trajectories=args.trajectories, seed=args.seed,
-              observables=("sz", "sx"), precision="float32")
-    print(f"{args.trajectories} trajectories x {args.steps} steps of dt = {args.dt}, {args.saves} saves, float32; "
-          f"H = {PHI} sz, L = sqrt({GAMMA}) sz (cqjax: healed Diosi, lam = sigma = 1, phi = {PHI}, "
-          f"m = {FROZEN_MASS:g}); device {jax.devices()[0]}", flush=True)
+    kw = dict(
+        t1=t1,
+        dt=args.dt,
+        n_saves=args.saves,
+        trajectories=args.trajectories,
+        seed=args.seed,
+        observables=("sz", "sx"),
+        precision="float32",
+    )
+    print(
+        f"{args.trajectories} trajectories x {args.steps} steps of dt = {args.dt}, {args.saves} saves, float32; "
+        f"H = {PHI} sz, L = sqrt({GAMMA}) sz (cqjax: healed Diosi, lam = sigma = 1, phi = {PHI}, "
+        f"m = {FROZEN_MASS:g}); device {jax.devices()[0]}",
+        flush=True,
+    )
 
     stats, timers = {}, {}
     for noise in NOISES:  # compile and warm up; the first run's statistics are kept
@@ -204,14 +220,25 @@ def main() -> None:
         timers[f"cqjax {noise}"] = lambda noise=noise: cqjax.run_ensemble(frozen, init, **kw, noise=noise).run_seconds
     cqjax.run_ensemble(bench_model, init, **kw)
     timers["cqjax gaussian, m = 1"] = lambda: cqjax.run_ensemble(bench_model, init, **kw).run_seconds
-    worker = Dynamiqs(python, dict(trajectories=args.trajectories, steps=args.steps, saves=args.saves, dt=args.dt,
-                                   phi=PHI, gamma=GAMMA, seed=args.seed))
-    print(f"dynamiqs worker: dynamiqs {worker.info['dynamiqs']}, jax {worker.info['jax']}, "
-          f"{worker.info['device']}, expectations {worker.info['dtype']}, compile {worker.info['compile_s']:.1f} s",
-          flush=True)
+    worker = Dynamiqs(
+        python,
+        dict(
+            trajectories=args.trajectories,
+            steps=args.steps,
+            saves=args.saves,
+            dt=args.dt,
+            phi=PHI,
+            gamma=GAMMA,
+            seed=args.seed,
+        ),
+    )
+    print(
+        f"dynamiqs worker: dynamiqs {worker.info['dynamiqs']}, jax {worker.info['jax']}, "
+        f"{worker.info['device']}, expectations {worker.info['dtype']}, compile {worker.info['compile_s']:.1f} s",
+        flush=True,
+    )
     timers["dynamiqs"] = worker.run
-    order = ["cqjax gaussian", "dynamiqs", "cqjax three-point", "cqjax rademacher", "dynamiqs",
-             "cqjax gaussian, m = 1"]
+    order = ["cqjax gaussian", "dynamiqs", "cqjax three-point", "cqjax rademacher", "dynamiqs", "cqjax gaussian, m = 1"]
     best = dict.fromkeys(timers, math.inf)
     counts = dict.fromkeys(timers, 0)
     t_start = time.perf_counter()
@@ -223,12 +250,16 @@ def main() -> None:
 
     work = args.trajectories * args.steps
     base = best["dynamiqs"]
-    print(f"\ntimings interleaved over {args.repeats} rounds ({wall:.0f} s); best of {counts['cqjax gaussian']} "
-          f"per cqjax case, of {counts['dynamiqs']} for dynamiqs; compilation excluded\n")
+    print(
+        f"\ntimings interleaved over {args.repeats} rounds ({wall:.0f} s); best of {counts['cqjax gaussian']} "
+        f"per cqjax case, of {counts['dynamiqs']} for dynamiqs; compilation excluded\n"
+    )
     print("| solver | noise | best s (this host) | trajectory-steps/s (this host) | ratio to dynamiqs |")
     print("|---|---|---:|---:|---:|")
-    print(f"| dynamiqs {worker.info['dynamiqs']} `dssesolve`, Euler-Maruyama | Gaussian | {base:.3f} | "
-          f"{sci(work / base)} | 1.00 |")
+    print(
+        f"| dynamiqs {worker.info['dynamiqs']} `dssesolve`, Euler-Maruyama | Gaussian | {base:.3f} | "
+        f"{sci(work / base)} | 1.00 |"
+    )
     ratios = {}
     for name in ["cqjax gaussian", "cqjax three-point", "cqjax rademacher", "cqjax gaussian, m = 1"]:
         ratios[name] = base / best[name]
@@ -261,16 +292,24 @@ def main() -> None:
     print("|---:|---:|---:|" + "---:|" * len(NOISES))
     for i, ti in enumerate(t):
         cells = [f"{cq[n][0][1, i]:+.4f} +- {cq[n][1][1, i]:.4f}" for n in NOISES]
-        print(f"| {ti:.2f} | {exact[0][1, i]:+.4f} | {dq_dt[0][1, i]:+.4f} +- {dq_dt[1][1, i]:.4f} | "
-              + " | ".join(cells) + " |")
-    print(f"\nagreement of E<sz>, E<sx> at the {len(t) - 1} saved times after 0: largest |z| (|difference| / "
-          f"combined standard error; Bonferroni threshold {threshold:.2f} for {k} comparisons at alpha = 0.01) "
-          f"and, in parentheses, the largest |difference|:\n")
+        print(
+            f"| {ti:.2f} | {exact[0][1, i]:+.4f} | {dq_dt[0][1, i]:+.4f} +- {dq_dt[1][1, i]:.4f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    print(
+        f"\nagreement of E<sz>, E<sx> at the {len(t) - 1} saved times after 0: largest |z| (|difference| / "
+        f"combined standard error; Bonferroni threshold {threshold:.2f} for {k} comparisons at alpha = 0.01) "
+        f"and, in parentheses, the largest |difference|:\n"
+    )
     print("| | vs exact | vs dynamiqs at dt | vs dynamiqs extrapolated to dt -> 0 |")
     print("|---|---:|---:|---:|")
     fmt = lambda zd: f"{zd[0]:.2f} ({sci(zd[1])})"
-    rows = [(f"dynamiqs, dt = {args.dt:g}", dq_dt), (f"dynamiqs, dt = {args.dt / 2:g}", dq_half),
-            ("dynamiqs extrapolated, 2 E(dt/2) - E(dt)", dq_0)]
+    rows = [
+        (f"dynamiqs, dt = {args.dt:g}", dq_dt),
+        (f"dynamiqs, dt = {args.dt / 2:g}", dq_half),
+        ("dynamiqs extrapolated, 2 E(dt/2) - E(dt)", dq_0),
+    ]
     for label, d in rows:
         print(f"| {label} | {fmt(worst(d, exact))} | | |")
     agree = True
@@ -282,20 +321,29 @@ def main() -> None:
     z_dt = np.abs(dq_dt[0] - exact[0])[:, 1:] / np.maximum(dq_dt[1][:, 1:], 1e-12)
     j, i = np.unravel_index(np.argmax(z_dt), z_dt.shape)
     d_dt, d_half = (float(d[0][j, i + 1] - exact[0][j, i + 1]) for d in (dq_dt, dq_half))
-    print(f"\ndynamiqs minus exact where most significant (E<{obs[j]}> at t = {t[i + 1]:.2f}): {d_dt:+.2e} at dt, "
-          f"{d_half:+.2e} at dt/2 (ratio {d_dt / d_half if d_half else float('inf'):.2f}; 2 for an O(dt) bias: "
-          "Euler-Maruyama's weak order 1)")
-    print("-> the same problem: every cqjax noise agrees with the exact values and with dynamiqs extrapolated to "
-          "dt -> 0 within the standard errors" if agree else
-          "-> they DISAGREE beyond the standard errors (after removing dynamiqs' O(dt) bias)")
+    print(
+        f"\ndynamiqs minus exact where most significant (E<{obs[j]}> at t = {t[i + 1]:.2f}): {d_dt:+.2e} at dt, "
+        f"{d_half:+.2e} at dt/2 (ratio {d_dt / d_half if d_half else float('inf'):.2f}; 2 for an O(dt) bias: "
+        "Euler-Maruyama's weak order 1)"
+    )
+    print(
+        "-> the same problem: every cqjax noise agrees with the exact values and with dynamiqs extrapolated to "
+        "dt -> 0 within the standard errors"
+        if agree
+        else "-> they DISAGREE beyond the standard errors (after removing dynamiqs' O(dt) bias)"
+    )
 
     fastest = max(NOISES, key=lambda n: ratios[f"cqjax {n}"])
     r_fast, r_gauss = ratios[f"cqjax {fastest}"], ratios["cqjax gaussian"]
-    print(f"\nratios cqjax / dynamiqs (trajectory-steps/s): gaussian {r_gauss:.2f}, three-point "
-          f"{ratios['cqjax three-point']:.2f}, rademacher {ratios['cqjax rademacher']:.2f}; "
-          f"gaussian m = 1 {ratios['cqjax gaussian, m = 1']:.2f}")
-    print(f"goal (fastest noise >= 2x dynamiqs, Gaussian >= 1x): fastest ({fastest}) {r_fast:.2f}x "
-          f"{'met' if r_fast >= 2 else 'NOT met'}; Gaussian {r_gauss:.2f}x {'met' if r_gauss >= 1 else 'NOT met'}")
+    print(
+        f"\nratios cqjax / dynamiqs (trajectory-steps/s): gaussian {r_gauss:.2f}, three-point "
+        f"{ratios['cqjax three-point']:.2f}, rademacher {ratios['cqjax rademacher']:.2f}; "
+        f"gaussian m = 1 {ratios['cqjax gaussian, m = 1']:.2f}"
+    )
+    print(
+        f"goal (fastest noise >= 2x dynamiqs, Gaussian >= 1x): fastest ({fastest}) {r_fast:.2f}x "
+        f"{'met' if r_fast >= 2 else 'NOT met'}; Gaussian {r_gauss:.2f}x {'met' if r_gauss >= 1 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

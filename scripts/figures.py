@@ -129,9 +129,17 @@ def fine_saves(cfg: cqjax.RunConfig, cap: int) -> int:
 def mean_field(cfg: cqjax.RunConfig, n_saves: int) -> tuple[np.ndarray, np.ndarray]:
     """The mean-field (seed 004 eqs. 13-14) trajectory from the mean initial point."""
     dtype = jnp.float32 if cfg.precision == "float32" else jnp.float64
-    sol = cqjax.simulate(cfg.model, jnp.asarray(cfg.initial.z_mean, dtype), cfg.initial.psi,
-                         jax.random.key(0), t1=cfg.t1, dt=cfg.dt, n_saves=n_saves,
-                         unravelling=cqjax.MeanField(), solver=cfg.solver)
+    sol = cqjax.simulate(
+        cfg.model,
+        jnp.asarray(cfg.initial.z_mean, dtype),
+        cfg.initial.psi,
+        jax.random.key(0),
+        t1=cfg.t1,
+        dt=cfg.dt,
+        n_saves=n_saves,
+        unravelling=cqjax.MeanField(),
+        solver=cfg.solver,
+    )
     return np.asarray(sol.z, np.float64), np.asarray(sol.psi, np.complex128)
 
 
@@ -146,13 +154,26 @@ def runs(config: str, sizes: Sizes, ensemble: bool) -> Runs:
         n = sizes.ensemble or cfg.trajectories
         kw.update(trajectories=n, n_samples=min(n, sizes.kept), observables=("sx", "sy", "sz"))
     else:
-        kw.update(trajectories=sizes.samples, n_samples=sizes.samples, observables=("norm_error",),
-                  n_saves=fine_saves(cfg, sizes.max_saves))
+        kw.update(
+            trajectories=sizes.samples,
+            n_samples=sizes.samples,
+            observables=("norm_error",),
+            n_saves=fine_saves(cfg, sizes.max_saves),
+        )
     res = cqjax.run_ensemble(cfg.model, cfg.initial, **kw)
     mf_z, mf_psi = mean_field(cfg, kw["n_saves"])
-    return Runs(config=config, cfg=cfg, t=np.asarray(res.t, np.float64),
-                z=np.asarray(res.samples_z, np.float64), psi=np.asarray(res.samples_psi, np.complex128),
-                mean=res.mean, sem=res.sem, trajectories=res.trajectories, mf_z=mf_z, mf_psi=mf_psi)
+    return Runs(
+        config=config,
+        cfg=cfg,
+        t=np.asarray(res.t, np.float64),
+        z=np.asarray(res.samples_z, np.float64),
+        psi=np.asarray(res.samples_psi, np.complex128),
+        mean=res.mean,
+        sem=res.sem,
+        trajectories=res.trajectories,
+        mf_z=mf_z,
+        mf_psi=mf_psi,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,7 +213,7 @@ def pair_panel(xname: str, yname: str, marks: Callable[[Runs], list] | None = No
             ax.plot(x[i, -1], y[i, -1], "x", color=BRANCH[s][0], ms=8, mew=2, zorder=4)
         ax.plot(x_mf, y_mf, **MF, zorder=5)
         ax.plot(x_mf[:1], y_mf[:1], "ko", ms=5, zorder=6, label="start (mean)")
-        for (mx, my, label) in (marks(r) if marks else []):
+        for mx, my, label in marks(r) if marks else []:
             ax.plot(mx, my, "k+", ms=14, mew=2.5, zorder=6)
             ax.annotate(label, (mx, my), textcoords="offset points", xytext=(0, -16), fontsize=8, ha="center")
         ax.set_xlabel(xname)
@@ -214,8 +235,15 @@ def lattice_panel() -> PhasePanel:
         sites = np.arange(1, k + 1)
         idx = np.linspace(0, len(r.t) - 1, 6).round().astype(int)
         for j, ti in enumerate(idx):
-            ax.plot(sites, r.z[i, ti, :k], "o-", color=colormaps["viridis"](j / 5), ms=4, lw=1,
-                    label=f"healed, t = {r.t[ti]:.3g}")
+            ax.plot(
+                sites,
+                r.z[i, ti, :k],
+                "o-",
+                color=colormaps["viridis"](j / 5),
+                ms=4,
+                lw=1,
+                label=f"healed, t = {r.t[ti]:.3g}",
+            )
         ax.plot(sites, r.mf_z[-1, :k], marker="s", **{**MF, "label": f"mean-field, t = {r.t[-1]:.3g}"})
         ax.set_xlabel("site i")
         ax.set_ylabel(", ".join(r.cfg.model.positions[:2]) + ", ...")
@@ -278,15 +306,19 @@ def trajectory_figure(r: Runs, title: str, phase: PhasePanel) -> tuple[Figure, d
     bloch_sphere(fig.add_subplot(grid[:, 2], projection="3d"), b, b_mf, picks)
     fig.suptitle(f"{title}\n{describe(r)}", fontsize=10, y=1.04)
     final = b[:, -1, 2]
-    return fig, {"samples": len(final), "final_sz_positive": float(np.mean(final > 0)),
-                 "max_norm_error": float(np.max(np.abs(np.linalg.norm(r.psi, axis=-1) - 1)))}
+    return fig, {
+        "samples": len(final),
+        "final_sz_positive": float(np.mean(final > 0)),
+        "max_norm_error": float(np.max(np.abs(np.linalg.norm(r.psi, axis=-1) - 1))),
+    }
 
 
 def describe(r: Runs) -> str:
-    params = ", ".join(f"{f.name} = {float(getattr(r.cfg.model, f.name)):g}"
-                       for f in dataclasses.fields(r.cfg.model))
-    return (f"configs/{r.config}: {params}; t in [0, {r.cfg.t1:g}], dt = {r.cfg.dt:g}; "
-            f"healed ({r.cfg.solver.name}) vs mean-field (red dashed)")
+    params = ", ".join(f"{f.name} = {float(getattr(r.cfg.model, f.name)):g}" for f in dataclasses.fields(r.cfg.model))
+    return (
+        f"configs/{r.config}: {params}; t in [0, {r.cfg.t1:g}], dt = {r.cfg.dt:g}; "
+        f"healed ({r.cfg.solver.name}) vs mean-field (red dashed)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,8 +339,9 @@ def decoherence_prediction(r: Runs) -> dict[str, np.ndarray]:
     times the mean-field <sx>_mf(t) (the unitary phase), times the phase diffusion where known."""
     gamma, envelope = tradeoff_envelope(r.cfg.model, r.t, r.mf_z)
     sx_mf = bloch_vector(r.mf_psi)[:, 0]
-    return dict(gamma=gamma, envelope=envelope, naive=envelope * sx_mf, sx_mf=sx_mf,
-                full=envelope * sx_mf * phase_diffusion(r))
+    return dict(
+        gamma=gamma, envelope=envelope, naive=envelope * sx_mf, sx_mf=sx_mf, full=envelope * sx_mf * phase_diffusion(r)
+    )
 
 
 def final_branch_histogram(ax, r: Runs, coord: str, exact: Callable | None) -> dict:
@@ -317,8 +350,14 @@ def final_branch_histogram(ax, r: Runs, coord: str, exact: Callable | None) -> d
     bins = np.linspace(*np.percentile(x, [0.1, 99.9]), 61)
     for s in (+1, -1):
         sel = np.sign(sz) == s
-        ax.hist(x[sel], bins=bins, weights=np.full(sel.sum(), 1 / (len(x) * np.diff(bins)[0])),
-                color=BRANCH[s][0], alpha=0.6, label=f"final <sz> {'>' if s > 0 else '<'} 0 ({sel.mean():.1%})")
+        ax.hist(
+            x[sel],
+            bins=bins,
+            weights=np.full(sel.sum(), 1 / (len(x) * np.diff(bins)[0])),
+            color=BRANCH[s][0],
+            alpha=0.6,
+            label=f"final <sz> {'>' if s > 0 else '<'} 0 ({sel.mean():.1%})",
+        )
     ax.axvline(r.values(coord)[1][-1], **MF)
     info = {"final_sz_positive": float(np.mean(sz > 0)), "kept": len(x)}
     if exact is not None:
@@ -327,8 +366,10 @@ def final_branch_histogram(ax, r: Runs, coord: str, exact: Callable | None) -> d
         ax.plot(grid, density, "k-", lw=1.2, label="exact (mixture of the branches)")
         n = len(x)
         m4 = np.mean((x - x.mean()) ** 4)
-        info.update(mean_z=float((x.mean() - mean) / np.sqrt(x.var() / n)),
-                    var_z=float((x.var() - var) / np.sqrt((m4 - x.var() ** 2) / n)))
+        info.update(
+            mean_z=float((x.mean() - mean) / np.sqrt(x.var() / n)),
+            var_z=float((x.var() - var) / np.sqrt((m4 - x.var() ** 2) / n)),
+        )
     ax.set_xlabel(f"{coord}(t = {r.t[-1]:.3g})")
     ax.set_ylabel("probability density")
     ax.legend(fontsize=7, loc="upper left")
@@ -347,8 +388,11 @@ def collapse_ridges(ax, r: Runs) -> None:
         h = h / h.max()
         color = colormaps["viridis"](j / max(len(idx) - 1, 1))
         ax.fill_between(centres, j, j + 0.9 * h, step="mid", color=color, alpha=0.8)
-    ax.set_yticks(np.arange(len(idx)) + 0.3, [f"t = {r.t[ti]:.3g}\n{np.mean(np.abs(sz[:, ti]) > 0.9):.0%}"
-                                              for ti in idx], fontsize=7)
+    ax.set_yticks(
+        np.arange(len(idx)) + 0.3,
+        [f"t = {r.t[ti]:.3g}\n{np.mean(np.abs(sz[:, ti]) > 0.9):.0%}" for ti in idx],
+        fontsize=7,
+    )
     ax.set_ylabel(r"t (fraction with $|\langle\sigma_z\rangle| > 0.9$)")
     ax.set_xlim(-1, 1)
     ax.set_xlabel(r"$\langle\sigma_z\rangle$ of each trajectory")
@@ -359,10 +403,25 @@ def decoherence_panels(ax, ax_log, r: Runs) -> dict:
     pred = decoherence_prediction(r)
     t, sx, se = r.t, r.mean["sx"], r.sem["sx"]
     every = max(len(t) // 40, 1)
-    ax.errorbar(t[::every], sx[::every], 2 * se[::every], fmt="o", ms=3, color="C0", elinewidth=1,
-                label=r"ensemble E<sx> $\pm$ 2 SE", zorder=3)
-    ax.plot(t, pred["full"], "k-", lw=1.2, label=r"trade-off: $e^{-\int\Gamma dt}\,\langle s_x\rangle_{mf}$"
-            + (r" $\times e^{-Var\Phi/2}$" if isinstance(r.cfg.model, cqjax.Diosi) else ""))
+    ax.errorbar(
+        t[::every],
+        sx[::every],
+        2 * se[::every],
+        fmt="o",
+        ms=3,
+        color="C0",
+        elinewidth=1,
+        label=r"ensemble E<sx> $\pm$ 2 SE",
+        zorder=3,
+    )
+    ax.plot(
+        t,
+        pred["full"],
+        "k-",
+        lw=1.2,
+        label=r"trade-off: $e^{-\int\Gamma dt}\,\langle s_x\rangle_{mf}$"
+        + (r" $\times e^{-Var\Phi/2}$" if isinstance(r.cfg.model, cqjax.Diosi) else ""),
+    )
     if isinstance(r.cfg.model, cqjax.Diosi):
         ax.plot(t, pred["naive"], "k:", lw=1.0, label=r"without the phase diffusion $e^{-Var\Phi/2}$")
     ax.plot(t, pred["sx_mf"], **{**MF, "lw": 1.0, "label": "mean-field <sx>"})
@@ -383,8 +442,11 @@ def decoherence_panels(ax, ax_log, r: Runs) -> dict:
     ax_log.legend(fontsize=6.5, loc="lower left")
     ok = se > 0
     z = np.abs(sx - pred["full"])[ok] / se[ok]
-    return {"gamma": [float(g.min()), float(g.max())], "sx_max_z": float(z.max()),
-            "sx_max_z_naive": float((np.abs(sx - pred["naive"])[ok] / se[ok]).max())}
+    return {
+        "gamma": [float(g.min()), float(g.max())],
+        "sx_max_z": float(z.max()),
+        "sx_max_z_naive": float((np.abs(sx - pred["naive"])[ok] / se[ok]).max()),
+    }
 
 
 def ensemble_figure(r: Runs, coord: str, title: str, exact: Callable | None = None) -> tuple[Figure, dict]:
@@ -396,8 +458,11 @@ def ensemble_figure(r: Runs, coord: str, title: str, exact: Callable | None = No
     ax = fig.add_subplot(grid[0, 2])
     info.update(decoherence_panels(ax, fig.add_subplot(grid[1, 2], sharex=ax), r))
     info["trajectories"] = r.trajectories
-    fig.suptitle(f"{title}: {r.trajectories} healed trajectories (histograms: {info['kept']})\n{describe(r)}",
-                 fontsize=10, y=1.04)
+    fig.suptitle(
+        f"{title}: {r.trajectories} healed trajectories (histograms: {info['kept']})\n{describe(r)}",
+        fontsize=10,
+        y=1.04,
+    )
     return fig, info
 
 
@@ -405,8 +470,9 @@ def diosi_exact_final_p(r: Runs, grid: np.ndarray) -> tuple[np.ndarray, float, f
     """The exact law of the final p (a Born-weighted mixture of the branches): density, mean, var."""
     model, initial = r.cfg.model, r.cfg.initial
     p_var0 = 0.0 if initial.z_cov is None else float(np.asarray(initial.z_cov)[1, 1])
-    return diosi_final_momentum(grid, r.t[-1], initial.psi, float(initial.z_mean[1]), float(model.lam),
-                                float(model.sigma), p_var0)
+    return diosi_final_momentum(
+        grid, r.t[-1], initial.psi, float(initial.z_mean[1]), float(model.lam), float(model.sigma), p_var0
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,13 +522,20 @@ def validity_measures(v: dict, p0: float) -> dict[str, np.ndarray]:
     eig = np.linalg.eigvalsh(v["rho"] - rho_mf)
     with np.errstate(divide="ignore", invalid="ignore"):
         eps_c = np.sqrt(msd) / np.abs(v["p_mf"] - p0)
-    return dict(msd=msd, mean=v["p"].mean(1) - v["p_mf"], eps_c=eps_c, infidelity=1 - fidelity,
-                trace_distance=0.5 * np.abs(eig).sum(-1))
+    return dict(
+        msd=msd,
+        mean=v["p"].mean(1) - v["p_mf"],
+        eps_c=eps_c,
+        infidelity=1 - fidelity,
+        trace_distance=0.5 * np.abs(eig).sum(-1),
+    )
 
 
-VALIDITY_TITLES = dict(eps_c=r"(a) classical: RMS$|p_{healed}-p_{mf}|\,/\,|p_{mf}-p_0|$",
-                       infidelity=r"(b) quantum: $1-\langle\psi_{mf}|E\rho_{healed}|\psi_{mf}\rangle$",
-                       trace_distance=r"(c) quantum: $\frac{1}{2}\|E\rho_{healed}-\rho_{mf}\|_1$")
+VALIDITY_TITLES = dict(
+    eps_c=r"(a) classical: RMS$|p_{healed}-p_{mf}|\,/\,|p_{mf}-p_0|$",
+    infidelity=r"(b) quantum: $1-\langle\psi_{mf}|E\rho_{healed}|\psi_{mf}\rangle$",
+    trace_distance=r"(c) quantum: $\frac{1}{2}\|E\rho_{healed}-\rho_{mf}\|_1$",
+)
 LEVELS = [0.1, 0.3, 1.0]
 
 
@@ -495,13 +568,16 @@ def validity_figure(sizes: Sizes) -> tuple[Figure, dict]:
         f"seed 000 (16)-(18): where mean-field approximates the open system (configs/seed000_validity.toml: "
         rf"$\lambda$ = {lam:g}, $\gamma_C$ = {gc:g}, $\gamma_Q$ = {gq:g}, saturated; {v['n']} healed trajectories "
         f"per state)\ncontours 0.1 (solid), 0.3 (dashed), 1 (dotted): measured (white), exact (black); "
-        f"E[p_healed] = p_mf within {mean_z:.2g} SE (E<A> is a martingale)", fontsize=10, y=1.03)
-    return fig, {"msd_max_z": msd_z, "mean_max_z": mean_z,
-                 "trajectories_per_state": int(v["n"]), "states": len(thetas)}
+        f"E[p_healed] = p_mf within {mean_z:.2g} SE (E<A> is a martingale)",
+        fontsize=10,
+        y=1.03,
+    )
+    return fig, {"msd_max_z": msd_z, "mean_max_z": mean_z, "trajectories_per_state": int(v["n"]), "states": len(thetas)}
 
 
-def validity_panels(fig: Figure, deg: np.ndarray, tau: np.ndarray, measured: dict, exact: dict,
-                    params: tuple[float, float, float]) -> None:
+def validity_panels(
+    fig: Figure, deg: np.ndarray, tau: np.ndarray, measured: dict, exact: dict, params: tuple[float, float, float]
+) -> None:
     """One (theta, tau) map per distance: measured (colour, white contours), exact (black contours)."""
     axes = fig.subplots(1, 3, sharey=True)
     for ax, (key, title) in zip(axes, VALIDITY_TITLES.items()):
@@ -515,8 +591,9 @@ def validity_panels(fig: Figure, deg: np.ndarray, tau: np.ndarray, measured: dic
         ax.set_title(title, fontsize=9)
         ax.set_xlabel(r"initial polar angle $\theta$ (deg): $\langle A\rangle=\cos\theta$")
     axes[0].set_ylabel(r"$\tau$ (elapsed time)")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
-               bbox_to_anchor=(0.5, -0.06))
+    fig.legend(
+        *axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.06)
+    )
 
 
 def overlay_inequalities(ax, deg: np.ndarray, tau: np.ndarray, lam: float, gc: float, gq: float) -> None:
@@ -524,10 +601,16 @@ def overlay_inequalities(ax, deg: np.ndarray, tau: np.ndarray, lam: float, gc: f
     th = np.radians(np.linspace(0.5, 89.5, 300))
     tau16, tau17 = seed000_validity_bounds(th, lam, gc, gq)
     ax.plot(np.degrees(th), tau16, color="tab:red", label=r"(16) $\tau=\gamma_C/\lambda^2\langle A\rangle^2$", lw=1.8)
-    ax.plot(np.degrees(th), tau17, color="magenta",
-            label=r"(17) $\tau=1/\gamma_Q(\langle A^2\rangle-\langle A\rangle^2)$", lw=1.8)
-    ax.axvline(45, color="0.85", ls="-.", lw=1.2,
-               label=r"(18) $\langle A\rangle^2=\langle A^2\rangle-\langle A\rangle^2$")
+    ax.plot(
+        np.degrees(th),
+        tau17,
+        color="magenta",
+        label=r"(17) $\tau=1/\gamma_Q(\langle A^2\rangle-\langle A\rangle^2)$",
+        lw=1.8,
+    )
+    ax.axvline(
+        45, color="0.85", ls="-.", lw=1.2, label=r"(18) $\langle A\rangle^2=\langle A^2\rangle-\langle A\rangle^2$"
+    )
     ax.set_yscale("log")
     ax.set_xlim(deg[0] - 2.5, deg[-1] + 2.5)
     ax.set_ylim(tau[0], tau[-1])
@@ -556,15 +639,18 @@ def fig_trajectories(config: str, title: str, phase: PhasePanel, model: str | No
 def fig_ghz(sizes: Sizes):
     require_model("ghz_lattice", "ghz_fig4.toml")
     r = runs("ghz_fig4.toml", sizes, False)
-    return trajectory_figure(r, "seed 004 Fig. 4: n qubits from a GHZ state, local classical fields",
-                             lattice_panel())
+    return trajectory_figure(r, "seed 004 Fig. 4: n qubits from a GHZ state, local classical fields", lattice_panel())
 
 
 def fig_sqrt_well(sizes: Sizes):
     require_model("sqrt_well", "sqrt_well_fig6.toml")
     r = runs("sqrt_well_fig6.toml", sizes, False)
-    fig, info = trajectory_figure(r, r"seed 004 Fig. 6: $\pm\lambda\sqrt{q}$ well/barrier in superposition "
-                                  "(absorbed at q <= 0)", pair_panel("q", "p"))
+    fig, info = trajectory_figure(
+        r,
+        r"seed 004 Fig. 6: $\pm\lambda\sqrt{q}$ well/barrier in superposition "
+        "(absorbed at q <= 0)",
+        pair_panel("q", "p"),
+    )
     fig.axes[0].axvline(0.0, color="k", lw=1.0)
     info["absorbed_fraction"] = float(np.mean(np.any(r.z[..., 0] <= 0, axis=1)))
     return fig, info
@@ -578,22 +664,33 @@ def fig_ensemble(config: str, coord: str, title: str, exact: Callable | None = N
 
 
 FIGURES: dict[str, Callable[[Sizes], tuple[Figure, dict]]] = {
-    "fig1_seed000": fig_trajectories("seed000_fig1.toml", "seed 000 Fig. 1: qubit and particle, open system "
-                                     "(A = sz)", pair_panel("t", "p")),
-    "fig2_diosi": fig_trajectories("diosi_fig2.toml", "seed 004 Fig. 2: linear Diosi (Stern-Gerlach) model",
-                                   pair_panel("q", "p")),
-    "fig3_superposed_mass": fig_trajectories("superposed_mass_fig3.toml", "seed 004 Fig. 3: test mass near a "
-                                             "planet in superposition, phi = 5", pair_panel("x", "y", planets)),
+    "fig1_seed000": fig_trajectories(
+        "seed000_fig1.toml", "seed 000 Fig. 1: qubit and particle, open system (A = sz)", pair_panel("t", "p")
+    ),
+    "fig2_diosi": fig_trajectories(
+        "diosi_fig2.toml", "seed 004 Fig. 2: linear Diosi (Stern-Gerlach) model", pair_panel("q", "p")
+    ),
+    "fig3_superposed_mass": fig_trajectories(
+        "superposed_mass_fig3.toml",
+        "seed 004 Fig. 3: test mass near a planet in superposition, phi = 5",
+        pair_panel("x", "y", planets),
+    ),
     "fig4_ghz_lattice": fig_ghz,
-    "fig5_diosi": fig_trajectories("diosi_fig5.toml", "seed 004 Fig. 5: linear Diosi, healed vs mean-field",
-                                   pair_panel("q", "p")),
+    "fig5_diosi": fig_trajectories(
+        "diosi_fig5.toml", "seed 004 Fig. 5: linear Diosi, healed vs mean-field", pair_panel("q", "p")
+    ),
     "fig6_sqrt_well": fig_sqrt_well,
-    "fig7_superposed_mass": fig_trajectories("superposed_mass_fig7.toml", "seed 004 Fig. 7: test mass near a "
-                                             "planet in superposition, phi = 0", pair_panel("x", "y", planets)),
-    "ensemble_diosi": fig_ensemble("diosi_fig2.toml", "p", "linear Diosi ensemble (Fig. 2 parameters)",
-                                   diosi_exact_final_p),
-    "ensemble_superposed_mass": fig_ensemble("superposed_mass_fig7.toml", "px",
-                                             "test-mass ensemble (Fig. 7 parameters)"),
+    "fig7_superposed_mass": fig_trajectories(
+        "superposed_mass_fig7.toml",
+        "seed 004 Fig. 7: test mass near a planet in superposition, phi = 0",
+        pair_panel("x", "y", planets),
+    ),
+    "ensemble_diosi": fig_ensemble(
+        "diosi_fig2.toml", "p", "linear Diosi ensemble (Fig. 2 parameters)", diosi_exact_final_p
+    ),
+    "ensemble_superposed_mass": fig_ensemble(
+        "superposed_mass_fig7.toml", "px", "test-mass ensemble (Fig. 7 parameters)"
+    ),
     "validity_seed000": validity_figure,
 }
 
@@ -604,8 +701,9 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def make(names: list[str] | None = None, out: str | Path = "figures", quick: bool = False,
-         log: Callable[[str], None] = print) -> dict[str, tuple[Path | None, dict, float]]:
+def make(
+    names: list[str] | None = None, out: str | Path = "figures", quick: bool = False, log: Callable[[str], None] = print
+) -> dict[str, tuple[Path | None, dict, float]]:
     """Make the named figures (all by default) into ``out``; return name -> (path or None if
     skipped, info, seconds). Runs shared between figures are counted in the first one."""
     sizes = QUICK if quick else FULL

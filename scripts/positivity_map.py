@@ -36,8 +36,9 @@ def scan(n: int, t1: float, gamma_c: float, cells: int) -> dict[str, np.ndarray]
     for i, l2 in enumerate(lam2):
         for j, g in enumerate(prod):
             model = cqjax.Seed000(lam=-float(np.sqrt(l2)), gamma_c=gamma_c, gamma_q=float(g / gamma_c))
-            r = solve_master(model, initial, t1=t1, n_saves=8, cells=(1, cells), error_estimate=False,
-                             allow_non_cp=True)
+            r = solve_master(
+                model, initial, t1=t1, n_saves=8, cells=(1, cells), error_estimate=False, allow_non_cp=True
+            )
             min_eig[i, j] = r.min_eig.min()
     return {"lam2_over_16": lam2 / 16, "gamma_product": prod, "min_eig": min_eig}
 
@@ -52,15 +53,17 @@ def plot(data: dict, path: Path, t1: float, gamma_c: float) -> None:
     x, y, z = data["gamma_product"], data["lam2_over_16"], data["min_eig"]
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     lim = max(abs(z.min()), 1e-6)
-    mesh = ax.pcolormesh(x, y, z, shading="nearest", cmap="RdBu",
-                         norm=SymLogNorm(linthresh=1e-6, vmin=-lim, vmax=lim))
+    mesh = ax.pcolormesh(x, y, z, shading="nearest", cmap="RdBu", norm=SymLogNorm(linthresh=1e-6, vmin=-lim, vmax=lim))
     fig.colorbar(mesh, ax=ax, label="min_eig (smallest eigenvalue / largest cell trace)")
     ax.contour(x, y, z, levels=[-1e-9], colors="k", linewidths=1.0)
     ax.plot([x.min(), x.max()], [x.min(), x.max()], "--", color="orange", label=r"$\gamma_C\gamma_Q = \lambda^2/16$")
     ax.set_xlabel(r"$\gamma_C \gamma_Q$")
     ax.set_ylabel(r"$\lambda^2 / 16$")
-    ax.set_title(f"seed 000: positivity of the partial Wigner function\n"
-                 rf"$\gamma_C$ = {gamma_c}, t = {t1}, from a point in p; black: min_eig = 0", fontsize=9)
+    ax.set_title(
+        f"seed 000: positivity of the partial Wigner function\n"
+        rf"$\gamma_C$ = {gamma_c}, t = {t1}, from a point in p; black: min_eig = 0",
+        fontsize=9,
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -84,9 +87,11 @@ def main() -> None:
     x, y, z = data["gamma_product"], data["lam2_over_16"], data["min_eig"]
     positive = z > -1e-9
     predicted = x[None, :] >= y[:, None] - 1e-12
-    print(f"{out}: {args.n}x{args.n} runs in {time.perf_counter() - t0:.1f} s; "
-          f"min_eig >= 0 exactly where gamma_C gamma_Q >= lambda^2/16 in "
-          f"{int((positive == predicted).sum())}/{z.size} points")
+    print(
+        f"{out}: {args.n}x{args.n} runs in {time.perf_counter() - t0:.1f} s; "
+        f"min_eig >= 0 exactly where gamma_C gamma_Q >= lambda^2/16 in "
+        f"{int((positive == predicted).sum())}/{z.size} points"
+    )
 
 
 if __name__ == "__main__":

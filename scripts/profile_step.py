@@ -108,8 +108,21 @@ def make_records_only(model, observables, grid, n_valid: int, n_samples: int = 4
 
         def save(s, _):
             z, psi = s
-            rec = chunk_record(model, observables, z, psi, offsets < n_valid, offsets, pure=True, unravelled=True,
-                               n_samples=n_samples, hist=None, hist_idx=(), mixed=False, boundary=False)
+            rec = chunk_record(
+                model,
+                observables,
+                z,
+                psi,
+                offsets < n_valid,
+                offsets,
+                pure=True,
+                unravelled=True,
+                n_samples=n_samples,
+                hist=None,
+                hist_idx=(),
+                mixed=False,
+                boundary=False,
+            )
             return (z + eps, psi * c), rec
 
         _, recs = jax.lax.scan(save, (z, psi), None, length=grid.n_saves + 1)
@@ -172,8 +185,14 @@ def main() -> None:
     t1 = args.steps * args.dt
     grid = cqjax.TimeGrid.make(t1, args.dt, args.saves)
     unravelling, solver = cqjax.Healed(), cqjax.Kraus()
-    run_kw = dict(t1=t1, dt=args.dt, n_saves=args.saves, trajectories=args.trajectories, observables=OBSERVABLES,
-                  precision=args.precision)
+    run_kw = dict(
+        t1=t1,
+        dt=args.dt,
+        n_saves=args.saves,
+        trajectories=args.trajectories,
+        observables=OBSERVABLES,
+        precision=args.precision,
+    )
 
     # (a) whole runs; the first one (compiling) also tells the chunk the runner chose
     first = cqjax.run_ensemble(model, init, **run_kw, noise=args.noises[0])
@@ -195,24 +214,35 @@ def main() -> None:
     step_fn = make_step_only(cmodel, unravelling, solver, grid)
     rec_fn = make_records_only(cmodel, observables, grid, n_valid)
     timers = {("run", noise): whole(noise) for noise in args.noises}
-    timers.update({("draw", noise): timed_chunks(make_draw_only(unravelling, m, dtype, noise, grid), (nkeys,),
-                                                 n_chunks) for noise in args.noises})
+    timers.update(
+        {
+            ("draw", noise): timed_chunks(make_draw_only(unravelling, m, dtype, noise, grid), (nkeys,), n_chunks)
+            for noise in args.noises
+        }
+    )
     timers["step", None] = timed_chunks(step_fn, ((z0, psi0), xi), n_chunks)
-    timers["records", None] = timed_chunks(rec_fn, ((z0, psi0), jnp.zeros((), dtype), jnp.ones((), psi0.dtype)),
-                                           n_chunks)
+    timers["records", None] = timed_chunks(
+        rec_fn, ((z0, psi0), jnp.zeros((), dtype), jnp.ones((), psi0.dtype)), n_chunks
+    )
     best = best_of(timers, args.repeats)
 
     work = args.trajectories * grid.n_steps
     device = jax.devices()[0]
-    print(f"healed Diosi, {args.precision}, {args.trajectories} trajectories x {grid.n_steps} steps, "
-          f"{args.saves} saves (noise blocks of {grid.block} steps), chunk {chunk} x {n_chunks}, "
-          f"observables {', '.join(OBSERVABLES)}; device {device.platform} ({getattr(device, 'device_kind', '')}); "
-          f"best of {args.repeats}, compilation excluded; seconds and rates are this host's")
+    print(
+        f"healed Diosi, {args.precision}, {args.trajectories} trajectories x {grid.n_steps} steps, "
+        f"{args.saves} saves (noise blocks of {grid.block} steps), chunk {chunk} x {n_chunks}, "
+        f"observables {', '.join(OBSERVABLES)}; device {device.platform} ({getattr(device, 'device_kind', '')}); "
+        f"best of {args.repeats}, compilation excluded; seconds and rates are this host's"
+    )
     print()
     print("| noise | part | s (this host) | fraction of the run | trajectory-steps/s (this host) |")
     print("|---|---|---:|---:|---:|")
-    labels = {"run": "(a) whole run (`run_ensemble` run_seconds)", "draw": "(b) noise draw alone",
-              "step": "(c) step alone (pre-drawn noise)", "records": f"(d) reductions at {grid.n_saves + 1} saves"}
+    labels = {
+        "run": "(a) whole run (`run_ensemble` run_seconds)",
+        "draw": "(b) noise draw alone",
+        "step": "(c) step alone (pre-drawn noise)",
+        "records": f"(d) reductions at {grid.n_saves + 1} saves",
+    }
     summary = []
     for noise in args.noises:
         run = best["run", noise]
@@ -223,8 +253,10 @@ def main() -> None:
             rate = sci(work / sec) if sec > 0 else "-"
             print(f"| {noise} | {label} | {sec:.3f} | {sec / run:.2f} | {rate} |")
         fr = {k: v / run for k, v in parts.items()}
-        summary.append(f"{noise}: draw {fr['draw']:.0%}, step {fr['step']:.0%}, reductions {fr['records']:.0%}, "
-                       f"rest {1 - sum(fr.values()):.0%} of {run:.2f} s ({sci(work / run)} traj-steps/s)")
+        summary.append(
+            f"{noise}: draw {fr['draw']:.0%}, step {fr['step']:.0%}, reductions {fr['records']:.0%}, "
+            f"rest {1 - sum(fr.values()):.0%} of {run:.2f} s ({sci(work / run)} traj-steps/s)"
+        )
     print()
     print(f"Summary ({args.precision}): " + "; ".join(summary) + ".")
 

@@ -21,8 +21,13 @@ def batch(model, z0, psi0, n, *, t1, dt, n_saves=1, seed=0, unravelling=None, so
     unravelling = unravelling or cqjax.Healed()
     solver = solver or cqjax.Kraus()
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(seed), i))(jnp.arange(n))
-    run = jax.jit(jax.vmap(lambda k: cqjax.simulate(
-        model, z0, psi0, k, t1=t1, dt=dt, n_saves=n_saves, unravelling=unravelling, solver=solver, noise=noise)))
+    run = jax.jit(
+        jax.vmap(
+            lambda k: cqjax.simulate(
+                model, z0, psi0, k, t1=t1, dt=dt, n_saves=n_saves, unravelling=unravelling, solver=solver, noise=noise
+            )
+        )
+    )
     return run(keys)
 
 
@@ -99,8 +104,7 @@ def config_dict(**sections) -> dict:
         "model": "diosi",
         "params": {"m": 1.0, "lam": 1.0, "phi": 2.0, "sigma": 1.0},
         "initial": {"z_mean": [0.0, 0.0], "psi": "plus"},
-        "run": {"t1": 0.2, "dt": 0.01, "trajectories": 500, "n_saves": 4, "seed": 7,
-                "samples": 3},
+        "run": {"t1": 0.2, "dt": 0.01, "trajectories": 500, "n_saves": 4, "seed": 7, "samples": 3},
         "observables": {"names": list(OBSERVABLES)},
         "histogram": {"coords": ["p"], "bins": [[-3.0, 3.0, 12]]},
     }

@@ -104,8 +104,7 @@ def test_results_arrays(round_trip):
 def test_results_meta(round_trip):
     with np.load(round_trip["out"], allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
-    for key in ("config", "environment", "compile_seconds", "run_seconds",
-                "trajectory_steps_per_second"):
+    for key in ("config", "environment", "compile_seconds", "run_seconds", "trajectory_steps_per_second"):
         assert key in meta, key
     env = meta["environment"]
     assert {"cqjax", "jax", "numpy"} <= set(env["versions"])
@@ -142,9 +141,21 @@ def test_plot(round_trip, capsys):
 def test_set_overrides_are_honoured(tmp_path, capsys):
     cfg = _write(tmp_path / "c.toml", config_dict(histogram=None))
     out = tmp_path / "r.npz"
-    rc = main(["run", cfg, "--out", str(out), "--no-progress",
-               "--set", "run.trajectories=300", "--set", "run.unravelling=mean-field",
-               "--set", 'observables.names=["p", "sz"]'])
+    rc = main(
+        [
+            "run",
+            cfg,
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            "run.trajectories=300",
+            "--set",
+            "run.unravelling=mean-field",
+            "--set",
+            'observables.names=["p", "sz"]',
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "300 trajectories" in captured.out and "mean-field" in captured.out
@@ -159,8 +170,7 @@ def test_set_overrides_are_honoured(tmp_path, capsys):
 
 
 def test_same_seed_same_results(tmp_path, capsys):
-    cfg = _write(tmp_path / "c.toml", config_dict(histogram=None, run={"trajectories": 200, "t1": 0.1,
-                                                                     "n_saves": 2}))
+    cfg = _write(tmp_path / "c.toml", config_dict(histogram=None, run={"trajectories": 200, "t1": 0.1, "n_saves": 2}))
     paths = [tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"]
     assert main(["run", cfg, "--out", str(paths[0]), "--no-progress"]) == 0
     assert main(["run", cfg, "--out", str(paths[1]), "--no-progress"]) == 0
@@ -177,9 +187,13 @@ def test_same_seed_same_results(tmp_path, capsys):
 
 def test_python_m_cqjax_bad_dt(tmp_path):
     cfg = _write(tmp_path / "c.toml", config_dict(run={"dt": 0.0}))
-    proc = subprocess.run([sys.executable, "-m", "cqjax", "run", cfg, "--no-progress",
-                           "--out", str(tmp_path / "r.npz")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cqjax", "run", cfg, "--no-progress", "--out", str(tmp_path / "r.npz")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     _error_line(proc.stderr, "run.dt:")
     assert proc.stdout == ""
@@ -187,28 +201,42 @@ def test_python_m_cqjax_bad_dt(tmp_path):
 
 
 def test_python_m_cqjax_help():
-    proc = subprocess.run([sys.executable, "-m", "cqjax", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "cqjax", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert "run" in proc.stdout and "plot" in proc.stdout
 
 
-@pytest.mark.parametrize("sections, overrides, field", [
-    ({"run": {"dtt": 0.01}}, [], "run.dtt:"),
-    ({"extra": 1}, [], "extra:"),
-    ({"initial": {"psi": [[0.0, 0.0], [0.0, 0.0]]}}, [], "initial.psi:"),
-    ({"initial": {"psi": [[1.0, 0.0]]}}, [], "initial.psi:"),
-    ({"observables": {"names": ["sx*sz"]}}, [], "observables.names:"),
-    ({"histogram": {"coords": ["x"]}}, [], "histogram.coords:"),
-    ({"model": "nosuchmodel"}, [], "model:"),
-    ({}, ["run.t1=0.105"], "run.t1:"),
-    ({}, ["run.n_saves=3"], "run.n_saves:"),
-    ({}, ["run.trajectories=0"], "run.trajectories:"),
-    ({}, ["run.precision=float16"], "run.precision:"),
-    ({}, ["run.dt"], "--set:"),
-], ids=["unknown-run-key", "unknown-top-key", "psi-zero", "psi-length", "two-operators",
-        "histogram-coord", "unknown-model", "t1-multiple", "n_saves", "trajectories",
-        "precision", "set-syntax"])
+@pytest.mark.parametrize(
+    "sections, overrides, field",
+    [
+        ({"run": {"dtt": 0.01}}, [], "run.dtt:"),
+        ({"extra": 1}, [], "extra:"),
+        ({"initial": {"psi": [[0.0, 0.0], [0.0, 0.0]]}}, [], "initial.psi:"),
+        ({"initial": {"psi": [[1.0, 0.0]]}}, [], "initial.psi:"),
+        ({"observables": {"names": ["sx*sz"]}}, [], "observables.names:"),
+        ({"histogram": {"coords": ["x"]}}, [], "histogram.coords:"),
+        ({"model": "nosuchmodel"}, [], "model:"),
+        ({}, ["run.t1=0.105"], "run.t1:"),
+        ({}, ["run.n_saves=3"], "run.n_saves:"),
+        ({}, ["run.trajectories=0"], "run.trajectories:"),
+        ({}, ["run.precision=float16"], "run.precision:"),
+        ({}, ["run.dt"], "--set:"),
+    ],
+    ids=[
+        "unknown-run-key",
+        "unknown-top-key",
+        "psi-zero",
+        "psi-length",
+        "two-operators",
+        "histogram-coord",
+        "unknown-model",
+        "t1-multiple",
+        "n_saves",
+        "trajectories",
+        "precision",
+        "set-syntax",
+    ],
+)
 def test_invalid_config_in_process(tmp_path, capsys, sections, overrides, field):
     cfg = _write(tmp_path / "c.toml", config_dict(**sections))
     args = ["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress"]
@@ -289,8 +317,12 @@ def _user_model(tmp_path: Path, noisy: str, *, future: bool = False) -> str:
 
 
 def _user_config(spec: str) -> dict:
-    raw = config_dict(model=spec, run={"trajectories": 200, "t1": 0.1, "n_saves": 2},
-                  observables={"names": ["q", "p", "sz", "p*sz"]}, histogram=None)
+    raw = config_dict(
+        model=spec,
+        run={"trajectories": 200, "t1": 0.1, "n_saves": 2},
+        observables={"names": ["q", "p", "sz", "p*sz"]},
+        histogram=None,
+    )
     raw["params"] = {"m": 1.0, "lam": 1.0, "sigma": 1.0}
     return raw
 
@@ -309,8 +341,7 @@ def test_positivity_not_required_for_mean_field(tmp_path, capsys):
     """Mean-field dynamics is deterministic: no noise is needed, so no refusal."""
     spec = _user_model(tmp_path, noisy="q")
     cfg = _write(tmp_path / "c.toml", _user_config(spec))
-    rc = main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress",
-               "--set", "run.unravelling=mean-field"])
+    rc = main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress", "--set", "run.unravelling=mean-field"])
     assert rc == 0, capsys.readouterr().err
 
 
@@ -440,19 +471,28 @@ def test_master_notes_where_positivity_fails(tmp_path, capsys):
     assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress"]) == 2
     line = _error_line(capsys.readouterr().err, "master: complete positivity:")
     assert "set master.allow_non_cp = true" in line and not (tmp_path / "s.npz").exists()
-    assert main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress",
-                 "--set", "master.allow_non_cp=true"]) == 0
+    assert (
+        main(["master", cfg, "--out", str(tmp_path / "s.npz"), "--no-progress", "--set", "master.allow_non_cp=true"])
+        == 0
+    )
     out = capsys.readouterr()
     assert "not completely positive" in out.out
     assert "varrho is not positive semi-definite" in out.err
     assert np.load(tmp_path / "s.npz")["min_eig"].min() < 0
 
 
-@pytest.mark.parametrize("params, state, field, message", [
-    ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02}, "auto", "complete positivity:",
-     "trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by"),
-    ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "pure", "run.state:", "above the saturated"),
-])
+@pytest.mark.parametrize(
+    "params, state, field, message",
+    [
+        (
+            {"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.02},
+            "auto",
+            "complete positivity:",
+            "trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by",
+        ),
+        ({"lam": -1.0, "gamma_c": 0.5, "gamma_q": 0.5}, "pure", "run.state:", "above the saturated"),
+    ],
+)
 def test_run_refuses_what_trajectories_cannot_unravel(tmp_path, capsys, params, state, field, message):
     raw = config_dict(model="seed000", run={"state": state})
     raw["params"] = params
@@ -482,15 +522,21 @@ SQRT_MODEL = "from helpers import RootModel as Root  # the tests folder is on sy
 
 def test_nonfinite_trajectories_fail_the_run_or_are_excluded_on_request(tmp_path, capsys):
     (tmp_path / "root.py").write_text(SQRT_MODEL)
-    raw = config_dict(model=f"{tmp_path / 'root.py'}:Root", run={"t1": 2.0, "trajectories": 200},
-                  initial={"z_mean": [1.0, -1.0]}, observables={"names": ["q", "sz"]}, histogram=None)
+    raw = config_dict(
+        model=f"{tmp_path / 'root.py'}:Root",
+        run={"t1": 2.0, "trajectories": 200},
+        initial={"z_mean": [1.0, -1.0]},
+        observables={"names": ["q", "sz"]},
+        histogram=None,
+    )
     raw["params"] = {}
     cfg = _write(tmp_path / "c.toml", raw)
     out = tmp_path / "r.npz"
     assert main(["run", cfg, "--out", str(out), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(
-        'cqjax: run failed: run.nonfinite = "fail": ')
+        'cqjax: run failed: run.nonfinite = "fail": '
+    )
     assert not out.exists()
     assert main(["run", cfg, "--out", str(out), "--no-progress", "--set", "run.nonfinite=exclude"]) == 0
     captured = capsys.readouterr()

@@ -112,8 +112,15 @@ def test_seed000_mixed_state_unravelling_agrees_with_its_master_equation(tmp_pat
     raw = config_dict(
         model="seed000",
         initial={"z_mean": [0.2, 0.0], "z_cov": [[0.25, 0.0], [0.0, 1.0]], "psi": "plus"},
-        run={"t1": 1.0, "dt": 5e-3, "trajectories": 20_000, "n_saves": 5, "seed": 6, "precision": "float64",
-             "state": state},
+        run={
+            "t1": 1.0,
+            "dt": 5e-3,
+            "trajectories": 20_000,
+            "n_saves": 5,
+            "seed": 6,
+            "precision": "float64",
+            "state": state,
+        },
         observables={"names": ["p", "p*p", "sz", "sx", "sy", "p*sz", "q*sy", "purity"]},
         histogram={"coords": ["p"], "bins": [[-5.0, 5.0, 25]]},
         master={"cells": [32, 96]},
@@ -171,18 +178,35 @@ def _pair(histogram: bool = True):
     """A synthetic ensemble and master file (as ``load_results`` returns them) that agree exactly:
     observable p on 5 saved times and a 4-bin histogram of a qubit."""
     t = np.linspace(0.0, 1.0, 5)
-    run = {"t": t, "p.mean": np.sin(t), "p.sem": np.full(5, 0.01), "nonfinite": np.zeros(5),
-           "coords": np.array(["q", "p"]),
-           "meta": {"trajectories": 10_000, "config": {"run": {"precision": "float64"}}}}
-    master = {"t": t, "p.mean": np.sin(t), "p.err": np.zeros(5), "coords": np.array(["q", "p"]),
-              "grid.coords": np.array(["q", "p"]), "min_eig": np.zeros(5), "trace": np.ones(5),
-              "lost": np.zeros(5), "lost.sides": np.zeros((5, 2, 2)), "meta": {"completely_positive": True}}
+    run = {
+        "t": t,
+        "p.mean": np.sin(t),
+        "p.sem": np.full(5, 0.01),
+        "nonfinite": np.zeros(5),
+        "coords": np.array(["q", "p"]),
+        "meta": {"trajectories": 10_000, "config": {"run": {"precision": "float64"}}},
+    }
+    master = {
+        "t": t,
+        "p.mean": np.sin(t),
+        "p.err": np.zeros(5),
+        "coords": np.array(["q", "p"]),
+        "grid.coords": np.array(["q", "p"]),
+        "min_eig": np.zeros(5),
+        "trace": np.ones(5),
+        "lost": np.zeros(5),
+        "lost.sides": np.zeros((5, 2, 2)),
+        "meta": {"completely_positive": True},
+    }
     if histogram:
         density = np.zeros((5, 4, 2, 2), complex)
         density[..., 0, 0], density[..., 1, 1] = 0.3, 0.2
         density[..., 0, 1], density[..., 1, 0] = 0.1 + 0.05j, 0.1 - 0.05j
-        hist = {"histogram.coords": np.array(["p"]), "histogram.edges.p": np.linspace(-1.0, 1.0, 5),
-                "histogram.density": density}
+        hist = {
+            "histogram.coords": np.array(["p"]),
+            "histogram.edges.p": np.linspace(-1.0, 1.0, 5),
+            "histogram.density": density,
+        }
         run.update(hist, **{"histogram.sem": np.full_like(density, 0.01 + 0.01j), "histogram.outside": np.zeros(5)})
         master.update(hist, **{"histogram.density": density.copy(), "histogram.err": np.zeros_like(density)})
     return run, master
@@ -218,8 +242,9 @@ def test_a_nan_ensemble_mean_is_a_problem_not_skipped():
     cmp = compare_results(run, master)
     assert not cmp.agree and len(cmp.problems) == 2
     assert "p: not finite (master err), first at t = 1" in cmp.problems[0]
-    assert cmp.problems[1].startswith("histogram: 2 entries not finite (ensemble density, z-score), "
-                                      "first Re rho_01, bin (1,) at t = 0.75")
+    assert cmp.problems[1].startswith(
+        "histogram: 2 entries not finite (ensemble density, z-score), first Re rho_01, bin (1,) at t = 0.75"
+    )
     assert ", not finite" in cmp.worst_where and "histogram" in cmp.worst_where
 
 
@@ -249,8 +274,9 @@ def test_excluded_trajectories_are_a_problem():
     run["meta"]["excluded_trajectories"] = 3
     cmp = compare_results(run, master)
     assert not cmp.agree
-    assert cmp.problems == ["the ensemble excluded 3 non-finite trajectories: its statistics are conditioned "
-                            "on finiteness, not comparable"]
+    assert cmp.problems == [
+        "the ensemble excluded 3 non-finite trajectories: its statistics are conditioned on finiteness, not comparable"
+    ]
     run["meta"]["excluded_trajectories"] = 0
     assert compare_results(run, master).agree
     # an older file without the meta key: its nonfinite counts
@@ -273,8 +299,7 @@ def test_the_figure_of_an_all_nan_comparison_has_no_warning_and_does_not_say_agr
     titles = []
     import matplotlib.figure
 
-    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle",
-                        lambda self, text, **kw: titles.append(text))
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle", lambda self, text, **kw: titles.append(text))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         path = plot_comparison(run, master, cmp, tmp_path / "c.png")
@@ -293,8 +318,17 @@ def test_cli_compare_exits_1_on_a_problem_and_checks_max_lost(tmp_path):
     assert "problem: the master lost up to 0.01 of its mass off the grid" in out
     assert out.strip().splitlines()[-1].endswith("cannot agree: 2 problems (see above)")
     assert (tmp_path / "cmp" / "compare.png").exists()  # written anyway, to look at
-    code, out, err = _main(["compare", _save(tmp_path / "ok.npz", _pair()[0]), master_path, "--out",
-                            str(tmp_path / "cmp"), "--max-lost", "0.02"])
+    code, out, err = _main(
+        [
+            "compare",
+            _save(tmp_path / "ok.npz", _pair()[0]),
+            master_path,
+            "--out",
+            str(tmp_path / "cmp"),
+            "--max-lost",
+            "0.02",
+        ]
+    )
     assert code == 0, out + err
     for bad in ("0", "2", "nan"):
         code, _, err = _main(["compare", run_path, master_path, "--out", str(tmp_path / "cmp"), "--max-lost", bad])

@@ -146,18 +146,20 @@ def test_shipped_configs_load(path):
 
 def test_overrides_values():
     raw = {"run": {"t1": 1.0}}
-    apply_overrides(raw, [
-        "run.trajectories=300",             # TOML integer
-        "run.dt=1e-2",                      # TOML float
-        "run.method='euler-maruyama'",      # TOML string
-        "run.unravelling=mean-field",       # bare word -> string
-        "initial.z_mean=[1.0, -0.5]",       # TOML list, new section
-        'observables.names=["q", "sz"]',
-        " params.lam = 0.5 ",               # whitespace around key and value
-    ])
+    apply_overrides(
+        raw,
+        [
+            "run.trajectories=300",  # TOML integer
+            "run.dt=1e-2",  # TOML float
+            "run.method='euler-maruyama'",  # TOML string
+            "run.unravelling=mean-field",  # bare word -> string
+            "initial.z_mean=[1.0, -0.5]",  # TOML list, new section
+            'observables.names=["q", "sz"]',
+            " params.lam = 0.5 ",  # whitespace around key and value
+        ],
+    )
     assert raw == {
-        "run": {"t1": 1.0, "trajectories": 300, "dt": 0.01, "method": "euler-maruyama",
-                "unravelling": "mean-field"},
+        "run": {"t1": 1.0, "trajectories": 300, "dt": 0.01, "method": "euler-maruyama", "unravelling": "mean-field"},
         "initial": {"z_mean": [1.0, -0.5]},
         "observables": {"names": ["q", "sz"]},
         "params": {"lam": 0.5},
@@ -166,12 +168,22 @@ def test_overrides_values():
 
 
 def test_overrides_are_validated_and_recorded(base):
-    raw = apply_overrides(copy.deepcopy(base), [
-        "run.trajectories=300", "run.unravelling=mean-field", "run.method=euler-maruyama",
-        "run.precision=float64", "run.chunk_size=64", "initial.z_mean=[1.0, -0.5]",
-        "initial.psi=one", "params.lam=0.5", 'observables.names=["q", "sz"]',
-        "histogram.coords=['q', 'p']", "histogram.bins=[[-1, 1, 4], [-2, 2, 8]]",
-    ])
+    raw = apply_overrides(
+        copy.deepcopy(base),
+        [
+            "run.trajectories=300",
+            "run.unravelling=mean-field",
+            "run.method=euler-maruyama",
+            "run.precision=float64",
+            "run.chunk_size=64",
+            "initial.z_mean=[1.0, -0.5]",
+            "initial.psi=one",
+            "params.lam=0.5",
+            'observables.names=["q", "sz"]',
+            "histogram.coords=['q', 'p']",
+            "histogram.bins=[[-1, 1, 4], [-2, 2, 8]]",
+        ],
+    )
     cfg = cqjax.parse_config(raw)
     assert cfg.trajectories == 300 and cfg.chunk_size == 64
     assert isinstance(cfg.unravelling, cqjax.MeanField)
@@ -203,11 +215,14 @@ def test_load_config_with_overrides(tmp_path):
     assert cqjax.load_config(str(path)).trajectories == 200
 
 
-@pytest.mark.parametrize("override, field", [
-    ("run.dt", "--set"),            # no '='
-    ("=3", "--set"),                # no key
-    ("run.dt.x=1", "--set run.dt.x"),  # run.dt is not a table
-])
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ("run.dt", "--set"),  # no '='
+        ("=3", "--set"),  # no key
+        ("run.dt.x=1", "--set run.dt.x"),  # run.dt is not a table
+    ],
+)
 def test_bad_overrides(base, override, field):
     with pytest.raises(cqjax.ConfigError) as info:
         apply_overrides(base, [override])
@@ -310,14 +325,17 @@ def test_invalid(base, path, value, field):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("override, field", [
-    ("run.dt=0", "run.dt"),
-    ("run.trajectories=many", "run.trajectories"),   # bare word -> a string, not an int
-    ("run.unravelling=unhealed", "run.unravelling"),
-    ("initial.psi=[[0, 0], [0, 0]]", "initial.psi"),
-    ("params.lam=true", "params.lam"),
-    ("run.n_saves=3", "run.n_saves"),
-])
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ("run.dt=0", "run.dt"),
+        ("run.trajectories=many", "run.trajectories"),  # bare word -> a string, not an int
+        ("run.unravelling=unhealed", "run.unravelling"),
+        ("initial.psi=[[0, 0], [0, 0]]", "initial.psi"),
+        ("params.lam=true", "params.lam"),
+        ("run.n_saves=3", "run.n_saves"),
+    ],
+)
 def test_invalid_through_overrides(tmp_path, override, field):
     path = tmp_path / "c.toml"
     path.write_text(BASE_TOML)
@@ -352,11 +370,14 @@ def test_master_section_parses(base):
     assert defaults.cells == (128, 128) and defaults.dt is None and defaults.extent == {}
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"gamma_c": -0.1}, "params: gamma_c"),
-    ({"gamma_q": -1.0}, "params: gamma_q"),
-    ({"hbar": 0.0}, "params: hbar"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"gamma_c": -0.1}, "params: gamma_c"),
+        ({"gamma_q": -1.0}, "params: gamma_q"),
+        ({"hbar": 0.0}, "params: hbar"),
+    ],
+)
 def test_seed000_parameters_are_checked(base, params, field):
     raw = copy.deepcopy(base)
     raw["model"] = "seed000"
@@ -368,13 +389,16 @@ def test_seed000_parameters_are_checked(base, params, field):
 RHO_HALF = [[[0.5, 0.0], [0.25, -0.1]], [[0.25, 0.1], [0.5, 0.0]]]
 
 
-@pytest.mark.parametrize("rho, message", [
-    ([[[0.7, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.2, 0.0]]], "trace is 0.9, must be 1"),
-    ([[[0.5, 0.0], [0.2, 0.0]], [[0.3, 0.0], [0.5, 0.0]]], "not Hermitian"),
-    ([[[0.5, 0.0], [0.9, 0.0]], [[0.9, 0.0], [0.5, 0.0]]], "not positive semi-definite"),
-    ([[[1.0, 0.0]], [[0.0, 0.0]]], "2 x 2 matrix"),
-    ([[[1.0, 0.0], [0.0]], [[0.0, 0.0], [0.0, 0.0]]], "[re, im]"),
-])
+@pytest.mark.parametrize(
+    "rho, message",
+    [
+        ([[[0.7, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.2, 0.0]]], "trace is 0.9, must be 1"),
+        ([[[0.5, 0.0], [0.2, 0.0]], [[0.3, 0.0], [0.5, 0.0]]], "not Hermitian"),
+        ([[[0.5, 0.0], [0.9, 0.0]], [[0.9, 0.0], [0.5, 0.0]]], "not positive semi-definite"),
+        ([[[1.0, 0.0]], [[0.0, 0.0]]], "2 x 2 matrix"),
+        ([[[1.0, 0.0], [0.0]], [[0.0, 0.0], [0.0, 0.0]]], "[re, im]"),
+    ],
+)
 def test_initial_rho_is_validated(base, rho, message):
     del base["initial"]["psi"]
     base["initial"]["rho"] = rho

@@ -22,8 +22,17 @@ def test_sz_populations_are_martingales_and_purity_stays_one():
     lam, sigma, t1, dt = 1.0, 0.8, 1.0, 1e-3
     model = cqjax.Diosi(m=1.0, lam=lam, phi=2.0, sigma=sigma)
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.7, 0.3))
-    r = cqjax.run_ensemble(model, init, t1=t1, dt=dt, n_saves=10, trajectories=20_000, seed=1,
-                           observables=("sz", "purity", "norm_error"), precision="float64")
+    r = cqjax.run_ensemble(
+        model,
+        init,
+        t1=t1,
+        dt=dt,
+        n_saves=10,
+        trajectories=20_000,
+        seed=1,
+        observables=("sz", "purity", "norm_error"),
+        precision="float64",
+    )
     assert_close(r.mean["sz"], 0.4, r.sem["sz"] + 1e-12, _bias(lam, sigma, t1, dt), what="E<sz>(t)")
     assert np.all(np.abs(r.mean["purity"] - 1) < 1e-12)
     assert np.all(r.mean["norm_error"] < 1e-12)
@@ -53,15 +62,21 @@ def test_mean_and_variance_of_p_and_mean_q_from_gaussian_initial_state():
     model = cqjax.Diosi(m=m, lam=lam, phi=2.0, sigma=sigma)
     init = cqjax.InitialState(z_mean=jnp.asarray(mu), z_cov=jnp.asarray(cov), psi=qubit(0.7, 0.5))
     n = 40_000
-    r = cqjax.run_ensemble(model, init, t1=t1, dt=dt, n_saves=4, trajectories=n, seed=3,
-                           observables=("q", "p", "p*p"), precision="float64")
+    r = cqjax.run_ensemble(
+        model, init, t1=t1, dt=dt, n_saves=4, trajectories=n, seed=3, observables=("q", "p", "p*p"), precision="float64"
+    )
     t = r.t
     bias_sz = _bias(lam, sigma, t1, dt)
     mean_p, var_p = p_moments(t, mu[1], cov[1, 1], sz0, lam, sigma)
     # E[p] inherits 2 lam t times the bias of E<sz>; E[q] in addition Euler's O(dt) in q.
     assert_close(r.mean["p"], mean_p, r.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what="E[p]")
-    assert_close(r.mean["q"], q_mean(t, mu[0], mu[1], sz0, lam, m), r.sem["q"] + 1e-12,
-                 lam * t1**2 / m * (bias_sz + dt), what="E[q]")
+    assert_close(
+        r.mean["q"],
+        q_mean(t, mu[0], mu[1], sz0, lam, m),
+        r.sem["q"] + 1e-12,
+        lam * t1**2 / m * (bias_sz + dt),
+        what="E[q]",
+    )
     # Var p = E[p^2] - E[p]^2; its SE from the delta method is below SE(p^2) + 2|E p| SE(p).
     var_est = r.mean["p*p"] - r.mean["p"] ** 2
     se_var = r.sem["p*p"] + 2 * np.abs(r.mean["p"]) * r.sem["p"] + 1e-12
@@ -75,8 +90,15 @@ def test_mean_field_differs_from_healed():
     rho01_0 = complex(psi0[0] * np.conj(psi0[1]))
     model = cqjax.Diosi(m=m, lam=lam, phi=phi, sigma=sigma)
     init = cqjax.InitialState(z_mean=jnp.asarray(z0), psi=psi0)
-    kw = dict(t1=t1, dt=dt, n_saves=5, trajectories=20_000, seed=4, precision="float64",
-              observables=("p", "p*p", "sz", "sx", "sy"))
+    kw = dict(
+        t1=t1,
+        dt=dt,
+        n_saves=5,
+        trajectories=20_000,
+        seed=4,
+        precision="float64",
+        observables=("p", "p*p", "sz", "sx", "sy"),
+    )
     healed = cqjax.run_ensemble(model, init, **kw)
     mf = cqjax.run_ensemble(model, init, unravelling=cqjax.MeanField(), **kw)
     t = healed.t
@@ -94,8 +116,13 @@ def test_mean_field_differs_from_healed():
     mean_p, var_p = p_moments(t, z0[1], 0.0, sz0, lam, sigma)
     assert_close(healed.mean["p"], mean_p, healed.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what="E[p]")
     var_est = healed.mean["p*p"] - healed.mean["p"] ** 2
-    assert_close(var_est, var_p, healed.sem["p*p"] + 2 * abs(healed.mean["p"]) * healed.sem["p"] + 1e-12,
-                 4 * lam**2 * t1**2 * bias_sz, what="healed Var p")
+    assert_close(
+        var_est,
+        var_p,
+        healed.sem["p*p"] + 2 * abs(healed.mean["p"]) * healed.sem["p"] + 1e-12,
+        4 * lam**2 * t1**2 * bias_sz,
+        what="healed Var p",
+    )
     c = mean_coherence(t, rho01_0, z0[0], z0[1], lam, phi, sigma, m)
     assert_close(healed.mean["sx"], 2 * c.real, healed.sem["sx"] + 1e-12, 20 * dt, what="healed E<sx>")
     assert_close(healed.mean["sy"], -2 * c.imag, healed.sem["sy"] + 1e-12, 20 * dt, what="healed E<sy>")
@@ -113,5 +140,4 @@ def test_conditional_collapse_statistics_e_sz_squared():
     sol = batch(model, jnp.zeros(2), qubit(0.8), n, t1=t1, dt=dt, n_saves=4, seed=5)
     sz2 = sz_of(sol.psi) ** 2
     exact = [mean_sz_squared(t, sz0, lam, sigma) if t > 0 else sz0**2 for t in np.asarray(sol.ts[0])]
-    assert_close(sz2.mean(0), exact, sz2.std(0) / np.sqrt(n) + 1e-12, 2 * _bias(lam, sigma, t1, dt),
-                 what="E<sz>^2")
+    assert_close(sz2.mean(0), exact, sz2.std(0) / np.sqrt(n) + 1e-12, 2 * _bias(lam, sigma, t1, dt), what="E<sz>^2")

@@ -1,6 +1,5 @@
 """Engine machinery: derived generator, dense vs diagonal paths, chunking, keys, gradients."""
 
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -33,8 +32,16 @@ def test_dense_non_diagonal_path_matches_diagonal_path():
 def test_statistics_do_not_depend_on_chunk_size():
     model = cqjax.Diosi()
     init = cqjax.InitialState(z_mean=jnp.zeros(2), z_cov=0.1 * jnp.eye(2), psi=qubit(0.5))
-    kw = dict(t1=0.2, dt=0.01, n_saves=4, trajectories=2500, seed=11, precision="float64",
-              observables=("q", "p*sz", "sx"), histogram=cqjax.HistogramSpec(("p",), ((-3.0, 3.0, 12),)))
+    kw = dict(
+        t1=0.2,
+        dt=0.01,
+        n_saves=4,
+        trajectories=2500,
+        seed=11,
+        precision="float64",
+        observables=("q", "p*sz", "sx"),
+        histogram=cqjax.HistogramSpec(("p",), ((-3.0, 3.0, 12),)),
+    )
     results = [cqjax.run_ensemble(model, init, chunk_size=c, **kw) for c in (None, 1000, 333)]
     for r in results[1:]:
         for name in kw["observables"]:
@@ -51,8 +58,18 @@ def test_statistics_do_not_depend_on_chunk_size():
 def test_ensemble_trajectory_i_is_simulate_with_trajectory_key():
     model = cqjax.Diosi()
     init = cqjax.InitialState(z_mean=jnp.array([0.0, 1.0]), psi=qubit(0.5))
-    r = cqjax.run_ensemble(model, init, t1=0.1, dt=0.01, n_saves=2, trajectories=10, seed=5,
-                           observables=("p",), precision="float64", n_samples=3)
+    r = cqjax.run_ensemble(
+        model,
+        init,
+        t1=0.1,
+        dt=0.01,
+        n_saves=2,
+        trajectories=10,
+        seed=5,
+        observables=("p",),
+        precision="float64",
+        n_samples=3,
+    )
     sol = batch(model, jnp.array([0.0, 1.0]), qubit(0.5), 3, t1=0.1, dt=0.01, n_saves=2, seed=5)
     np.testing.assert_allclose(r.samples_z, sol.z, atol=1e-12)
 
@@ -61,8 +78,18 @@ def test_histogram_is_a_normalised_cq_state():
     model = cqjax.Diosi()
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.7, 0.2))
     spec = cqjax.HistogramSpec(("q", "p"), ((-2.0, 2.0, 8), (-5.0, 5.0, 10)))
-    r = cqjax.run_ensemble(model, init, t1=0.5, dt=0.01, n_saves=2, trajectories=4000, seed=1,
-                           observables=("sz",), histogram=spec, precision="float64")
+    r = cqjax.run_ensemble(
+        model,
+        init,
+        t1=0.5,
+        dt=0.01,
+        n_saves=2,
+        trajectories=4000,
+        seed=1,
+        observables=("sz",),
+        histogram=spec,
+        precision="float64",
+    )
     rho = r.histogram["density"]
     assert rho.shape == (3, 8, 10, 2, 2)
     total = rho.sum(axis=(1, 2)) * spec.cell_volume  # integral over phase space: E[rho]
@@ -73,9 +100,17 @@ def test_histogram_is_a_normalised_cq_state():
 
 def test_float32_by_default_and_float64_on_request():
     model = cqjax.Diosi()
-    sol32 = cqjax.simulate(model, jnp.zeros(2, jnp.float32), qubit(0.5).astype(jnp.complex64),
-                           jax.random.key(0), t1=0.1, dt=0.01, n_saves=1,
-                           unravelling=cqjax.Healed(), solver=cqjax.Kraus())
+    sol32 = cqjax.simulate(
+        model,
+        jnp.zeros(2, jnp.float32),
+        qubit(0.5).astype(jnp.complex64),
+        jax.random.key(0),
+        t1=0.1,
+        dt=0.01,
+        n_saves=1,
+        unravelling=cqjax.Healed(),
+        solver=cqjax.Kraus(),
+    )
     assert sol32.z.dtype == jnp.float32 and sol32.psi.dtype == jnp.complex64
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5))
     r = cqjax.run_ensemble(model, init, t1=0.1, dt=0.01, n_saves=1, trajectories=10, observables=("p",))
@@ -91,17 +126,27 @@ def test_positivity_refusal_names_the_coordinate():
     with pytest.raises(ValueError, match=r"positivity: coordinates \['p'\]"):
         cqjax.run_ensemble(NoNoiseOnP(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=10, observables=("p",))
     # Mean field has no noise and needs no such condition.
-    cqjax.run_ensemble(NoNoiseOnP(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=10,
-                       observables=("p",), unravelling=cqjax.MeanField())
+    cqjax.run_ensemble(
+        NoNoiseOnP(),
+        init,
+        t1=0.1,
+        dt=0.01,
+        n_saves=1,
+        trajectories=10,
+        observables=("p",),
+        unravelling=cqjax.MeanField(),
+    )
 
 
 def test_nonfinite_trajectories_are_counted():
     init = cqjax.InitialState(z_mean=jnp.array([1.0, -1.0]), psi=qubit(0.5))
     spec = cqjax.HistogramSpec(("q",), ((0.0, 4.0, 8),))
-    kw = dict(t1=2.0, dt=0.01, n_saves=4, trajectories=200, observables=("q",), precision="float64",
-              histogram=spec)
-    with pytest.raises(cqjax.SimulationError, match=r"run.nonfinite = \"fail\": \d+ of trajectories 0..199 became "
-                       r"NaN or inf, the first \(trajectory \d+\) by t = "):
+    kw = dict(t1=2.0, dt=0.01, n_saves=4, trajectories=200, observables=("q",), precision="float64", histogram=spec)
+    with pytest.raises(
+        cqjax.SimulationError,
+        match=r"run.nonfinite = \"fail\": \d+ of trajectories 0..199 became "
+        r"NaN or inf, the first \(trajectory \d+\) by t = ",
+    ):
         cqjax.run_ensemble(RootModel(), init, **kw)
     r = cqjax.run_ensemble(RootModel(), init, nonfinite="exclude", **kw)
     assert r.nonfinite[0] == 0 and r.nonfinite[-1] > 0
@@ -110,8 +155,19 @@ def test_nonfinite_trajectories_are_counted():
     # statistics over the finite trajectories only: finite, and equal to the finite ones' mean
     assert np.all(np.isfinite(r.mean["q"])) and np.all(np.isfinite(r.sem["q"]))
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(0), i))(jnp.arange(200))
-    sol = jax.vmap(lambda k: cqjax.simulate(RootModel(), jnp.array([1.0, -1.0]), qubit(0.5), k, t1=2.0, dt=0.01,
-                                            n_saves=4, unravelling=cqjax.Healed(), solver=cqjax.Kraus()))(keys)
+    sol = jax.vmap(
+        lambda k: cqjax.simulate(
+            RootModel(),
+            jnp.array([1.0, -1.0]),
+            qubit(0.5),
+            k,
+            t1=2.0,
+            dt=0.01,
+            n_saves=4,
+            unravelling=cqjax.Healed(),
+            solver=cqjax.Kraus(),
+        )
+    )(keys)
     q = np.asarray(sol.z[:, :, 0])
     np.testing.assert_allclose(r.mean["q"], [np.mean(x[np.isfinite(x)]) for x in q.T], rtol=1e-12)
     # NaN trajectories are not "outside the grid": they have their own fraction.
@@ -135,8 +191,11 @@ def test_one_nan_trajectory_fails_the_run_and_an_overflow_is_refused():
         cqjax.run_ensemble(Blows(), init, t1=0.01, dt=0.01, n_saves=1, trajectories=20_000, observables=("q",))
 
     init = cqjax.InitialState(z_mean=jnp.array([3e19, 0.0]), psi=qubit(0.5), z_cov=jnp.diag(jnp.array([1e38, 0.0])))
-    with pytest.raises(cqjax.SimulationError, match=r"observables: the (mean|standard error) of 'q' is not finite .* "
-                       r"overflow float32"):
+    with pytest.raises(
+        cqjax.SimulationError,
+        match=r"observables: the (mean|standard error) of 'q' is not finite .* "
+        r"overflow float32",
+    ):
         cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.01, dt=0.01, n_saves=1, trajectories=1000, observables=("q",))
 
 
@@ -147,8 +206,19 @@ def test_grad_of_ensemble_mean_matches_finite_differences_and_exact():
 
     def mean_p(lam):
         model = cqjax.Diosi(m=1.0, lam=lam, phi=2.0, sigma=1.0)
-        sols = jax.vmap(lambda k: cqjax.simulate(model, jnp.zeros(2), qubit(0.7, 0.3), k, t1=t1, dt=0.01,
-                                                  n_saves=1, unravelling=cqjax.Healed(), solver=cqjax.Kraus()))(keys)
+        sols = jax.vmap(
+            lambda k: cqjax.simulate(
+                model,
+                jnp.zeros(2),
+                qubit(0.7, 0.3),
+                k,
+                t1=t1,
+                dt=0.01,
+                n_saves=1,
+                unravelling=cqjax.Healed(),
+                solver=cqjax.Kraus(),
+            )
+        )(keys)
         return sols.z[:, -1, 1]
 
     objective = jax.jit(lambda lam: jnp.mean(mean_p(lam)))

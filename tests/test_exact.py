@@ -116,8 +116,17 @@ PSI0 = np.array([np.cos(THETA0 / 2), np.exp(0.25j * np.pi) * np.sin(THETA0 / 2)]
 @pytest.fixture(scope="module")
 def diosi_run():
     initial = cqjax.InitialState(z_mean=jnp.asarray(Z_MEAN), psi=jnp.asarray(PSI0), z_cov=jnp.asarray(Z_COV))
-    return cqjax.run_ensemble(cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA), initial, t1=1.0, dt=2e-3,
-                              n_saves=25, trajectories=10_000, n_samples=10_000, seed=3, observables=("sx", "sy"))
+    return cqjax.run_ensemble(
+        cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA),
+        initial,
+        t1=1.0,
+        dt=2e-3,
+        n_saves=25,
+        trajectories=10_000,
+        n_samples=10_000,
+        seed=3,
+        observables=("sx", "sy"),
+    )
 
 
 def test_diosi_phase_diffusion_against_quadrature():
@@ -161,8 +170,9 @@ def test_diosi_final_momentum_against_the_ensemble(diosi_run):
     p = r.samples_z[:, -1, 1].astype(np.float64)
     n = len(p)
     edges = np.linspace(-5, 5, 11)
-    density, mean, var = diosi_final_momentum(np.linspace(-5, 5, 10001), r.t[-1], PSI0, Z_MEAN[1], LAM, SIGMA,
-                                              Z_COV[1, 1])
+    density, mean, var = diosi_final_momentum(
+        np.linspace(-5, 5, 10001), r.t[-1], PSI0, Z_MEAN[1], LAM, SIGMA, Z_COV[1, 1]
+    )
     m4 = np.mean((p - p.mean()) ** 4)
     assert abs(p.mean() - mean) / np.sqrt(p.var() / n) < 5
     assert abs(p.var() - var) / np.sqrt((m4 - p.var() ** 2) / n) < 5
@@ -200,8 +210,17 @@ def test_seed000_deviation_moments_against_monte_carlo():
 def seed000_run():
     th = ENSEMBLE_THETA
     initial = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.asarray([np.cos(th / 2), np.sin(th / 2)]))
-    return cqjax.run_ensemble(cqjax.Seed000(**S000, hbar=1.0), initial, t1=4.0, dt=0.02, n_saves=4,
-                              trajectories=10_000, n_samples=10_000, seed=1, observables=("sx", "sy", "sz"))
+    return cqjax.run_ensemble(
+        cqjax.Seed000(**S000, hbar=1.0),
+        initial,
+        t1=4.0,
+        dt=0.02,
+        n_saves=4,
+        trajectories=10_000,
+        n_samples=10_000,
+        seed=1,
+        observables=("sx", "sy", "sz"),
+    )
 
 
 def test_seed000_deviation_moments_against_the_ensemble(seed000_run):

@@ -118,8 +118,9 @@ def test_products_of_pauli_strings_in_observables():
     # a coordinate factor times a product
     obs = cqjax.parse_observable("pi_1*sz_1*sz_2", model)
     O = dense(n, {1: "Z", 2: "Z"})
-    np.testing.assert_allclose(float(obs(z, jnp.asarray(psi))),
-                               (n + 1) * np.vdot(psi, O @ psi).real / np.vdot(psi, psi).real, atol=1e-12)
+    np.testing.assert_allclose(
+        float(obs(z, jnp.asarray(psi))), (n + 1) * np.vdot(psi, O @ psi).real / np.vdot(psi, psi).real, atol=1e-12
+    )
     # anticommuting products are not Hermitian: refused, naming the field
     for name in ("sx_1*sy_1", "X^n*Z^n", "sz_2*Y^n"):  # n = 3: X^n and Z^n anticommute
         with pytest.raises(ValueError, match=r"observables.names: .*anticommute"):
@@ -206,14 +207,17 @@ def test_configs_load_with_an_integer_n_and_the_ghz_state():
     np.testing.assert_allclose(plus.initial.psi, np.full(32, 32**-0.5))  # the model's |+>^n
 
 
-@pytest.mark.parametrize("override, message", [
-    ("params.n=2.5", r"^params\.n: expected an integer, got 2\.5"),
-    ("params.n=true", r"^params\.n: expected an integer"),
-    ("params.n=0", r"^params\.n: must be an integer in 1\.\.30"),
-    ("params.sigma=0.0", r"^params: sigma: must be > 0"),
-    ("initial.psi=zero", r"^initial\.psi: named state 'zero' is a qubit state but the model has d = 32"),
-    ("initial.psi=cat", r"^initial\.psi: unknown state 'cat'; named states: .*'ghz'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("params.n=2.5", r"^params\.n: expected an integer, got 2\.5"),
+        ("params.n=true", r"^params\.n: expected an integer"),
+        ("params.n=0", r"^params\.n: must be an integer in 1\.\.30"),
+        ("params.sigma=0.0", r"^params: sigma: must be > 0"),
+        ("initial.psi=zero", r"^initial\.psi: named state 'zero' is a qubit state but the model has d = 32"),
+        ("initial.psi=cat", r"^initial\.psi: unknown state 'cat'; named states: .*'ghz'"),
+    ],
+)
 def test_config_errors_name_the_field(override, message):
     with pytest.raises(cqjax.ConfigError, match=message):
         cqjax.load_config(REPO / "configs" / "ghz_fig4.toml", [override])
@@ -224,8 +228,9 @@ def test_histogram_is_refused_for_large_d():
     init = cqjax.InitialState(z_mean=jnp.zeros(14), psi=jnp.asarray(cat(7, 0.5)))
     spec = cqjax.HistogramSpec(("pi_1",), ((-1.0, 1.0, 4),))
     with pytest.raises(ValueError, match=r"^histogram: d = 128 is too large for a matrix-valued histogram"):
-        cqjax.run_ensemble(model, init, t1=0.01, dt=0.01, n_saves=1, trajectories=2,
-                           observables=("sz_1",), histogram=spec)
+        cqjax.run_ensemble(
+            model, init, t1=0.01, dt=0.01, n_saves=1, trajectories=2, observables=("sz_1",), histogram=spec
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,10 +297,19 @@ def _run(unravelling, trajectories, hz=0.5, pi0=0.4):
     model = cqjax.GHZLattice(n=N, lam=LAM, sigma=SIGMA, h_z=hz)
     z0 = np.r_[np.zeros(N), pi0 * np.ones(N)]
     init = cqjax.InitialState(z_mean=jnp.asarray(z0), psi=jnp.asarray(cat(N, W0)))
-    names = ("sz_1", "sz_1*sz_2", "X^n", "Y^n", "pi_1", "pi_1*pi_2", "pi_1*pi_1", "phi_1*phi_2",
-             "pi_1*sz_1", "purity")
-    return cqjax.run_ensemble(model, init, t1=0.4, dt=2e-3, n_saves=4, trajectories=trajectories,
-                              seed=5, observables=names, precision="float64", unravelling=unravelling)
+    names = ("sz_1", "sz_1*sz_2", "X^n", "Y^n", "pi_1", "pi_1*pi_2", "pi_1*pi_1", "phi_1*phi_2", "pi_1*sz_1", "purity")
+    return cqjax.run_ensemble(
+        model,
+        init,
+        t1=0.4,
+        dt=2e-3,
+        n_saves=4,
+        trajectories=trajectories,
+        seed=5,
+        observables=names,
+        precision="float64",
+        unravelling=unravelling,
+    )
 
 
 def test_ensemble_decoherence_phase_and_branch_correlations():
@@ -361,9 +375,19 @@ def test_sixteen_qubits_construct_validate_and_step():
     assert model.energies(jnp.zeros(2 * n)).shape == (2**n,)
     psi0 = jnp.asarray(model.named_states()["ghz"], jnp.complex64)
     validate_model(model, jnp.zeros((2, 2 * n), jnp.float32), psi_dim=2**n)
-    sol = jax.jit(lambda key: cqjax.simulate(
-        model, jnp.zeros(2 * n, jnp.float32), psi0, key, t1=3e-3, dt=1e-3, n_saves=3,
-        unravelling=cqjax.Healed(), solver=cqjax.Kraus()))(cqjax.trajectory_key(jax.random.key(0), 0))
+    sol = jax.jit(
+        lambda key: cqjax.simulate(
+            model,
+            jnp.zeros(2 * n, jnp.float32),
+            psi0,
+            key,
+            t1=3e-3,
+            dt=1e-3,
+            n_saves=3,
+            unravelling=cqjax.Healed(),
+            solver=cqjax.Kraus(),
+        )
+    )(cqjax.trajectory_key(jax.random.key(0), 0))
     psi = np.asarray(sol.psi)
     assert np.all(np.isfinite(psi)) and np.all(np.isfinite(np.asarray(sol.z)))
     x_n = np.array([float(model.operators()["X^n"].expect(jnp.asarray(p))) for p in psi])
@@ -375,8 +399,17 @@ def test_sixteen_qubits_through_run_ensemble():
     n = 16
     model = NoDense16(n=n)
     init = cqjax.InitialState(z_mean=jnp.zeros(2 * n), psi=jnp.asarray(model.named_states()["ghz"]))
-    r = cqjax.run_ensemble(model, init, t1=3e-3, dt=1e-3, n_saves=3, trajectories=2, n_samples=2,
-                           observables=("sz_1", "sz_1*sz_16", "X^n", "pi_1", "purity"), precision="float32")
+    r = cqjax.run_ensemble(
+        model,
+        init,
+        t1=3e-3,
+        dt=1e-3,
+        n_saves=3,
+        trajectories=2,
+        n_samples=2,
+        observables=("sz_1", "sz_1*sz_16", "X^n", "pi_1", "purity"),
+        precision="float32",
+    )
     assert r.samples_psi.shape == (2, 4, 2**n)
     for name in r.mean:
         assert np.all(np.isfinite(r.mean[name])), name
@@ -384,5 +417,6 @@ def test_sixteen_qubits_through_run_ensemble():
     np.testing.assert_allclose(r.mean["purity"], 1.0, atol=1e-5)
     psi = np.asarray(r.samples_psi)  # (2 samples, 4 times, d): both trajectories
     _ghz16_checks(psi, 2 * np.real(np.conj(psi[..., 0]) * psi[..., -1]))
-    np.testing.assert_allclose(r.mean["X^n"], np.mean(2 * np.real(np.conj(psi[..., 0]) * psi[..., -1]), axis=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        r.mean["X^n"], np.mean(2 * np.real(np.conj(psi[..., 0]) * psi[..., -1]), axis=0), atol=1e-5
+    )

@@ -47,8 +47,11 @@ def _strong_errors(solver, levels, fine=12, n=1000, t1=0.5):
     return np.array(errors)
 
 
-@pytest.mark.parametrize("solver, order", [(cqjax.EulerMaruyama(), 0.5), (cqjax.Milstein(), 1.0),
-                                           (cqjax.Kraus(), 1.0)], ids=lambda s: getattr(s, "name", ""))
+@pytest.mark.parametrize(
+    "solver, order",
+    [(cqjax.EulerMaruyama(), 0.5), (cqjax.Milstein(), 1.0), (cqjax.Kraus(), 1.0)],
+    ids=lambda s: getattr(s, "name", ""),
+)
 def test_strong_order(solver, order):
     levels = (4, 5, 6, 7, 8)
     errors = _strong_errors(solver, levels)
@@ -56,15 +59,23 @@ def test_strong_order(solver, order):
     # measured: euler-maruyama 0.61, milstein 0.99, kraus 1.00 (1000 paths, T = 0.5)
     assert abs(slope - order) < 0.2, f"{solver.name}: strong order {slope:.2f}, expected {order}"
 
+
 DTS = (0.1, 0.05, 0.025)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("solver, noise", [
-    (cqjax.Kraus(), "gaussian"), (cqjax.EulerMaruyama(), "gaussian"), (cqjax.Milstein(), "gaussian"),
-    # the cheaper increments of run.noise keep weak order 1 (mean 0, variance 1, third moment 0)
-    (cqjax.Kraus(), "three-point"), (cqjax.Kraus(), "rademacher"),
-], ids=["kraus", "euler-maruyama", "milstein", "kraus-three-point", "kraus-rademacher"])
+@pytest.mark.parametrize(
+    "solver, noise",
+    [
+        (cqjax.Kraus(), "gaussian"),
+        (cqjax.EulerMaruyama(), "gaussian"),
+        (cqjax.Milstein(), "gaussian"),
+        # the cheaper increments of run.noise keep weak order 1 (mean 0, variance 1, third moment 0)
+        (cqjax.Kraus(), "three-point"),
+        (cqjax.Kraus(), "rademacher"),
+    ],
+    ids=["kraus", "euler-maruyama", "milstein", "kraus-three-point", "kraus-rademacher"],
+)
 def test_weak_order_one(solver, noise):
     lam, sigma, t1 = 1.0, 0.7, 1.0
     model = cqjax.Diosi(m=1.0, lam=lam, phi=2.0, sigma=sigma)

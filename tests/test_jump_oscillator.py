@@ -166,13 +166,24 @@ def ensemble():
     model = cqjax.JumpOscillator(levels=LEVELS)  # m = B = omega = c = 1, tau = 0.5
     rho = sum(w * np.outer(np.eye(LEVELS)[k], np.eye(LEVELS)[k]) for k, w in WEIGHTS.items())
     init = cqjax.InitialState(z_mean=jnp.zeros(2), rho=jnp.asarray(rho, jnp.complex128))
-    res = cqjax.run_ensemble(model, init, t1=T1, dt=DT, n_saves=N_SAVES, trajectories=TRAJECTORIES,
-                             observables=("p", "n"), precision="float64", n_samples=TRAJECTORIES, seed=5)
+    res = cqjax.run_ensemble(
+        model,
+        init,
+        t1=T1,
+        dt=DT,
+        n_saves=N_SAVES,
+        trajectories=TRAJECTORIES,
+        observables=("p", "n"),
+        precision="float64",
+        n_samples=TRAJECTORIES,
+        seed=5,
+    )
     assert res.info["unravelling"] == "jump" and res.samples_z.shape == (TRAJECTORIES, N_SAVES + 1, 2)
     pop0 = np.abs(res.samples_psi[:, 0]) ** 2  # (n, levels) at t = 0
     start = np.argmax(pop0, axis=1)
     assert np.all(np.abs(pop0.max(axis=1) - 1) < 1e-12) and set(start.tolist()) <= set(WEIGHTS), (
-        "each trajectory starts in |0> or |2> (a pure-state run samples an eigenvector of rho)")
+        "each trajectory starts in |0> or |2> (a pure-state run samples an eigenvector of rho)"
+    )
     return res, start
 
 

@@ -22,8 +22,13 @@ from cqjax import InitialState
 
 def _final(model, psi, n, *, t1, dt, seed=1):
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(seed), i))(jnp.arange(n))
-    run = jax.jit(jax.vmap(lambda k: cqjax.simulate(model, jnp.zeros(2), psi, k, t1=t1, dt=dt, n_saves=1,
-                                                    unravelling=cqjax.Healed(), solver=cqjax.Kraus())))
+    run = jax.jit(
+        jax.vmap(
+            lambda k: cqjax.simulate(
+                model, jnp.zeros(2), psi, k, t1=t1, dt=dt, n_saves=1, unravelling=cqjax.Healed(), solver=cqjax.Kraus()
+            )
+        )
+    )
     sol = run(keys)
     return np.asarray(sol.z[:, -1]), np.asarray(sol.psi[:, -1])
 
@@ -63,18 +68,34 @@ def test_born_rule_at_the_first_jump_and_coherence_on_the_no_jump_branch():
 def test_jump_runs_through_the_ensemble_runner_and_mean_field_feels_the_mean_force():
     model = cqjax.JumpQubit()
     init = InitialState(z_mean=jnp.zeros(2), psi=jnp.array([0.8, 0.6], jnp.complex128))
-    res = cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=20_000, precision="float64",
-                             observables=("p", "p*sz", "sz"))
+    res = cqjax.run_ensemble(
+        model,
+        init,
+        t1=1.0,
+        dt=0.01,
+        n_saves=4,
+        trajectories=20_000,
+        precision="float64",
+        observables=("p", "p*sz", "sz"),
+    )
     assert res.info["unravelling"] == "jump"
     omega, b = 1.0, 1.0
     assert_close(res.mean["p"], -omega * b * 0.28 * res.t, res.sem["p"], bias=1e-12, what="E p")  # <sz> = 0.28
-    mf = cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=2, precision="float64",
-                            observables=("p", "sz"), unravelling=cqjax.MeanField())
+    mf = cqjax.run_ensemble(
+        model,
+        init,
+        t1=1.0,
+        dt=0.01,
+        n_saves=4,
+        trajectories=2,
+        precision="float64",
+        observables=("p", "sz"),
+        unravelling=cqjax.MeanField(),
+    )
     np.testing.assert_allclose(mf.mean["p"], -omega * b * 0.28 * mf.t, atol=1e-12)  # dp = -B omega <sz> dt
     assert np.all(mf.sem["p"] == 0)
     with pytest.raises(ValueError, match="run.state"):
-        cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=2, observables=("p",),
-                           state="mixed")
+        cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=2, observables=("p",), state="mixed")
 
 
 def test_poisson_inversion_in_float32_has_no_runaway_counts():
@@ -82,8 +103,9 @@ def test_poisson_inversion_in_float32_has_no_runaway_counts():
     from cqjax.dynamics.jump import poisson_inverse
 
     n, mean = 2_000_000, 1.0
-    counts = np.asarray(jax.vmap(lambda k: poisson_inverse(k, jnp.float32(mean)))(
-        jax.random.split(jax.random.key(3), n)))
+    counts = np.asarray(
+        jax.vmap(lambda k: poisson_inverse(k, jnp.float32(mean)))(jax.random.split(jax.random.key(3), n))
+    )
     assert counts.max() < 15  # P(N >= 15) = 2e-13 per draw
     assert_close(counts.mean(), mean, np.sqrt(mean / n), what="E N (float32)")
     assert_close(counts.var(), mean, np.sqrt((2 * mean**2 + mean) / n), what="Var N (float32)")

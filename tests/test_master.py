@@ -38,8 +38,15 @@ def _moments(grid, masses):
 
 def test_step_is_cp_and_trace_preserving_and_unstable_dt_is_refused():
     model = cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA)
-    r = solve_master(model, _point([0.0, 0.0], qubit(0.7, 0.5)), t1=0.5, n_saves=5, cells=(49, 49),
-                     extent={"q": (-6.0, 6.0), "p": (-12.0, 12.0)}, error_estimate=False)
+    r = solve_master(
+        model,
+        _point([0.0, 0.0], qubit(0.7, 0.5)),
+        t1=0.5,
+        n_saves=5,
+        cells=(49, 49),
+        extent={"q": (-6.0, 6.0), "p": (-12.0, 12.0)},
+        error_estimate=False,
+    )
     assert r.completely_positive
     np.testing.assert_allclose(r.trace, 1.0, atol=1e-12)  # nothing reaches the edge of this wide grid
     assert r.lost.max() < 1e-12
@@ -48,15 +55,29 @@ def test_step_is_cp_and_trace_preserving_and_unstable_dt_is_refused():
     with pytest.raises(ValueError, match="master.dt: .* unstable"):
         step_operators(gen, 2.0 / gen.rate_bound)
     with pytest.raises(ValueError, match="master.dt: .* unstable"):
-        solve_master(model, _point([0.0, 0.0], qubit(0.7)), t1=0.5, n_saves=5, cells=(49, 49),
-                     extent={"q": (-6.0, 6.0), "p": (-12.0, 12.0)}, dt=0.05)
+        solve_master(
+            model,
+            _point([0.0, 0.0], qubit(0.7)),
+            t1=0.5,
+            n_saves=5,
+            cells=(49, 49),
+            extent={"q": (-6.0, 6.0), "p": (-12.0, 12.0)},
+            dt=0.05,
+        )
 
 
 def test_mass_leaving_the_grid_is_counted_per_side():
     """|0> is pushed to negative p: on a narrow grid it leaves through the low side of p only."""
     model = cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=0.3)
-    r = solve_master(model, _point([0.0, 0.0], qubit(1.0)), t1=1.0, n_saves=4, cells=(33, 33),
-                     extent={"q": (-3.0, 3.0), "p": (-1.0, 1.0)}, error_estimate=False)
+    r = solve_master(
+        model,
+        _point([0.0, 0.0], qubit(1.0)),
+        t1=1.0,
+        n_saves=4,
+        cells=(33, 33),
+        extent={"q": (-3.0, 3.0), "p": (-1.0, 1.0)},
+        error_estimate=False,
+    )
     np.testing.assert_allclose(r.trace + r.lost, 1.0, atol=1e-12)
     assert r.lost[-1] > 0.5
     sides = r.lost_sides[-1]
@@ -82,8 +103,9 @@ def test_a_force_without_noise_gives_a_generator_that_is_not_cp_and_trajectories
     grid = PhaseSpaceGrid(lo=(-1.0, -1.0), hi=(1.0, 1.0), cells=(5, 5))
     assert not lattice_generator(NoNoiseOnP(), grid).completely_positive
     with pytest.raises(ValueError, match=r"positivity: coordinates \['p'\]"):
-        cqjax.run_ensemble(NoNoiseOnP(), _point([0.0, 0.0], qubit(0.5)), t1=0.1, dt=0.01, n_saves=1,
-                           trajectories=4, observables=("p",))
+        cqjax.run_ensemble(
+            NoNoiseOnP(), _point([0.0, 0.0], qubit(0.5)), t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("p",)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,8 +122,15 @@ def test_diosi_converges_to_exact_solution_under_refinement():
     q_up = q_mean(t, 0.0, 0.0, 1.0, LAM, M)  # the |0> branch: force -2 lam
     errors = []
     for nq, np_ in ((33, 25), (65, 49), (129, 97)):
-        r = solve_master(model, _point([0.0, 0.0], psi0), t1=t, n_saves=1, cells=(nq, np_),
-                         extent={"q": (-3.0, 3.0), "p": (-6.0, 6.0)}, error_estimate=False)
+        r = solve_master(
+            model,
+            _point([0.0, 0.0], psi0),
+            t1=t,
+            n_saves=1,
+            cells=(nq, np_),
+            extent={"q": (-3.0, 3.0), "p": (-6.0, 6.0)},
+            error_estimate=False,
+        )
         ep, vp, c = _moments(r.grid, r.masses[-1])
         assert abs(ep - mean_p) < 1e-6  # the lattice drift of p is exact while nothing is lost
         up = np.real(r.masses[-1, ..., 0, 0])
@@ -119,11 +148,20 @@ def test_diosi_converges_to_exact_solution_under_refinement():
 def test_error_estimate_covers_the_actual_error():
     """The half-resolution estimate is of the size of the true error (Diosi, t = 1)."""
     psi0 = qubit(0.5)
-    r = solve_master(cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA), _point([0.0, 0.0], psi0), t1=1.0,
-                     n_saves=10, cells=(96, 96), observables=("p*p", "sx", "sy"))
+    r = solve_master(
+        cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA),
+        _point([0.0, 0.0], psi0),
+        t1=1.0,
+        n_saves=10,
+        cells=(96, 96),
+        observables=("p*p", "sx", "sy"),
+    )
     coh = np.array([mean_coherence(t, 0.5, 0.0, 0.0, LAM, PHI, SIGMA, M) for t in r.t])
-    exact = {"p*p": np.array([p_moments(t, 0, 0, 0.0, LAM, SIGMA)[1] for t in r.t]),
-             "sx": 2 * coh.real, "sy": -2 * coh.imag}
+    exact = {
+        "p*p": np.array([p_moments(t, 0, 0, 0.0, LAM, SIGMA)[1] for t in r.t]),
+        "sx": 2 * coh.real,
+        "sy": -2 * coh.imag,
+    }
     for name, value in exact.items():
         actual = np.abs(r.mean[name] - value)
         assert np.all(actual <= r.err[name] + 1e-9), (name, actual, r.err[name])
@@ -143,8 +181,16 @@ def test_seed000_matches_the_exact_solution_at_second_order(gamma_q):
     initial = _point([0.3, 0.2], psi, [[0.0, 0.0], [0.0, 0.25]])
     errors = []
     for n in (32, 64, 128):
-        r = solve_master(model, initial, t1=1.0, n_saves=2, extent={"p": (-6.0, 6.0)}, cells=(1, n),
-                         error_estimate=False, allow_non_cp=True)
+        r = solve_master(
+            model,
+            initial,
+            t1=1.0,
+            n_saves=2,
+            extent={"p": (-6.0, 6.0)},
+            cells=(1, n),
+            error_estimate=False,
+            allow_non_cp=True,
+        )
         assert r.grid.cells[0] == 1  # q conserved and given: one 1-D problem in p
         exact = p_marginal_masses(r.grid.edges(1), 1.0, 0.3, psi, 0.2, 0.25, -1.0, 0.5, gamma_q, 2.0)
         errors.append(np.abs(r.masses[-1, 0] - exact).sum(0)[[0, 1, 0], [0, 1, 1]])
@@ -160,9 +206,16 @@ def test_seed000_positivity_diagnostic_holds_iff_the_trade_off_does():
     lam, gc = -1.0, 0.5
     for ratio in (0.5, 1.0, 2.0):
         gq = ratio * lam**2 / (16 * gc)
-        r = solve_master(cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq), _point([0.0, 0.0], psi, np.diag([0.0, 0.25])),
-                         t1=2.0, n_saves=4, cells=(1, 192), extent={"p": (-8.0, 8.0)}, error_estimate=False,
-                         allow_non_cp=True)
+        r = solve_master(
+            cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq),
+            _point([0.0, 0.0], psi, np.diag([0.0, 0.25])),
+            t1=2.0,
+            n_saves=4,
+            cells=(1, 192),
+            extent={"p": (-8.0, 8.0)},
+            error_estimate=False,
+            allow_non_cp=True,
+        )
         exact = min_eig_relative(2.0, 0.0, 0.25, lam, gc, gq, psi)
         assert r.completely_positive == (ratio >= 1.0)
         if ratio >= 1.0:
@@ -195,18 +248,28 @@ def test_jump_qubit_populations_follow_poisson_counting_up_to_order_dt():
     errors = []
     for dt in (0.01, 0.005):
         # q moves with p / m, so q needs a grid; the p-marginal is what Poisson counting predicts
-        r = solve_master(model, _point([0.0, 0.0], psi), t1=t, n_saves=1, cells=(64, 81), dt=dt,
-                         extent={"q": (-4.0, 4.0), "p": (-5.0625, 5.0625)}, error_estimate=False)
+        r = solve_master(
+            model,
+            _point([0.0, 0.0], psi),
+            t1=t,
+            n_saves=1,
+            cells=(64, 81),
+            dt=dt,
+            extent={"q": (-4.0, 4.0), "p": (-5.0625, 5.0625)},
+            error_estimate=False,
+        )
         assert r.grid.spacing[1] == pytest.approx(0.125)  # the extent is honoured; jumps land on cells
         up = np.real(r.masses[-1, ..., 0, 0]).sum(0)
         dn = np.real(r.masses[-1, ..., 1, 1]).sum(0)
         p = r.grid.centres(1)
         pois = {k: exp(-lam) * lam**k / factorial(k) for k in range(20)}
         on_cell = np.abs(p / 0.25 - np.round(p / 0.25)) < 1e-6  # p lies on a multiple of the jump
-        exact_up = np.array([0.6 * pois.get(int(round(-x / 0.25)), 0.0) if x <= 1e-9 and ok else 0.0
-                             for x, ok in zip(p, on_cell)])
-        exact_dn = np.array([0.4 * pois.get(int(round(x / 0.25)), 0.0) if x >= -1e-9 and ok else 0.0
-                             for x, ok in zip(p, on_cell)])
+        exact_up = np.array(
+            [0.6 * pois.get(int(round(-x / 0.25)), 0.0) if x <= 1e-9 and ok else 0.0 for x, ok in zip(p, on_cell)]
+        )
+        exact_dn = np.array(
+            [0.4 * pois.get(int(round(x / 0.25)), 0.0) if x >= -1e-9 and ok else 0.0 for x, ok in zip(p, on_cell)]
+        )
         errors.append(np.abs(up - exact_up).sum() + np.abs(dn - exact_dn).sum())
     assert errors[0] < 0.05 and errors[1] < 0.55 * errors[0], errors  # first order in dt
 
@@ -216,8 +279,16 @@ def test_jump_qubit_coherence_decays_at_omega_over_tau_and_rotates_with_q():
     q0, t = 0.3, 1.0
     psi = qubit(0.5)
     for dt in (0.01, 0.0025):
-        r = solve_master(model, _point([q0, 0.0], psi), t1=t, n_saves=2, cells=(64, 21), dt=dt,
-                         extent={"q": (-8.0, 8.0), "p": (-10.5, 10.5)}, error_estimate=False)
+        r = solve_master(
+            model,
+            _point([q0, 0.0], psi),
+            t1=t,
+            n_saves=2,
+            cells=(64, 21),
+            dt=dt,
+            extent={"q": (-8.0, 8.0), "p": (-10.5, 10.5)},
+            error_estimate=False,
+        )
         coh = r.masses[-1, ..., 0, 1].sum()
         rate = 1.0 / 0.5
         q_cell = r.grid.centres(0)[np.argmin(np.abs(r.grid.centres(0) - q0))]
@@ -231,8 +302,14 @@ def test_jump_qubit_coherence_decays_at_omega_over_tau_and_rotates_with_q():
 
 def test_jump_qubit_automatic_grid_is_commensurate_and_keeps_the_mass():
     model = cqjax.JumpQubit(m=1.0, B=1.0, omega=1.0, tau=0.1)
-    r = solve_master(model, _point([0.0, 0.0], qubit(0.5), np.diag([0.04, 0.04])), t1=1.0, n_saves=5,
-                     cells=(48, 64), observables=("p", "p*p", "p*sz"))
+    r = solve_master(
+        model,
+        _point([0.0, 0.0], qubit(0.5), np.diag([0.04, 0.04])),
+        t1=1.0,
+        n_saves=5,
+        cells=(48, 64),
+        observables=("p", "p*p", "p*sz"),
+    )
     ratio = 0.1 / r.grid.spacing[1]
     assert abs(ratio - round(ratio)) < 1e-9
     assert r.lost[-1] < 1e-6

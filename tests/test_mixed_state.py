@@ -29,21 +29,48 @@ from cqjax import InitialState, pauli
 PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
 
-def _ensemble(model, initial, n, *, t1=1.0, dt=1e-2, n_saves=4, state="auto", observables=("p", "sz", "sx", "sy"),
-              seed=0, solver=None, samples=4, nonfinite="fail"):
-    return cqjax.run_ensemble(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=n, seed=seed,
-                              observables=observables, precision="float64", state=state, n_samples=samples,
-                              solver=solver or cqjax.Kraus(), nonfinite=nonfinite)
+def _ensemble(
+    model,
+    initial,
+    n,
+    *,
+    t1=1.0,
+    dt=1e-2,
+    n_saves=4,
+    state="auto",
+    observables=("p", "sz", "sx", "sy"),
+    seed=0,
+    solver=None,
+    samples=4,
+    nonfinite="fail",
+):
+    return cqjax.run_ensemble(
+        model,
+        initial,
+        t1=t1,
+        dt=dt,
+        n_saves=n_saves,
+        trajectories=n,
+        seed=seed,
+        observables=observables,
+        precision="float64",
+        state=state,
+        n_samples=samples,
+        solver=solver or cqjax.Kraus(),
+        nonfinite=nonfinite,
+    )
 
 
 def test_excess_dephasing_is_the_saturated_trajectory_with_damped_coherence():
     lam, gc = -1.0, 0.5
     sat = lam**2 / (16 * gc)  # gamma_q at saturation
     initial = InitialState(z_mean=jnp.array([0.3, 0.0]), psi=PLUS)
-    pure = _ensemble(cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=sat), initial, 8, state="pure",
-                     observables=("purity",), samples=8)
-    mixed_sat = _ensemble(cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=sat), initial, 8, state="mixed",
-                          observables=("purity",), samples=8)
+    pure = _ensemble(
+        cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=sat), initial, 8, state="pure", observables=("purity",), samples=8
+    )
+    mixed_sat = _ensemble(
+        cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=sat), initial, 8, state="mixed", observables=("purity",), samples=8
+    )
     gq = 0.4
     mixed = _ensemble(cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq), initial, 8, observables=("purity",), samples=8)
     assert mixed.info["state"] == "mixed" and pure.info["state"] == "pure"  # auto picks mixed above saturation
@@ -62,8 +89,12 @@ def test_excess_dephasing_is_the_saturated_trajectory_with_damped_coherence():
 def test_mixed_unravelling_matches_exact_seed000_above_saturation():
     lam, gc, gq, q0 = -1.0, 0.5, 0.3, 0.5
     model = cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq)
-    res = _ensemble(model, InitialState(z_mean=jnp.array([q0, 0.0]), psi=PLUS), 20_000,
-                    observables=("sx", "sy", "p*sz", "p*p", "purity"))
+    res = _ensemble(
+        model,
+        InitialState(z_mean=jnp.array([q0, 0.0]), psi=PLUS),
+        20_000,
+        observables=("sx", "sy", "p*sz", "p*p", "purity"),
+    )
     t = res.t
     coh = np.exp(-2j * lam * q0 * t - 4 * gq * t)  # rho_01 of |+>/2 ... times 2: <sx> + i<sy> = 2 rho_10
     exact = {"sx": coh.real, "sy": -coh.imag, "p*sz": -lam * t, "p*p": 2 * gc * t + lam**2 * t**2}
@@ -107,11 +138,20 @@ def test_kraus_step_keeps_rho_positive_at_coarse_dt_euler_does_not():
     assert _min_eig(kraus.samples_psi) > -1e-12  # over 256 trajectories x 100 saves
     assert np.all(kraus.mean["purity"] <= 1 + 1e-12)
     with pytest.raises(cqjax.SimulationError, match="run.nonfinite"):  # it diverges: refused by default
-        _ensemble(model, init, 256, t1=20.0, dt=0.2, n_saves=100, observables=("purity",),
-                  solver=cqjax.EulerMaruyama())
+        _ensemble(model, init, 256, t1=20.0, dt=0.2, n_saves=100, observables=("purity",), solver=cqjax.EulerMaruyama())
     # by t = 10.6 none is finite (then "exclude" refuses too); by t = 4 most are
-    euler = _ensemble(model, init, 256, t1=4.0, dt=0.2, n_saves=20, samples=256, observables=("purity",),
-                      solver=cqjax.EulerMaruyama(), nonfinite="exclude")
+    euler = _ensemble(
+        model,
+        init,
+        256,
+        t1=4.0,
+        dt=0.2,
+        n_saves=20,
+        samples=256,
+        observables=("purity",),
+        solver=cqjax.EulerMaruyama(),
+        nonfinite="exclude",
+    )
     rho = euler.samples_psi.reshape(-1, 2, 2)
     finite = np.all(np.isfinite(rho), axis=(-2, -1))
     assert _min_eig(rho[finite]) < -1e-3  # Euler-Maruyama leaves the positive cone (and then diverges)
@@ -188,8 +228,9 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
     rho = jnp.array([[0.7, 0.2 - 0.1j], [0.2 + 0.1j, 0.3]], jnp.complex128)
     names = ("p", "p*p", "q*p", "sz", "sx", "sy", "p*sz")
     direct = _ensemble(model, InitialState(z_mean=jnp.zeros(2), rho=rho), 20_000, observables=names)
-    sampled = _ensemble(model, InitialState(z_mean=jnp.zeros(2), rho=rho), 20_000, observables=names,
-                        state="pure", seed=1)
+    sampled = _ensemble(
+        model, InitialState(z_mean=jnp.zeros(2), rho=rho), 20_000, observables=names, state="pure", seed=1
+    )
     assert direct.info["state"] == "mixed" and sampled.info["state"] == "pure"
     for name in names:
         se = np.hypot(direct.sem[name], sampled.sem[name])[1:]  # t > 0: at t = 0 both are exact
@@ -204,12 +245,16 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
     assert abs(sup.mean["sx"][1] - direct.mean["sx"][1]) > 10 * np.hypot(sup.sem["sx"][1], direct.sem["sx"][1])
 
 
-@pytest.mark.parametrize("model, solver, dt, bias", [
-    (cqjax.Seed000(lam=-1.0, gamma_c=0.5, gamma_q=0.3), cqjax.Kraus(), 1e-2, 3e-3),
-    (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.Kraus(), 1e-2, 3e-3),
-    # the non-Hermitian SSE drift; Euler-Maruyama's O(dt) bias on <sx> is 0.012 at dt = 1e-2, 0.003 at 2.5e-3
-    (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.EulerMaruyama(), 2.5e-3, 6e-3),
-], ids=["seed000", "general", "general-euler"])
+@pytest.mark.parametrize(
+    "model, solver, dt, bias",
+    [
+        (cqjax.Seed000(lam=-1.0, gamma_c=0.5, gamma_q=0.3), cqjax.Kraus(), 1e-2, 3e-3),
+        (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.Kraus(), 1e-2, 3e-3),
+        # the non-Hermitian SSE drift; Euler-Maruyama's O(dt) bias on <sx> is 0.012 at dt = 1e-2, 0.003 at 2.5e-3
+        (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.EulerMaruyama(), 2.5e-3, 6e-3),
+    ],
+    ids=["seed000", "general", "general-euler"],
+)
 def test_purification_by_extra_classical_noise_has_the_mixed_state_statistics(model, solver, dt, bias):
     """Seed 004 App. B: pure states in an enlarged phase space, the same reduced statistics."""
     init = InitialState(z_mean=jnp.array([0.5, 0.0]), psi=PLUS)

@@ -17,16 +17,26 @@ CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_every_config_runs_healed_and_mean_field(path):
     steps = 4
-    overrides = [f"run.t1={steps * 1e-3}", "run.dt=1e-3", f"run.n_saves={steps}", "run.trajectories=3",
-                 "run.precision='float64'", "run.samples=1"]
+    overrides = [
+        f"run.t1={steps * 1e-3}",
+        "run.dt=1e-3",
+        f"run.n_saves={steps}",
+        "run.trajectories=3",
+        "run.precision='float64'",
+        "run.samples=1",
+    ]
     cfg = load_config(path, overrides)
     kwargs = cfg.run_kwargs()
     kwargs["histogram"] = None
     healed = cqjax.run_ensemble(cfg.model, cfg.initial, **kwargs)
     kwargs["unravelling"] = cqjax.MeanField()
-    mf = cqjax.run_ensemble(cfg.model, cfg.initial if cfg.initial.z_cov is None else
-                            cqjax.InitialState(z_mean=cfg.initial.z_mean, psi=cfg.initial.psi, rho=cfg.initial.rho),
-                            **kwargs)
+    mf = cqjax.run_ensemble(
+        cfg.model,
+        cfg.initial
+        if cfg.initial.z_cov is None
+        else cqjax.InitialState(z_mean=cfg.initial.z_mean, psi=cfg.initial.psi, rho=cfg.initial.rho),
+        **kwargs,
+    )
     for res in (healed, mf):
         assert all(np.all(np.isfinite(v)) for v in res.mean.values()) and res.nonfinite.max() == 0
     assert max(np.abs(s).max() for s in mf.sem.values()) < 1e-10  # three identical deterministic trajectories

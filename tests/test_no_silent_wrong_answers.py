@@ -42,8 +42,9 @@ class NoisyJumpQubit(cqjax.JumpQubit):
 
 def _ensemble(model, observables, n=20_000, **kw):
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
-    return cqjax.run_ensemble(model, init, t1=T1, dt=0.01, n_saves=5, trajectories=n, observables=observables,
-                              precision="float64", **kw)
+    return cqjax.run_ensemble(
+        model, init, t1=T1, dt=0.01, n_saves=5, trajectories=n, observables=observables, precision="float64", **kw
+    )
 
 
 def _master(model, observables):
@@ -77,11 +78,21 @@ def test_the_jump_unravelling_refuses_a_solver_it_does_not_use():
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
     for solver in (cqjax.Milstein(), cqjax.EulerMaruyama()):
         with pytest.raises(ValueError, match=rf"run.method: the jump unravelling .* '{solver.name}' does not apply"):
-            cqjax.run_ensemble(model, init, t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("p",),
-                               solver=solver)
+            cqjax.run_ensemble(
+                model, init, t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("p",), solver=solver
+            )
         with pytest.raises(ValueError, match="run.method"):
-            cqjax.simulate(model, jnp.zeros(2), PLUS, jax.random.key(0), t1=0.1, dt=0.01, n_saves=1,
-                           unravelling=cqjax.Healed(), solver=solver)
+            cqjax.simulate(
+                model,
+                jnp.zeros(2),
+                PLUS,
+                jax.random.key(0),
+                t1=0.1,
+                dt=0.01,
+                n_saves=1,
+                unravelling=cqjax.Healed(),
+                solver=solver,
+            )
 
 
 class TanhDiosi(cqjax.AbstractGeneralModel):
@@ -116,10 +127,14 @@ class TanhDiosi(cqjax.AbstractGeneralModel):
 def test_complete_positivity_is_checked_along_the_run_not_only_at_the_start():
     """Used to run with purity 1 (the negative excess decoherence was clipped to 0)."""
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
-    with pytest.raises(cqjax.SimulationError, match=r"complete positivity: the decoherence-diffusion trade-off .* "
-                       r"fails by [0-9.e-]+ at t = 0\.1 on trajectory \d+ \(q = "):
-        cqjax.run_ensemble(TanhDiosi(), init, t1=0.5, dt=0.01, n_saves=5, trajectories=100, observables=("sx",),
-                           precision="float64")
+    with pytest.raises(
+        cqjax.SimulationError,
+        match=r"complete positivity: the decoherence-diffusion trade-off .* "
+        r"fails by [0-9.e-]+ at t = 0\.1 on trajectory \d+ \(q = ",
+    ):
+        cqjax.run_ensemble(
+            TanhDiosi(), init, t1=0.5, dt=0.01, n_saves=5, trajectories=100, observables=("sx",), precision="float64"
+        )
     with pytest.raises(ValueError, match=r"master: complete positivity: .* at the master grid cell .*allow_non_cp"):
         solve_master(TanhDiosi(), init, t1=0.5, n_saves=5, cells=(32, 32), error_estimate=False)
     r = solve_master(TanhDiosi(), init, t1=0.5, n_saves=5, cells=(32, 32), error_estimate=False, allow_non_cp=True)
@@ -148,11 +163,20 @@ def test_hermiticity_is_checked_along_the_run_and_on_every_master_cell():
     """Used to run to exit 0 in both."""
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
     with pytest.raises(cqjax.SimulationError, match=r"Hermiticity: .* not Hermitian at t = 0\.1 on trajectory"):
-        cqjax.run_ensemble(LeakyQubit(), init, t1=0.5, dt=0.01, n_saves=5, trajectories=100, observables=("sx",),
-                           precision="float64")
+        cqjax.run_ensemble(
+            LeakyQubit(), init, t1=0.5, dt=0.01, n_saves=5, trajectories=100, observables=("sx",), precision="float64"
+        )
     with pytest.raises(ValueError, match=r"master: Hermiticity: .* at the master grid cell"):
-        solve_master(LeakyQubit(), init, t1=0.5, n_saves=5, cells=(16, 16), extent={"q": (-1, 1), "p": (-3, 3)},
-                     error_estimate=False, allow_non_cp=True)
+        solve_master(
+            LeakyQubit(),
+            init,
+            t1=0.5,
+            n_saves=5,
+            cells=(16, 16),
+            extent={"q": (-1, 1), "p": (-3, 3)},
+            error_estimate=False,
+            allow_non_cp=True,
+        )
 
 
 def test_samples_beyond_one_chunk_are_kept_not_capped():
@@ -162,8 +186,11 @@ def test_samples_beyond_one_chunk_are_kept_not_capped():
     r = cqjax.run_ensemble(model, init, n_samples=10, chunk_size=4, **kw)
     assert r.samples_z.shape == (10, 3, 2)
     keys = jax.vmap(lambda i: cqjax.trajectory_key(jax.random.key(0), i))(jnp.arange(10))
-    sol = jax.vmap(lambda k: cqjax.simulate(model, jnp.zeros(2), PLUS, k, t1=0.1, dt=0.01, n_saves=2,
-                                            unravelling=cqjax.Healed(), solver=cqjax.Kraus()))(keys)
+    sol = jax.vmap(
+        lambda k: cqjax.simulate(
+            model, jnp.zeros(2), PLUS, k, t1=0.1, dt=0.01, n_saves=2, unravelling=cqjax.Healed(), solver=cqjax.Kraus()
+        )
+    )(keys)
     np.testing.assert_allclose(r.samples_z, sol.z, atol=1e-12)
     with pytest.raises(ValueError, match=r"run.samples: must be in 0..run.trajectories = 12, got 13"):
         cqjax.run_ensemble(model, init, n_samples=13, **kw)
@@ -196,8 +223,9 @@ def test_a_state_left_without_jump_rate_takes_no_further_jump():
     count per step is Poisson(g dt) while in |1>, and nothing after)."""
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.array([0.0, 1.0], jnp.complex128))
     n = 4000
-    r = cqjax.run_ensemble(DecayingQubit(), init, t1=2.0, dt=0.5, n_saves=4, trajectories=n, observables=("p",),
-                           precision="float64")
+    r = cqjax.run_ensemble(
+        DecayingQubit(), init, t1=2.0, dt=0.5, n_saves=4, trajectories=n, observables=("p",), precision="float64"
+    )
     exact = 1 - np.exp(-2.0 * r.t)
     assert_close(r.mean["p"], exact, np.sqrt(exact * (1 - exact) / n) + 1e-12, what="P(decayed)")
     assert np.all((r.samples_z[..., 1] == 0) | (r.samples_z[..., 1] == 1))
@@ -209,8 +237,11 @@ def test_an_absorbing_rule_outside_the_absorbing_kind_is_refused_not_ignored():
             return z[0] > 0
 
     init = cqjax.InitialState(z_mean=jnp.array([1.0, 0.0]), psi=PLUS)
-    with pytest.raises(ValueError, match=r"model.inside: Walled defines an absorbing rule but is not a "
-                       r"cqjax.AbstractAbsorbingModel"):
+    with pytest.raises(
+        ValueError,
+        match=r"model.inside: Walled defines an absorbing rule but is not a "
+        r"cqjax.AbstractAbsorbingModel",
+    ):
         cqjax.run_ensemble(Walled(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=4, observables=("q",))
 
 
@@ -219,5 +250,4 @@ def test_more_trajectories_than_the_key_scheme_covers_are_refused():
     the key of trajectory i); beyond that a run is refused."""
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=PLUS)
     with pytest.raises(ValueError, match=r"run.trajectories: must be in 1..2\^62 .* would repeat trajectories"):
-        cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=2**62 + 1,
-                           observables=("q",))
+        cqjax.run_ensemble(cqjax.Diosi(), init, t1=0.1, dt=0.01, n_saves=1, trajectories=2**62 + 1, observables=("q",))

@@ -74,8 +74,11 @@ def test_unknown_names_are_refused_and_the_jump_unravelling_keeps_gaussian_noise
     model = cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0)
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5))
     kw = dict(t1=0.02, dt=0.01, n_saves=1, trajectories=4, observables=("p",))
-    with pytest.raises(ValueError, match=r"^run\.noise: must be one of \['gaussian', 'three-point', 'rademacher'\], "
-                                         r"got 'uniform'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^run\.noise: must be one of \['gaussian', 'three-point', 'rademacher'\], "
+        r"got 'uniform'$",
+    ):
         cqjax.run_ensemble(model, init, noise="uniform", **kw)
     with pytest.raises(ValueError, match=r"^run\.prng: must be one of \['threefry', 'rbg'\], got 'philox'$"):
         cqjax.run_ensemble(model, init, prng="philox", **kw)
@@ -89,13 +92,33 @@ def test_unknown_names_are_refused_and_the_jump_unravelling_keeps_gaussian_noise
 def test_simulate_reproduces_trajectory_i_of_a_run_with_the_same_noise():
     model = cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0)
     psi0 = qubit(0.7, 0.3)
-    run = cqjax.run_ensemble(model, cqjax.InitialState(z_mean=jnp.zeros(2), psi=psi0), t1=0.2, dt=0.01, n_saves=4,
-                             trajectories=8, seed=3, observables=("p",), precision="float64", noise="rademacher",
-                             n_samples=3)
+    run = cqjax.run_ensemble(
+        model,
+        cqjax.InitialState(z_mean=jnp.zeros(2), psi=psi0),
+        t1=0.2,
+        dt=0.01,
+        n_saves=4,
+        trajectories=8,
+        seed=3,
+        observables=("p",),
+        precision="float64",
+        noise="rademacher",
+        n_samples=3,
+    )
     assert run.info["noise"] == "rademacher" and run.info["prng"] == "threefry"
     key = cqjax.trajectory_key(jax.random.key(3), 2)
-    one = lambda noise: cqjax.simulate(model, jnp.zeros(2), psi0, key, t1=0.2, dt=0.01, n_saves=4,
-                                       unravelling=cqjax.Healed(), solver=cqjax.Kraus(), noise=noise)
+    one = lambda noise: cqjax.simulate(
+        model,
+        jnp.zeros(2),
+        psi0,
+        key,
+        t1=0.2,
+        dt=0.01,
+        n_saves=4,
+        unravelling=cqjax.Healed(),
+        solver=cqjax.Kraus(),
+        noise=noise,
+    )
     sol = one("rademacher")
     np.testing.assert_allclose(np.asarray(sol.z), run.samples_z[2], atol=1e-12)
     np.testing.assert_allclose(np.asarray(sol.psi), run.samples_psi[2], atol=1e-12)
@@ -103,9 +126,12 @@ def test_simulate_reproduces_trajectory_i_of_a_run_with_the_same_noise():
 
 
 # Gaussian threefry increments are the default of test_diosi_physics.py and test_mixed_state.py.
-CASES = [("three-point", "rbg"), ("rademacher", "threefry"),
-         pytest.param("three-point", "threefry", marks=pytest.mark.slow),
-         pytest.param("gaussian", "rbg", marks=pytest.mark.slow)]
+CASES = [
+    ("three-point", "rbg"),
+    ("rademacher", "threefry"),
+    pytest.param("three-point", "threefry", marks=pytest.mark.slow),
+    pytest.param("gaussian", "rbg", marks=pytest.mark.slow),
+]
 
 
 @pytest.mark.parametrize("noise, prng", CASES)
@@ -117,9 +143,19 @@ def test_healed_diosi_moments_with_cheap_noise(noise, prng):
     z0, psi0, sz0 = np.array([0.2, 1.0]), qubit(0.7, 0.5), 0.4
     rho01_0 = complex(psi0[0] * np.conj(psi0[1]))
     model = cqjax.Diosi(m=m, lam=lam, phi=phi, sigma=sigma)
-    r = cqjax.run_ensemble(model, cqjax.InitialState(z_mean=jnp.asarray(z0), psi=psi0), t1=t1, dt=dt, n_saves=5,
-                           trajectories=20_000, seed=4, precision="float64", observables=("p", "p*p", "sz", "sx", "sy"),
-                           noise=noise, prng=prng)
+    r = cqjax.run_ensemble(
+        model,
+        cqjax.InitialState(z_mean=jnp.asarray(z0), psi=psi0),
+        t1=t1,
+        dt=dt,
+        n_saves=5,
+        trajectories=20_000,
+        seed=4,
+        precision="float64",
+        observables=("p", "p*p", "sz", "sx", "sy"),
+        noise=noise,
+        prng=prng,
+    )
     assert (r.info["noise"], r.info["prng"]) == (noise, prng)
     t, what = r.t, f"{noise}/{prng}"
     bias_sz = (lam / sigma) ** 2 * t1 * dt
@@ -127,8 +163,13 @@ def test_healed_diosi_moments_with_cheap_noise(noise, prng):
     mean_p, var_p = p_moments(t, z0[1], 0.0, sz0, lam, sigma)
     assert_close(r.mean["p"], mean_p, r.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what=f"{what} E p")
     var_est = r.mean["p*p"] - r.mean["p"] ** 2
-    assert_close(var_est, var_p, r.sem["p*p"] + 2 * np.abs(r.mean["p"]) * r.sem["p"] + 1e-12,
-                 4 * lam**2 * t1**2 * bias_sz, what=f"{what} Var p")
+    assert_close(
+        var_est,
+        var_p,
+        r.sem["p*p"] + 2 * np.abs(r.mean["p"]) * r.sem["p"] + 1e-12,
+        4 * lam**2 * t1**2 * bias_sz,
+        what=f"{what} Var p",
+    )
     c = mean_coherence(t, rho01_0, z0[0], z0[1], lam, phi, sigma, m)
     assert_close(r.mean["sx"], 2 * c.real, r.sem["sx"] + 1e-12, 20 * dt, what=f"{what} E<sx>")
     assert_close(r.mean["sy"], -2 * c.imag, r.sem["sy"] + 1e-12, 20 * dt, what=f"{what} E<sy>")
@@ -140,10 +181,19 @@ def test_seed000_mixed_state_moments_with_cheap_noise(noise, prng):
     bias 2e-3: the Kraus/Cayley discretisation at dt = 0.01, O(dt)."""
     lam, gc, gq, q0 = -1.0, 0.5, 0.3, 0.5
     plus = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
-    r = cqjax.run_ensemble(cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq),
-                           cqjax.InitialState(z_mean=jnp.array([q0, 0.0]), psi=plus), t1=1.0, dt=1e-2, n_saves=4,
-                           trajectories=20_000, seed=0, precision="float64", observables=("sx", "sy", "p*sz", "p*p"),
-                           noise=noise, prng=prng)
+    r = cqjax.run_ensemble(
+        cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq),
+        cqjax.InitialState(z_mean=jnp.array([q0, 0.0]), psi=plus),
+        t1=1.0,
+        dt=1e-2,
+        n_saves=4,
+        trajectories=20_000,
+        seed=0,
+        precision="float64",
+        observables=("sx", "sy", "p*sz", "p*p"),
+        noise=noise,
+        prng=prng,
+    )
     assert r.info["state"] == "mixed"
     t = r.t
     coh = np.exp(-2j * lam * q0 * t - 4 * gq * t)
@@ -175,11 +225,17 @@ def test_config_defaults_and_choices_reach_the_runner():
 
 def test_cli_run_records_the_noise_and_prng(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text(toml_text(config_dict(run={"noise": "three-point", "trajectories": 200}, histogram=None,
-                                              observables={"names": ["p", "sz"]})))
+    cfg.write_text(
+        toml_text(
+            config_dict(
+                run={"noise": "three-point", "trajectories": 200}, histogram=None, observables={"names": ["p", "sz"]}
+            )
+        )
+    )
     out = tmp_path / "r.npz"
-    assert main(["run", str(cfg), "--out", str(out), "--no-progress", "--set", "run.prng=rbg"]) == 0, \
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress", "--set", "run.prng=rbg"]) == 0, (
         capsys.readouterr().err
+    )
     with np.load(out, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
     assert meta["noise"] == "three-point" and meta["prng"] == "rbg"

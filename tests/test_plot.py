@@ -47,8 +47,13 @@ def _write_results(
         data["t"] = t
     if with_meta:
         data["meta"] = np.array(json.dumps({"model": "toy", "config": {"dt": 0.1}}))
-    for name, mean in {"q": np.cos(t), "p": -np.sin(t), "p*p": np.sin(t) ** 2,
-                       "sz": np.cos(2 * t), "purity": 1 - 0.1 * t / t[-1]}.items():
+    for name, mean in {
+        "q": np.cos(t),
+        "p": -np.sin(t),
+        "p*p": np.sin(t) ** 2,
+        "sz": np.cos(2 * t),
+        "purity": 1 - 0.1 * t / t[-1],
+    }.items():
         data[f"{name}.mean"] = mean
         data[f"{name}.sem"] = 0.05 * (1 + 0.5 * np.abs(np.sin(t)))
 
@@ -69,7 +74,7 @@ def _write_results(
         x = [0.5 * (e[1:] + e[:-1]) for e in edges.values()]
         rho = _density(x[0], t, d)
         if len(histogram) == 2:
-            weight = np.exp(-x[1] ** 2) / np.sqrt(np.pi)
+            weight = np.exp(-(x[1] ** 2)) / np.sqrt(np.pi)
             rho = rho[:, :, None] * weight[None, None, :, None, None]
         data["histogram.density"] = rho
         data["histogram.sem"] = 0.02 * (np.abs(rho.real) + 1j * np.abs(rho.imag)) + 1e-3 * (1 + 1j)
@@ -101,9 +106,7 @@ def test_one_coordinate_histogram(tmp_path: Path) -> None:
 
 
 def test_two_coordinate_histogram(tmp_path: Path) -> None:
-    results = _write_results(
-        tmp_path / "res.npz", coords=("x", "y", "z", "px", "py", "pz"), histogram=("x", "y")
-    )
+    results = _write_results(tmp_path / "res.npz", coords=("x", "y", "z", "px", "py", "pz"), histogram=("x", "y"))
     written = plot_results(str(results), str(tmp_path / "figs"))
     _assert_pngs(written, tmp_path / "figs", ALL_FIGURES)
 

@@ -48,9 +48,14 @@ def _fake_record(rng, n, t=3, k=2, s=2):
     """A chunk record of n trajectories with known values: returns (record, values (n, t, k))."""
     values = rng.normal(size=(n, t, k)) * 3 + 1
     mean = values.mean(axis=0)
-    return dict(count=np.full(t, float(n)), mean=mean, m2=((values - mean) ** 2).sum(axis=0),
-                nonfinite=np.zeros(t), z=rng.normal(size=(t, min(s, n), 2)),
-                psi=rng.normal(size=(t, min(s, n), 2)).astype(np.complex64)), values
+    return dict(
+        count=np.full(t, float(n)),
+        mean=mean,
+        m2=((values - mean) ** 2).sum(axis=0),
+        nonfinite=np.zeros(t),
+        z=rng.normal(size=(t, min(s, n), 2)),
+        psi=rng.normal(size=(t, min(s, n), 2)).astype(np.complex64),
+    ), values
 
 
 def test_accumulator_merge_is_the_statistics_of_the_union_in_any_order():
@@ -98,10 +103,27 @@ def test_chunks_starting_at_0_and_at_2_32_differ():
     init = cqjax.InitialState(z_mean=jnp.zeros(2), z_cov=jnp.eye(2), psi=qubit(0.5))
     grid = cqjax.TimeGrid.make(0.1, 0.05, 1)
     obs = [cqjax.parse_observable("q", model)]
-    kernel = jax.jit(lambda hi, lo: chunk_kernel(
-        model, obs, init, jax.random.key(0), hi, lo, jnp.arange(8, dtype=jnp.int32), 8, grid=grid,
-        unravelling=cqjax.Healed(), solver=cqjax.Kraus(), dtype=jnp.float32, n_samples=8, hist=None, hist_idx=(),
-        mixed=False, pure=True))
+    kernel = jax.jit(
+        lambda hi, lo: chunk_kernel(
+            model,
+            obs,
+            init,
+            jax.random.key(0),
+            hi,
+            lo,
+            jnp.arange(8, dtype=jnp.int32),
+            8,
+            grid=grid,
+            unravelling=cqjax.Healed(),
+            solver=cqjax.Kraus(),
+            dtype=jnp.float32,
+            n_samples=8,
+            hist=None,
+            hist_idx=(),
+            mixed=False,
+            pure=True,
+        )
+    )
     z_low = np.asarray(kernel(np.uint32(0), np.uint32(0))["z"][0])
     z_high = np.asarray(kernel(np.uint32(1), np.uint32(0))["z"][0])
     assert np.all(np.abs(z_low - z_high).sum(axis=-1) > 0)  # every trajectory's initial point differs
@@ -211,10 +233,31 @@ def test_two_processes_equal_one_process(tmp_path, capsys):
     cfg = _f64_config(tmp_path)
     assert main(["run", cfg, "--out", str(tmp_path / "one.npz"), "--no-progress"]) == 0
     port = _free_port()
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "cqjax", "run", cfg, "--out", str(tmp_path / "two.npz"), "--no-progress",
-         "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(i)],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cqjax",
+                "run",
+                cfg,
+                "--out",
+                str(tmp_path / "two.npz"),
+                "--no-progress",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(i),
+            ],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
     assert "results:" in outs[0][0] and "results:" not in outs[1][0]  # process 0 writes --out
@@ -231,9 +274,26 @@ def test_two_processes_equal_one_process(tmp_path, capsys):
 def test_sigterm_after_a_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path, capsys):
     cfg = _f64_config(tmp_path, trajectories=120_000, chunk_size=128, t1=0.4, dt=0.01, n_saves=4)
     ck, out = tmp_path / "ck.npz", tmp_path / "r.npz"
-    proc = subprocess.Popen([sys.executable, "-m", "cqjax", "run", cfg, "--out", str(out), "--no-progress",
-                             "--checkpoint", str(ck), "--checkpoint-seconds", "0"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cqjax",
+            "run",
+            cfg,
+            "--out",
+            str(out),
+            "--no-progress",
+            "--checkpoint",
+            str(ck),
+            "--checkpoint-seconds",
+            "0",
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -257,16 +317,32 @@ def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path, ca
     ck = tmp_path / "ck.npz"
     assert main(["run", cfg, "--out", str(tmp_path / "a.npz"), "--no-progress", "--checkpoint", str(ck)]) == 0
     capsys.readouterr()
-    assert main(["run", cfg, "--set", "run.seed=4", "--out", str(tmp_path / "b.npz"), "--no-progress",
-                 "--checkpoint", str(ck), "--resume"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                cfg,
+                "--set",
+                "run.seed=4",
+                "--out",
+                str(tmp_path / "b.npz"),
+                "--no-progress",
+                "--checkpoint",
+                str(ck),
+                "--resume",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("cqjax: error: --resume:") and "seed: '3' there, '4' now" in err
     # without --resume an existing checkpoint is not overwritten
     assert main(["run", cfg, "--out", str(tmp_path / "b.npz"), "--no-progress", "--checkpoint", str(ck)]) == 2
     assert "exists" in capsys.readouterr().err
     # resuming a finished run gives its statistics again
-    assert main(["run", cfg, "--out", str(tmp_path / "c.npz"), "--no-progress", "--checkpoint", str(ck),
-                 "--resume"]) == 0
+    assert (
+        main(["run", cfg, "--out", str(tmp_path / "c.npz"), "--no-progress", "--checkpoint", str(ck), "--resume"]) == 0
+    )
     a, c = cqjax.load_results(tmp_path / "a.npz"), cqjax.load_results(tmp_path / "c.npz")
     _close(c, a, [k for k in a if k.endswith(".mean")], rtol=0, atol=0)
 
@@ -279,10 +355,15 @@ def test_oversized_master_grid_is_refused_before_integrating():
     assert time.perf_counter() - t0 < 60  # refused from the estimate, not after trying
 
 
-@pytest.mark.parametrize("flags, field", [(["--num-processes", "0"], "--num-processes:"),
-                                          (["--num-processes", "2", "--process-id", "2"], "--process-id:"),
-                                          (["--resume"], "--resume:"),
-                                          (["--checkpoint-seconds", "-1"], "--checkpoint-seconds:")])
+@pytest.mark.parametrize(
+    "flags, field",
+    [
+        (["--num-processes", "0"], "--num-processes:"),
+        (["--num-processes", "2", "--process-id", "2"], "--process-id:"),
+        (["--resume"], "--resume:"),
+        (["--checkpoint-seconds", "-1"], "--checkpoint-seconds:"),
+    ],
+)
 def test_bad_process_and_checkpoint_options_are_refused_before_any_work(tmp_path, capsys, flags, field):
     cfg = _f64_config(tmp_path)
     assert main(["run", cfg, "--out", str(tmp_path / "r.npz"), "--no-progress", *flags]) == 2

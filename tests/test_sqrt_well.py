@@ -24,9 +24,17 @@ PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
 def test_mean_field_moves_freely_and_is_stopped_at_t_equal_one():
     model = cqjax.SqrtWell(m=1.0, lam=1.0, gamma=0.5)
-    res = cqjax.run_ensemble(model, InitialState(z_mean=jnp.array([1.0, -1.0]), psi=PLUS), t1=2.0, dt=1e-3,
-                             n_saves=20, trajectories=2, precision="float64", unravelling=cqjax.MeanField(),
-                             observables=("q", "p", "sz", "stopped"))
+    res = cqjax.run_ensemble(
+        model,
+        InitialState(z_mean=jnp.array([1.0, -1.0]), psi=PLUS),
+        t1=2.0,
+        dt=1e-3,
+        n_saves=20,
+        trajectories=2,
+        precision="float64",
+        unravelling=cqjax.MeanField(),
+        observables=("q", "p", "sz", "stopped"),
+    )
     before = res.t < 1.0 - 1e-9
     np.testing.assert_allclose(res.mean["q"][before], 1.0 - res.t[before], atol=1e-9)
     np.testing.assert_allclose(res.mean["p"], -1.0, atol=1e-12)
@@ -46,7 +54,7 @@ def test_healed_stopping_born_rule_and_frozen_states():
     assert np.all(stopped[:, 1:] >= stopped[:, :-1])
     first = np.argmax(stopped, axis=1)
     for i in np.flatnonzero(stopped[:, -1])[:50]:
-        np.testing.assert_array_equal(z[i, first[i]:], np.broadcast_to(z[i, first[i]], z[i, first[i]:].shape))
+        np.testing.assert_array_equal(z[i, first[i] :], np.broadcast_to(z[i, first[i]], z[i, first[i] :].shape))
     # E<sz> is a martingale
     assert_close(sz.mean(0)[1:], 0.0, sz.std(0)[1:] / np.sqrt(n), what="E<sz>")
     # the stopped trajectories fell into the well of |0>
@@ -66,8 +74,19 @@ def test_cli_reports_the_fraction_stopped(tmp_path):
 
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(["run", "configs/sqrt_well_fig6.toml", "--set", "run.trajectories=200", "--set", "run.dt=1e-3",
-                     "--out", str(tmp_path / "r.npz"), "--no-progress"])
+        code = main(
+            [
+                "run",
+                "configs/sqrt_well_fig6.toml",
+                "--set",
+                "run.trajectories=200",
+                "--set",
+                "run.dt=1e-3",
+                "--out",
+                str(tmp_path / "r.npz"),
+                "--no-progress",
+            ]
+        )
     assert code == 0
     assert "were stopped by the model's absorbing rule" in err.getvalue()
     data = np.load(tmp_path / "r.npz")

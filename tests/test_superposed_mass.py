@@ -16,9 +16,18 @@ R0 = [0.0, -0.5, 0.0, 0.0, 0.0, 0.0]  # Fig. 7: at rest at (0, -0.5, 0)
 
 def _run(model, psi, *, t1, dt, n, seed, names, unravelling=None):
     init = cqjax.InitialState(z_mean=jnp.asarray(R0), psi=psi)
-    return cqjax.run_ensemble(model, init, t1=t1, dt=dt, n_saves=5, trajectories=n, seed=seed,
-                              observables=names, precision="float64",
-                              unravelling=unravelling or cqjax.Healed())
+    return cqjax.run_ensemble(
+        model,
+        init,
+        t1=t1,
+        dt=dt,
+        n_saves=5,
+        trajectories=n,
+        seed=seed,
+        observables=names,
+        precision="float64",
+        unravelling=unravelling or cqjax.Healed(),
+    )
 
 
 def test_coherence_decays_at_the_trade_off_rate():

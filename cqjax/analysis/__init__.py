@@ -14,6 +14,17 @@ from .exact import (
     tradeoff_rate,
 )
 
-__all__ = ["Comparison", "bloch_vector", "compare_results", "diosi_coherence", "diosi_final_momentum",
-           "diosi_phase_diffusion", "seed000_deviation_moments", "seed000_validity_bounds",
-           "seed000_validity_distances", "threshold", "tradeoff_envelope", "tradeoff_rate"]
+__all__ = [
+    "Comparison",
+    "bloch_vector",
+    "compare_results",
+    "diosi_coherence",
+    "diosi_final_momentum",
+    "diosi_phase_diffusion",
+    "seed000_deviation_moments",
+    "seed000_validity_bounds",
+    "seed000_validity_distances",
+    "threshold",
+    "tradeoff_envelope",
+    "tradeoff_rate",
+]

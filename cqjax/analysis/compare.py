@@ -145,8 +145,19 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: floa
     notes = []
     if master.get("meta", {}).get("completely_positive") is False:
         notes.append("the master's generator is not completely positive (varrho may leave the positive matrices)")
-    return Comparison(t=t, z=zs, histogram_z=hz, n_comparisons=n, threshold=threshold(n, alpha), alpha=alpha,
-                      worst=worst, worst_where=where, skipped=skipped, problems=problems, notes=notes)
+    return Comparison(
+        t=t,
+        z=zs,
+        histogram_z=hz,
+        n_comparisons=n,
+        threshold=threshold(n, alpha),
+        alpha=alpha,
+        worst=worst,
+        worst_where=where,
+        skipped=skipped,
+        problems=problems,
+        notes=notes,
+    )
 
 
 def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
@@ -176,9 +187,13 @@ def _histogram_problems(run: dict, master: dict, hz: np.ndarray, t: np.ndarray) 
     valid = _histogram_valid(hz.shape)
     parts = lambda a: np.stack([np.real(a), np.imag(a)], axis=-1)  # noqa: E731
     m = master["histogram.density"]
-    inputs = {"ensemble density": parts(run["histogram.density"]), "ensemble sem": parts(run["histogram.sem"]),
-              "master density": parts(m), "master err": parts(master.get("histogram.err", np.zeros_like(m))),
-              "z-score": hz}
+    inputs = {
+        "ensemble density": parts(run["histogram.density"]),
+        "ensemble sem": parts(run["histogram.sem"]),
+        "master density": parts(m),
+        "master err": parts(master.get("histogram.err", np.zeros_like(m))),
+        "z-score": hz,
+    }
     bad = {label: valid & ~np.isfinite(a) for label, a in inputs.items()}
     anywhere = np.any(list(bad.values()), axis=0)
     if not anywhere.any():
@@ -187,8 +202,10 @@ def _histogram_problems(run: dict, master: dict, hz: np.ndarray, t: np.ndarray) 
     which = ", ".join(label for label, b in bad.items() if b.any())
     element = f"{'Re' if k[-1] == 0 else 'Im'} rho_{k[-3]}{k[-2]}, bin {tuple(int(i) for i in k[1:-3])}"
     n = int(anywhere.sum())
-    return [f"histogram: {n} {'entries' if n > 1 else 'entry'} not finite ({which}), first {element} at "
-            f"t = {t[k[0]]:.4g}: cannot be compared"]
+    return [
+        f"histogram: {n} {'entries' if n > 1 else 'entry'} not finite ({which}), first {element} at "
+        f"t = {t[k[0]]:.4g}: cannot be compared"
+    ]
 
 
 def _master_lost(master: dict, max_lost: float) -> list[str]:
@@ -206,8 +223,10 @@ def _master_lost(master: dict, max_lost: float) -> list[str]:
         i, j = np.unravel_index(int(np.argmax(sides)), sides.shape)
         if i < len(coords):
             where = f", most through the {'low' if j == 0 else 'high'} side of {coords[i]!r}"
-    return [f"the master lost up to {worst:.3g} of its mass off the grid (max_lost {max_lost:g}{where}): "
-            "widen the grid ([master] extents, e.g. master.<coordinate> = [lo, hi])"]
+    return [
+        f"the master lost up to {worst:.3g} of its mass off the grid (max_lost {max_lost:g}{where}): "
+        "widen the grid ([master] extents, e.g. master.<coordinate> = [lo, hi])"
+    ]
 
 
 def _excluded(run: dict) -> list[str]:
@@ -218,8 +237,10 @@ def _excluded(run: dict) -> list[str]:
         n = int(np.ceil(np.max(run["nonfinite"])))
     if not n or n <= 0:
         return []
-    return [f"the ensemble excluded {int(n)} non-finite trajectories: its statistics are conditioned on "
-            "finiteness, not comparable"]
+    return [
+        f"the ensemble excluded {int(n)} non-finite trajectories: its statistics are conditioned on "
+        "finiteness, not comparable"
+    ]
 
 
 def _worst(zs: dict, hz: np.ndarray | None, t: np.ndarray) -> tuple[float, str]:

@@ -106,8 +106,14 @@ def diosi_phase_diffusion(
 
 
 def diosi_coherence(
-    t: Float[ArrayLike, " T"], psi0: Complex[ArrayLike, 2], z_mean: Float[ArrayLike, 2],
-    lam: float, sigma: float, m: float, phi: float, z_cov: Float[ArrayLike, "2 2"] | None = None,
+    t: Float[ArrayLike, " T"],
+    psi0: Complex[ArrayLike, 2],
+    z_mean: Float[ArrayLike, 2],
+    lam: float,
+    sigma: float,
+    m: float,
+    phi: float,
+    z_cov: Float[ArrayLike, "2 2"] | None = None,
 ) -> Complex[np.ndarray, " T"]:
     """E rho_01(t) of the healed Diosi model [LOW eqs. C.7-C.9] (= the CQ master equation's):
         E rho_01(t) = rho_01(0) exp(-Gamma t - i E Phi_t) exp(-Var Phi_t / 2),
@@ -125,8 +131,13 @@ def diosi_coherence(
 
 
 def diosi_final_momentum(
-    x: Float[ArrayLike, " N"], t: float, psi0: Complex[ArrayLike, 2], p0: float, lam: float,
-    sigma: float, p_var0: float = 0.0,
+    x: Float[ArrayLike, " N"],
+    t: float,
+    psi0: Complex[ArrayLike, 2],
+    p0: float,
+    lam: float,
+    sigma: float,
+    p_var0: float = 0.0,
 ) -> tuple[Float[np.ndarray, " N"], float, float]:
     """The law of p_t in the Diosi model [LOW eqs. C.7-C.8]: (density at x, mean, variance).
 
@@ -190,8 +201,7 @@ def seed000_validity_distances(
     decay = 1 - np.exp(-4 * gamma_q * tau)
     with np.errstate(divide="ignore"):
         eps_c = np.sqrt(msd) / (np.abs(lam * np.cos(th)) * tau)
-    return {"eps_c": eps_c, "infidelity": np.sin(th) ** 2 * decay / 2,
-            "trace_distance": np.abs(np.sin(th)) * decay / 2}
+    return {"eps_c": eps_c, "infidelity": np.sin(th) ** 2 * decay / 2, "trace_distance": np.abs(np.sin(th)) * decay / 2}
 
 
 def seed000_validity_bounds(

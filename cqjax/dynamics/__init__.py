@@ -12,5 +12,17 @@ from .kraus import Kraus
 from .mean_field import MeanField
 from .milstein import Milstein
 
-__all__ = ["SOLVERS", "UNRAVELLINGS", "AbstractSolver", "AbstractUnravelling", "EulerMaruyama", "Healed", "Jump",
-           "Kraus", "MeanField", "Milstein", "StepCoefficients", "resolve_unravelling"]
+__all__ = [
+    "SOLVERS",
+    "UNRAVELLINGS",
+    "AbstractSolver",
+    "AbstractUnravelling",
+    "EulerMaruyama",
+    "Healed",
+    "Jump",
+    "Kraus",
+    "MeanField",
+    "Milstein",
+    "StepCoefficients",
+    "resolve_unravelling",
+]

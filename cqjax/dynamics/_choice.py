@@ -36,7 +36,7 @@ def resolve_unravelling(
     if isinstance(unravelling, Jump) and solver_name != "kraus":
         raise ValueError(
             f"run.method: the jump unravelling of {type(model).__name__} steps with its exact Kraus operators "
-            f"(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = \"kraus\""
+            f'(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = "kraus"'
         )
     return unravelling
 

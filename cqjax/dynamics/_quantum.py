@@ -105,7 +105,8 @@ def excess_channel(rho: Array, rates: Array, ops: Array, dt, diagonal: bool) -> 
         l = ops  # (k, d)
         gen = jnp.einsum("k,ka,kb->ab", rates, l, jnp.conj(l)) - 0.5 * (
             jnp.einsum("k,ka->a", rates, jnp.abs(l) ** 2)[:, None]
-            + jnp.einsum("k,kb->b", rates, jnp.abs(l) ** 2)[None, :])
+            + jnp.einsum("k,kb->b", rates, jnp.abs(l) ** 2)[None, :]
+        )
         return rho * jnp.exp(dt * gen)
     d = rho.shape[-1]
     eye = jnp.eye(d, dtype=rho.dtype)

@@ -30,8 +30,15 @@ def classical_update(z: Float[Array, " n"], c: StepCoefficients, dW: Float[Array
     return z + dz
 
 
-def one_point_step(quantum_update: QuantumUpdate, coefficients: CoefficientsFn, z: Array, state: Array,
-                   dW: Array | None, dt, diagonal: bool) -> tuple[Array, Array]:
+def one_point_step(
+    quantum_update: QuantumUpdate,
+    coefficients: CoefficientsFn,
+    z: Array,
+    state: Array,
+    dW: Array | None,
+    dt,
+    diagonal: bool,
+) -> tuple[Array, Array]:
     """A step that needs the coefficients at the current point only: Euler-Maruyama for z and
     ``quantum_update(state, c, dW, dt, diagonal)`` for the quantum state."""
     c = coefficients(z, state)
@@ -45,7 +52,14 @@ class AbstractSolver(eqx.Module):
     weak_order: ClassVar[float]
 
     @abc.abstractmethod
-    def step(self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: Array, dW: Float[Array, " m"] | None,
-             dt, diagonal: bool) -> tuple[Array, Array]:
+    def step(
+        self,
+        coefficients: CoefficientsFn,
+        z: Float[Array, " n"],
+        state: Array,
+        dW: Float[Array, " m"] | None,
+        dt,
+        diagonal: bool,
+    ) -> tuple[Array, Array]:
         """One step from (z, state) with increment dW; ``coefficients(z, state)`` as in the unravelling.
         ``state`` is psi (d,) or rho (d, d) (or their diagonal-model forms)."""

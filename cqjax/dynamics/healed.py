@@ -72,8 +72,14 @@ class Healed(AbstractUnravelling):
             drift = form.drift + 2.0 * mean_back
             mean_kappa = jnp.real(expect_complex(kappa, psi, diagonal))
         c = StepCoefficients(
-            drift=drift, h=form.h, sigma=form.sigma, kappa=kappa, mean_kappa=mean_kappa,
-            rates=form.rates, ops=form.ops, hermitian=hermitian,
+            drift=drift,
+            h=form.h,
+            sigma=form.sigma,
+            kappa=kappa,
+            mean_kappa=mean_kappa,
+            rates=form.rates,
+            ops=form.ops,
+            hermitian=hermitian,
         )
         return _purified(c, psi, diagonal) if self.purify and form.rates is not None else c
 
@@ -86,5 +92,11 @@ def _purified(c: StepCoefficients, psi: Array, diagonal: bool) -> StepCoefficien
     kappa = jnp.concatenate([c.kappa.astype(extra.dtype), extra], axis=0)
     mean_extra = jnp.real(expect_complex(extra, psi, diagonal))
     sigma = jnp.concatenate([c.sigma, jnp.zeros((c.sigma.shape[0], extra.shape[0]), c.sigma.dtype)], axis=1)
-    return StepCoefficients(drift=c.drift, h=c.h, sigma=sigma, kappa=kappa,
-                            mean_kappa=jnp.concatenate([c.mean_kappa, mean_extra]), hermitian=False)
+    return StepCoefficients(
+        drift=c.drift,
+        h=c.h,
+        sigma=sigma,
+        kappa=kappa,
+        mean_kappa=jnp.concatenate([c.mean_kappa, mean_extra]),
+        hermitian=False,
+    )

@@ -45,8 +45,10 @@ class Jump(AbstractUnravelling):
 
     def make_draw(self, key, m, dtype, noise="gaussian"):  # one key per step: counts, picks and classical noise
         if check_noise(noise) != "gaussian":  # the step draws its own Wiener increments from its key
-            raise ValueError(f"run.noise: the jump unravelling draws Gaussian classical noise inside its step; "
-                             f"use 'gaussian', got {noise!r}")
+            raise ValueError(
+                f"run.noise: the jump unravelling draws Gaussian classical noise inside its step; "
+                f"use 'gaussian', got {noise!r}"
+            )
         return lambda b, length: jax.random.split(jax.random.fold_in(key, b), length)
 
     def coefficients(self, model, z, psi):

@@ -8,5 +8,12 @@ from ._time import TimeGrid
 from .runner import EnsembleResult, run_ensemble
 from .simulate import Solution, simulate
 
-__all__ = ["EnsembleResult", "Solution", "TimeGrid", "initialize_distributed", "run_ensemble",
-           "simulate", "trajectory_key"]
+__all__ = [
+    "EnsembleResult",
+    "Solution",
+    "TimeGrid",
+    "initialize_distributed",
+    "run_ensemble",
+    "simulate",
+    "trajectory_key",
+]

@@ -47,8 +47,14 @@ def init(record, n_samples: int) -> Accumulator:
         hist = tuple(np.zeros(record[h].shape, np.complex128 if h == "h_sum" else np.float64) for h in _HIST)
     z, psi = record["z"], record["psi"]
     return Accumulator(
-        done=np.int64(0), count=zeros(t), mean=zeros(t, k), m2=zeros(t, k), nonfinite=zeros(t), stopped=zeros(t),
-        hist=hist, sample_index=np.full(n_samples, NO_SAMPLE, np.int64),
+        done=np.int64(0),
+        count=zeros(t),
+        mean=zeros(t, k),
+        m2=zeros(t, k),
+        nonfinite=zeros(t),
+        stopped=zeros(t),
+        hist=hist,
+        sample_index=np.full(n_samples, NO_SAMPLE, np.int64),
         sample_z=np.zeros((t, n_samples, *z.shape[2:]), z.dtype),
         sample_psi=np.zeros((t, n_samples, *psi.shape[2:]), psi.dtype),
     )
@@ -66,9 +72,16 @@ def from_record(record: dict, start: int, n_valid: int) -> Accumulator:
     index = np.full(z.shape[1], NO_SAMPLE, np.int64)
     index[:kept] = start + np.arange(kept)
     return Accumulator(
-        done=np.int64(n_valid), count=f64("count"), mean=f64("mean"), m2=f64("m2"), nonfinite=f64("nonfinite"),
-        stopped=f64("stopped") if "stopped" in record else np.zeros_like(f64("count")), hist=hist,
-        sample_index=index, sample_z=z, sample_psi=np.asarray(record["psi"]),
+        done=np.int64(n_valid),
+        count=f64("count"),
+        mean=f64("mean"),
+        m2=f64("m2"),
+        nonfinite=f64("nonfinite"),
+        stopped=f64("stopped") if "stopped" in record else np.zeros_like(f64("count")),
+        hist=hist,
+        sample_index=index,
+        sample_z=z,
+        sample_psi=np.asarray(record["psi"]),
     )
 
 
@@ -85,9 +98,14 @@ def merge(a: Accumulator, b: Accumulator) -> Accumulator:
     slots = max(a.sample_index.shape[0], b.sample_index.shape[0])
     keep = np.argsort(index, kind="stable")[:slots]
     return Accumulator(
-        done=a.done + b.done, count=n, mean=a.mean + delta * frac,
+        done=a.done + b.done,
+        count=n,
+        mean=a.mean + delta * frac,
         m2=a.m2 + b.m2 + delta**2 * a.count[:, None] * frac,
-        nonfinite=a.nonfinite + b.nonfinite, stopped=a.stopped + b.stopped, hist=hist, sample_index=index[keep],
+        nonfinite=a.nonfinite + b.nonfinite,
+        stopped=a.stopped + b.stopped,
+        hist=hist,
+        sample_index=index[keep],
         sample_z=np.concatenate([a.sample_z, b.sample_z], axis=1)[:, keep],
         sample_psi=np.concatenate([a.sample_psi, b.sample_psi], axis=1)[:, keep],
     )
@@ -116,8 +134,10 @@ def finalize(acc: Accumulator, names: list[str]) -> Statistics:
     sem = np.sqrt(acc.m2 / np.maximum(acc.count - 1.0, 1.0)[:, None] / n[:, None])
     filled = acc.sample_index != NO_SAMPLE
     return Statistics(
-        mean={k: acc.mean[:, j] for j, k in enumerate(names)}, sem={k: sem[:, j] for j, k in enumerate(names)},
-        samples_z=np.swapaxes(acc.sample_z[:, filled], 0, 1), samples_psi=np.swapaxes(acc.sample_psi[:, filled], 0, 1),
+        mean={k: acc.mean[:, j] for j, k in enumerate(names)},
+        sem={k: sem[:, j] for j, k in enumerate(names)},
+        samples_z=np.swapaxes(acc.sample_z[:, filled], 0, 1),
+        samples_psi=np.swapaxes(acc.sample_psi[:, filled], 0, 1),
         stopped=acc.stopped / n,
     )
 

@@ -24,8 +24,9 @@ def local_devices(count: int | None) -> list:
     if count is None:
         return devices
     if not 1 <= count <= len(devices):
-        raise ValueError(f"run.devices: must be in 1..{len(devices)} (the local {devices[0].platform} devices), "
-                         f"got {count}")
+        raise ValueError(
+            f"run.devices: must be in 1..{len(devices)} (the local {devices[0].platform} devices), got {count}"
+        )
     return devices[:count]
 
 

@@ -30,8 +30,12 @@ def histogram_record(z, psi, w, hist, hist_idx, mixed) -> dict:
     rho = psi if mixed else psi[:, :, None] * jnp.conj(psi)[:, None, :]
     rho = jnp.where(wi > 0, rho, 0)  # no NaN leaks in
     seg = lambda x: jax.ops.segment_sum(x, flat, num_segments=int(np.prod(nb)))
-    return dict(h_sum=seg(wi * rho), h_sq_re=seg(wi * jnp.real(rho) ** 2), h_sq_im=seg(wi * jnp.imag(rho) ** 2),
-                h_outside=jnp.sum(w * ~inside))
+    return dict(
+        h_sum=seg(wi * rho),
+        h_sq_re=seg(wi * jnp.real(rho) ** 2),
+        h_sq_im=seg(wi * jnp.imag(rho) ** 2),
+        h_outside=jnp.sum(w * ~inside),
+    )
 
 
 def histogram_estimate(sums: tuple, spec: HistogramSpec, counted: np.ndarray, total: float) -> dict[str, np.ndarray]:

@@ -11,8 +11,27 @@ from ._loop import has_boundary, make_step, time_loop
 from ._statistics import chunk_record
 
 
-def chunk_kernel(model, observables, initial, key, start_hi, start_lo, offsets, n_valid, *, grid, unravelling,
-                 solver, dtype, n_samples, hist, hist_idx, mixed, pure, noise="gaussian"):
+def chunk_kernel(
+    model,
+    observables,
+    initial,
+    key,
+    start_hi,
+    start_lo,
+    offsets,
+    n_valid,
+    *,
+    grid,
+    unravelling,
+    solver,
+    dtype,
+    n_samples,
+    hist,
+    hist_idx,
+    mixed,
+    pure,
+    noise="gaussian",
+):
     """Per-save reductions (leading axis: saved time) of the chunk whose first trajectory has the
     32-bit index words (start_hi, start_lo); ``offsets`` (chunk,) are 0 .. chunk - 1 (sharded over
     the devices: everything vmapped over them is), and offsets >= ``n_valid`` are padding that
@@ -28,7 +47,18 @@ def chunk_kernel(model, observables, initial, key, start_hi, start_lo, offsets, 
         jax.vmap(lambda k: unravelling.make_draw(k, m, dtype, noise)(b, length))(nkeys), 0, 1
     )
     record = lambda state: chunk_record(
-        model, observables, *state, offsets < n_valid, offsets, pure=pure, unravelled=unravelling.stochastic,
-        n_samples=n_samples, hist=hist, hist_idx=hist_idx, mixed=mixed, boundary=has_boundary(model))
+        model,
+        observables,
+        *state,
+        offsets < n_valid,
+        offsets,
+        pure=pure,
+        unravelled=unravelling.stochastic,
+        n_samples=n_samples,
+        hist=hist,
+        hist_idx=hist_idx,
+        mixed=mixed,
+        boundary=has_boundary(model),
+    )
     _, records = time_loop(step, draw, (z0, psi0), grid, record)
     return records

@@ -14,8 +14,7 @@ from ..errors import SimulationError
 from ._accumulator import Accumulator, from_arrays, merge, to_arrays
 
 
-def initialize(coordinator: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None) -> None:
+def initialize(coordinator: str | None = None, num_processes: int | None = None, process_id: int | None = None) -> None:
     """``jax.distributed.initialize`` (cluster environments such as SLURM and Open MPI are
     detected when the arguments are None); on CPUs the collectives go through gloo."""
     jax.config.update("jax_cpu_collectives_implementation", "gloo")

@@ -14,8 +14,9 @@ from ..models._consistency import consistency, consistency_message
 from ._histogram import histogram_record
 
 
-def chunk_record(model, observables, z, psi, valid, offsets, *, pure, unravelled, n_samples, hist, hist_idx,
-                 mixed, boundary) -> dict:
+def chunk_record(
+    model, observables, z, psi, valid, offsets, *, pure, unravelled, n_samples, hist, hist_idx, mixed, boundary
+) -> dict:
     """A chunk's reductions at one saved time: count, mean and centred second moment of every
     observable over the trajectories that are the run's (``valid``) and finite, the number that
     are not finite (and the smallest such offset), the worst ``consistency`` violation, the first
@@ -23,17 +24,25 @@ def chunk_record(model, observables, z, psi, valid, offsets, *, pure, unravelled
     is not finite never enters a mean."""
     chunk = z.shape[0]
     values = jnp.stack([jax.vmap(o)(z, psi) for o in observables], axis=-1)  # (B, k)
-    finite = (valid & jnp.all(jnp.isfinite(z), axis=-1) & jnp.all(jnp.isfinite(values), axis=-1)
-              & jnp.all(jnp.isfinite(psi.reshape(chunk, -1)), axis=-1))
+    finite = (
+        valid
+        & jnp.all(jnp.isfinite(z), axis=-1)
+        & jnp.all(jnp.isfinite(values), axis=-1)
+        & jnp.all(jnp.isfinite(psi.reshape(chunk, -1)), axis=-1)
+    )
     bad = valid & ~finite
     w = finite.astype(z.dtype)
     count = jnp.sum(w)
     values = jnp.where(finite[:, None], values, 0)
     mean = jnp.sum(w[:, None] * values, axis=0) / jnp.maximum(count, 1)
     out = dict(
-        count=count, mean=mean, m2=jnp.sum(w[:, None] * (values - mean) ** 2, axis=0),
-        nonfinite=jnp.sum(bad), first_bad=jnp.min(jnp.where(bad, offsets, chunk)),
-        z=z[:n_samples], psi=psi[:n_samples],
+        count=count,
+        mean=mean,
+        m2=jnp.sum(w[:, None] * (values - mean) ** 2, axis=0),
+        nonfinite=jnp.sum(bad),
+        first_bad=jnp.min(jnp.where(bad, offsets, chunk)),
+        z=z[:n_samples],
+        psi=psi[:n_samples],
     )
     out.update(consistency_record(model, z, finite, offsets, pure, unravelled))
     if boundary:
@@ -52,12 +61,12 @@ def consistency_record(model, z, finite, index, pure, unravelled) -> dict:
     rel = jnp.where(finite[:, None] & needed[None, :], rel, -1.0)
     worst = jnp.argmax(rel, axis=0)  # (3,)
     checks = jnp.arange(rel.shape[1])
-    return dict(cons_rel=rel[worst, checks], cons_amount=amount[worst, checks], cons_z=z[worst],
-                cons_traj=index[worst])
+    return dict(cons_rel=rel[worst, checks], cons_amount=amount[worst, checks], cons_z=z[worst], cons_traj=index[worst])
 
 
-def first_violation(rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: str, start: int,
-                    n_valid: int) -> str | None:
+def first_violation(
+    rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: str, start: int, n_valid: int
+) -> str | None:
     """The first thing in the records of the chunk of trajectories start .. start + n_valid - 1
     that must stop the run, as a one-line message (trajectory numbers in the records are offsets
     within the chunk)."""
@@ -70,11 +79,13 @@ def first_violation(rec: dict, t: np.ndarray, coords: tuple[str, ...], policy: s
         where = f"at t = {t[k_cons]:.4g} on trajectory {start + int(rec['cons_traj'][k_cons, c])}"
         return consistency_message(c, float(rec["cons_amount"][k_cons, c]), where, rec["cons_z"][k_cons, c], coords)
     if k_nan < len(t):
-        return (f"run.nonfinite = \"fail\": {int(nonfinite.max())} of trajectories {start}..{start + n_valid - 1} "
-                f"became NaN or inf, the first (trajectory {start + int(rec['first_bad'][k_nan])}) "
-                f"by t = {t[k_nan]:.4g}; "
-                "cqjax.simulate with trajectory_key(key(seed), i) reproduces it; run.nonfinite = \"exclude\" "
-                "takes the statistics over the finite trajectories instead")
+        return (
+            f'run.nonfinite = "fail": {int(nonfinite.max())} of trajectories {start}..{start + n_valid - 1} '
+            f"became NaN or inf, the first (trajectory {start + int(rec['first_bad'][k_nan])}) "
+            f"by t = {t[k_nan]:.4g}; "
+            'cqjax.simulate with trajectory_key(key(seed), i) reproduces it; run.nonfinite = "exclude" '
+            "takes the statistics over the finite trajectories instead"
+        )
     return None
 
 
@@ -88,4 +99,5 @@ def check_statistics(count: np.ndarray, mean: dict, sem: dict, t: np.ndarray, pr
                 k = int(np.argmax(~np.isfinite(x)))
                 raise SimulationError(
                     f"observables: the {what} of {name!r} is not finite at t = {t[k]:.4g} although every trajectory "
-                    f"in it is: the values overflow {precision} (use run.precision = \"float64\" or rescale)")
+                    f'in it is: the values overflow {precision} (use run.precision = "float64" or rescale)'
+                )

@@ -26,9 +26,7 @@ class TimeGrid(eqx.Module):
         if n_steps < 1 or abs(n_steps * dt - t1) > 1e-9 * max(t1, 1.0):
             raise ValueError(f"run.t1: {t1} is not a multiple of run.dt = {dt}")
         if n_saves < 1 or n_steps % n_saves:
-            raise ValueError(
-                f"run.n_saves: {n_saves} does not divide the number of steps t1/dt = {n_steps}"
-            )
+            raise ValueError(f"run.n_saves: {n_saves} does not divide the number of steps t1/dt = {n_steps}")
         return cls(dt=float(dt), n_saves=int(n_saves), steps_per_save=n_steps // n_saves)
 
     @property
@@ -42,8 +40,7 @@ class TimeGrid(eqx.Module):
         A block never spans two saves, so a steps_per_save with no divisor near _MAX_BLOCK
         (a prime, say) draws its noise in small blocks and runs slower.
         """
-        return max(b for b in range(1, min(_MAX_BLOCK, self.steps_per_save) + 1)
-                   if self.steps_per_save % b == 0)
+        return max(b for b in range(1, min(_MAX_BLOCK, self.steps_per_save) + 1) if self.steps_per_save % b == 0)
 
     @property
     def ts(self) -> np.ndarray:

@@ -164,10 +164,27 @@ def run_ensemble(
         raise ValueError(f"--checkpoint: {str(path)!r} exists; resume it (--resume, resume=True) or remove it")
     if resume and not path.exists():
         raise ValueError(f"--resume: no checkpoint at {str(path)!r}")
-    plan = _plan(model, initial, t1=t1, dt=dt, n_saves=n_saves, trajectories=trajectories, seed=seed,
-                 unravelling=unravelling, solver=solver, observables=observables, histogram=histogram,
-                 n_samples=n_samples, chunk_size=chunk_size, precision=precision, state=state, nonfinite=nonfinite,
-                 devices=devices, noise=noise, prng=prng)
+    plan = _plan(
+        model,
+        initial,
+        t1=t1,
+        dt=dt,
+        n_saves=n_saves,
+        trajectories=trajectories,
+        seed=seed,
+        unravelling=unravelling,
+        solver=solver,
+        observables=observables,
+        histogram=histogram,
+        n_samples=n_samples,
+        chunk_size=chunk_size,
+        precision=precision,
+        state=state,
+        nonfinite=nonfinite,
+        devices=devices,
+        noise=noise,
+        prng=prng,
+    )
     program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
     fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
     acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples), 0)
@@ -175,8 +192,9 @@ def run_ensemble(
     done_before = int(acc.done)
     t0 = time.perf_counter()
     with _progress(progress and process == 0, trajectories, done_before) as bar, stop_on_signals() as stop:
-        acc, failure = _stream(program, plan, acc, chunks, Checkpointer(path, fingerprint, checkpoint_seconds),
-                               stop, bar, nonfinite)
+        acc, failure = _stream(
+            program, plan, acc, chunks, Checkpointer(path, fingerprint, checkpoint_seconds), stop, bar, nonfinite
+        )
     run_seconds = time.perf_counter() - t0
     info = dict(trajectories_this_run=int(acc.done) - done_before, resumed_from=done_before)
     if stop.signum is not None and failure is None:
@@ -187,8 +205,21 @@ def run_ensemble(
 
 # one jit for every run: a run with the same static choices and shapes (a parameter sweep, a
 # resumed or repeated run) reuses the compiled kernel
-_KERNEL = jax.jit(chunk_kernel, static_argnames=("grid", "unravelling", "solver", "dtype", "n_samples", "hist",
-                                                 "hist_idx", "mixed", "pure", "noise"))
+_KERNEL = jax.jit(
+    chunk_kernel,
+    static_argnames=(
+        "grid",
+        "unravelling",
+        "solver",
+        "dtype",
+        "n_samples",
+        "hist",
+        "hist_idx",
+        "mixed",
+        "pure",
+        "noise",
+    ),
+)
 
 
 class _Program(NamedTuple):
@@ -218,15 +249,26 @@ def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool) -> _Progra
             compiled, call, record = _lower(plan, initial, solver, histogram, chunk)
     if (use := kernel_bytes(compiled)) is not None:
         check_fits("run.chunk_size", use[0] + use[1], free, "set a smaller run.chunk_size or fewer run.n_saves")
-    return _Program(call=call, chunk=chunk, record=record, compile_seconds=time.perf_counter() - t0,
-                    devices=plan.devices)
+    return _Program(
+        call=call, chunk=chunk, record=record, compile_seconds=time.perf_counter() - t0, devices=plan.devices
+    )
 
 
 def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
     """(compiled kernel, its dispatcher, its record shapes) for chunks of ``chunk`` trajectories."""
-    kernel = partial(_KERNEL, grid=plan.grid, unravelling=plan.unravelling, solver=solver, dtype=plan.dtype,
-                     n_samples=min(plan.n_samples, chunk), hist=histogram, hist_idx=plan.hist_idx, mixed=plan.mixed,
-                     pure=plan.pure, noise=plan.noise)
+    kernel = partial(
+        _KERNEL,
+        grid=plan.grid,
+        unravelling=plan.unravelling,
+        solver=solver,
+        dtype=plan.dtype,
+        n_samples=min(plan.n_samples, chunk),
+        hist=histogram,
+        hist_idx=plan.hist_idx,
+        mixed=plan.mixed,
+        pure=plan.pure,
+        noise=plan.noise,
+    )
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, plan.observables, initial, plan.key)
     zero = (np.uint32(0), np.uint32(0), offsets, np.int32(0))
@@ -240,6 +282,7 @@ def _stream(program: _Program, plan: _Plan, acc, chunks: range, checkpointer, st
     """Run ``chunks`` in order, each dispatched before the previous one's records are fetched
     (host and device overlap); merge each into ``acc``. Returns (acc, the one-line reason the run
     must stop, or None). Stops early after a chunk when a signal asked for it."""
+
     def launch(c):  # (chunk, first trajectory, trajectories in it, records in flight), or None
         if c is None:
             return None
@@ -282,15 +325,23 @@ def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info
     name = signal.Signals(signum).name
     done = int(acc.done)
     if path is not None:
-        what = (f"the checkpoint {str(path)!r} holds them; continue with resume=True "
-                f"(cqjax run CONFIG --checkpoint {checkpoint} --resume)")
+        what = (
+            f"the checkpoint {str(path)!r} holds them; continue with resume=True "
+            f"(cqjax run CONFIG --checkpoint {checkpoint} --resume)"
+        )
     else:
         what = "no checkpoint was set (--checkpoint PATH keeps the merged statistics)"
     partial = None
     if jax.process_count() == 1 and done > 0:
         partial = _result(plan, program, acc, run_seconds, info, complete=False)
-    raise Interrupted(f"interrupted by {name} after {done} of {plan.trajectories} trajectories; {what}",
-                      signum=signum, done=done, requested=plan.trajectories, checkpoint=path, partial=partial)
+    raise Interrupted(
+        f"interrupted by {name} after {done} of {plan.trajectories} trajectories; {what}",
+        signum=signum,
+        done=done,
+        requested=plan.trajectories,
+        checkpoint=path,
+        partial=partial,
+    )
 
 
 def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict, *, complete: bool):
@@ -300,16 +351,35 @@ def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict,
     check_statistics(acc.count, stats.mean, stats.sem, plan.grid.ts, plan.precision)
     done = int(acc.done)
     result = EnsembleResult(
-        t=np.asarray(plan.grid.ts), mean=stats.mean, sem=stats.sem, coords=plan.model.coords,
-        samples_z=stats.samples_z, samples_psi=stats.samples_psi, nonfinite=acc.nonfinite, counted=acc.count,
-        trajectories=done, steps=plan.grid.n_steps, compile_seconds=program.compile_seconds,
-        run_seconds=run_seconds, stopped=stats.stopped if has_boundary(plan.model) else None,
-        info=dict(info, chunk_size=program.chunk, devices=len(program.devices),
-                  device_kind=getattr(program.devices[0], "device_kind", program.devices[0].platform),
-                  processes=jax.process_count(), noise_block=plan.grid.block, unravelling=plan.unravelling.name,
-                  state=plan.state_name, nonfinite_policy=plan.nonfinite,
-                  excluded_trajectories=int(acc.nonfinite.max()), complete=complete,
-                  trajectories_requested=plan.trajectories, noise=plan.noise, prng=plan.prng),
+        t=np.asarray(plan.grid.ts),
+        mean=stats.mean,
+        sem=stats.sem,
+        coords=plan.model.coords,
+        samples_z=stats.samples_z,
+        samples_psi=stats.samples_psi,
+        nonfinite=acc.nonfinite,
+        counted=acc.count,
+        trajectories=done,
+        steps=plan.grid.n_steps,
+        compile_seconds=program.compile_seconds,
+        run_seconds=run_seconds,
+        stopped=stats.stopped if has_boundary(plan.model) else None,
+        info=dict(
+            info,
+            chunk_size=program.chunk,
+            devices=len(program.devices),
+            device_kind=getattr(program.devices[0], "device_kind", program.devices[0].platform),
+            processes=jax.process_count(),
+            noise_block=plan.grid.block,
+            unravelling=plan.unravelling.name,
+            state=plan.state_name,
+            nonfinite_policy=plan.nonfinite,
+            excluded_trajectories=int(acc.nonfinite.max()),
+            complete=complete,
+            trajectories_requested=plan.trajectories,
+            noise=plan.noise,
+            prng=plan.prng,
+        ),
     )
     if acc.hist is not None:
         result.histogram = histogram_estimate(acc.hist, plan.histogram, acc.count, float(done))
@@ -320,14 +390,31 @@ def _fingerprint(plan, initial, solver, histogram, precision, nonfinite, chunk, 
     """What determines a run's statistics, as strings: a checkpoint resumes only the same run."""
     from .. import __version__
 
-    return {k: str(v) for k, v in dict(
-        version=__version__, model=f"{type(plan.model).__qualname__}:{tree_digest(plan.model)}",
-        initial=tree_digest(initial), t1=plan.grid.n_steps * plan.grid.dt, dt=plan.grid.dt, n_saves=plan.grid.n_saves,
-        trajectories=plan.trajectories, seed=plan.seed, unravelling=plan.unravelling, solver=solver,
-        observables=[o.name for o in plan.observables], histogram=histogram, samples=plan.n_samples,
-        chunk=chunk, precision=precision, state=plan.state_name, nonfinite=nonfinite, processes=processes,
-        noise=plan.noise, prng=plan.prng,
-    ).items()}
+    return {
+        k: str(v)
+        for k, v in dict(
+            version=__version__,
+            model=f"{type(plan.model).__qualname__}:{tree_digest(plan.model)}",
+            initial=tree_digest(initial),
+            t1=plan.grid.n_steps * plan.grid.dt,
+            dt=plan.grid.dt,
+            n_saves=plan.grid.n_saves,
+            trajectories=plan.trajectories,
+            seed=plan.seed,
+            unravelling=plan.unravelling,
+            solver=solver,
+            observables=[o.name for o in plan.observables],
+            histogram=histogram,
+            samples=plan.n_samples,
+            chunk=chunk,
+            precision=precision,
+            state=plan.state_name,
+            nonfinite=nonfinite,
+            processes=processes,
+            noise=plan.noise,
+            prng=plan.prng,
+        ).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -357,8 +444,28 @@ class _Plan:
     prng: str
 
 
-def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, solver, observables, histogram,
-          n_samples, chunk_size, precision, state, nonfinite, devices, noise, prng) -> _Plan:
+def _plan(
+    model,
+    initial,
+    *,
+    t1,
+    dt,
+    n_saves,
+    trajectories,
+    seed,
+    unravelling,
+    solver,
+    observables,
+    histogram,
+    n_samples,
+    chunk_size,
+    precision,
+    state,
+    nonfinite,
+    devices,
+    noise,
+    prng,
+) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, choose the devices and
     the chunk, and check that the histogram fits in memory."""
     if nonfinite not in NONFINITE:
@@ -371,12 +478,13 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
     dtype = jnp.float32 if precision == "float32" else jnp.float64
     if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
         raise ValueError(
-            "run.precision: 'float64' needs jax_enable_x64; call "
-            "jax.config.update('jax_enable_x64', True) first"
+            "run.precision: 'float64' needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) first"
         )
     if not 1 <= trajectories <= MAX_TRAJECTORIES:
-        raise ValueError(f"run.trajectories: must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
-                         f"more would repeat trajectories), got {trajectories}")
+        raise ValueError(
+            f"run.trajectories: must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
+            f"more would repeat trajectories), got {trajectories}"
+        )
     if not 0 <= n_samples <= trajectories:
         raise ValueError(f"run.samples: must be in 0..run.trajectories = {trajectories}, got {n_samples}")
     grid = TimeGrid.make(t1, dt, n_saves)
@@ -388,12 +496,31 @@ def _plan(model, initial, *, t1, dt, n_saves, trajectories, seed, unravelling, s
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
     chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
     key = jax.random.key(seed, impl=prng_impl(prng))
-    unravelling, mixed, state_name = _representation(model, initial, key, trajectories, unravelling, solver, state,
-                                                     dtype)
-    return _Plan(model=model, observables=obs, key=key, grid=grid, chunk=chunk, devices=used, unravelling=unravelling,
-                 mixed=mixed, pure=state_name == "pure", state_name=state_name, dtype=dtype, precision=precision,
-                 nonfinite=nonfinite, trajectories=trajectories, seed=seed, n_samples=n_samples, histogram=histogram,
-                 hist_idx=hist_idx, noise=noise, prng=prng)
+    unravelling, mixed, state_name = _representation(
+        model, initial, key, trajectories, unravelling, solver, state, dtype
+    )
+    return _Plan(
+        model=model,
+        observables=obs,
+        key=key,
+        grid=grid,
+        chunk=chunk,
+        devices=used,
+        unravelling=unravelling,
+        mixed=mixed,
+        pure=state_name == "pure",
+        state_name=state_name,
+        dtype=dtype,
+        precision=precision,
+        nonfinite=nonfinite,
+        trajectories=trajectories,
+        seed=seed,
+        n_samples=n_samples,
+        histogram=histogram,
+        hist_idx=hist_idx,
+        noise=noise,
+        prng=prng,
+    )
 
 
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:

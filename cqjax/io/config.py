@@ -67,8 +67,15 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 }
 
 
-_TOP = {"model": (str,), "params": (dict,), "run": (dict,), "initial": (dict,),
-        "observables": (dict,), "histogram": (dict,), "master": (dict,)}
+_TOP = {
+    "model": (str,),
+    "params": (dict,),
+    "run": (dict,),
+    "initial": (dict,),
+    "observables": (dict,),
+    "histogram": (dict,),
+    "master": (dict,),
+}
 
 
 @dataclass
@@ -117,19 +124,37 @@ class RunConfig:
     def master_kwargs(self) -> dict:
         """Keyword arguments for ``solve_master``."""
         return dict(
-            t1=self.t1, n_saves=self.n_saves, cells=self.master.cells, extent=self.master.extent,
-            dt=self.master.dt, observables=self.observables, histogram=self.histogram,
-            error_estimate=self.master.error_estimate, allow_non_cp=self.master.allow_non_cp,
+            t1=self.t1,
+            n_saves=self.n_saves,
+            cells=self.master.cells,
+            extent=self.master.extent,
+            dt=self.master.dt,
+            observables=self.observables,
+            histogram=self.histogram,
+            error_estimate=self.master.error_estimate,
+            allow_non_cp=self.master.allow_non_cp,
         )
 
     def run_kwargs(self) -> dict:
         """Keyword arguments for ``run_ensemble``."""
         return dict(
-            t1=self.t1, dt=self.dt, n_saves=self.n_saves, trajectories=self.trajectories,
-            seed=self.seed, unravelling=self.unravelling, solver=self.solver,
-            observables=self.observables, histogram=self.histogram, n_samples=self.samples,
-            chunk_size=self.chunk_size, precision=self.precision, state=self.state,
-            nonfinite=self.nonfinite, devices=self.devices, noise=self.noise, prng=self.prng,
+            t1=self.t1,
+            dt=self.dt,
+            n_saves=self.n_saves,
+            trajectories=self.trajectories,
+            seed=self.seed,
+            unravelling=self.unravelling,
+            solver=self.solver,
+            observables=self.observables,
+            histogram=self.histogram,
+            n_samples=self.samples,
+            chunk_size=self.chunk_size,
+            precision=self.precision,
+            state=self.state,
+            nonfinite=self.nonfinite,
+            devices=self.devices,
+            noise=self.noise,
+            prng=self.prng,
         )
 
 
@@ -207,7 +232,7 @@ def _float_list(field: str, value, length: int | None = None) -> list[float]:
 def _model(raw: dict) -> AbstractModel:
     spec = raw.get("model")
     if spec is None:
-        raise ConfigError("model: required (e.g. model = \"diosi\")")
+        raise ConfigError('model: required (e.g. model = "diosi")')
     try:
         cls = resolve_model(spec)
     except ValueError as err:
@@ -327,22 +352,47 @@ def parse_config(raw: dict) -> RunConfig:
     if histogram is not None:
         resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
     if "master" in raw:
-        resolved["master"] = {"cells": list(master.cells), "dt": master.dt,
-                              "error_estimate": master.error_estimate, "allow_non_cp": master.allow_non_cp,
-                              **{c: list(v) for c, v in master.extent.items()}}
+        resolved["master"] = {
+            "cells": list(master.cells),
+            "dt": master.dt,
+            "error_estimate": master.error_estimate,
+            "allow_non_cp": master.allow_non_cp,
+            **{c: list(v) for c, v in master.extent.items()},
+        }
     return RunConfig(
-        model=model, initial=initial,
-        t1=run["t1"], dt=run["dt"], n_saves=run["n_saves"], trajectories=run["trajectories"],
-        seed=run["seed"], unravelling=UNRAVELLINGS[run["unravelling"]](),
-        solver=SOLVERS[run["method"]](), precision=run["precision"], observables=tuple(names),
-        histogram=histogram, chunk_size=run["chunk_size"], samples=run["samples"], resolved=resolved,
-        master=master, state=run["state"], nonfinite=run["nonfinite"], devices=run["devices"], noise=run["noise"],
+        model=model,
+        initial=initial,
+        t1=run["t1"],
+        dt=run["dt"],
+        n_saves=run["n_saves"],
+        trajectories=run["trajectories"],
+        seed=run["seed"],
+        unravelling=UNRAVELLINGS[run["unravelling"]](),
+        solver=SOLVERS[run["method"]](),
+        precision=run["precision"],
+        observables=tuple(names),
+        histogram=histogram,
+        chunk_size=run["chunk_size"],
+        samples=run["samples"],
+        resolved=resolved,
+        master=master,
+        state=run["state"],
+        nonfinite=run["nonfinite"],
+        devices=run["devices"],
+        noise=run["noise"],
         prng=run["prng"],
     )
 
 
-_CHOICES = {"unravelling": UNRAVELLINGS, "method": SOLVERS, "precision": ("float32", "float64"), "state": STATES,
-            "nonfinite": NONFINITE, "noise": NOISES, "prng": PRNGS}
+_CHOICES = {
+    "unravelling": UNRAVELLINGS,
+    "method": SOLVERS,
+    "precision": ("float32", "float64"),
+    "state": STATES,
+    "nonfinite": NONFINITE,
+    "noise": NOISES,
+    "prng": PRNGS,
+}
 
 
 def _run_section(run: dict) -> dict:
@@ -355,8 +405,9 @@ def _run_section(run: dict) -> dict:
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if not 1 <= run["trajectories"] <= MAX_TRAJECTORIES:
-        raise ConfigError(f"run.trajectories: must be in 1..2^62 (more would repeat trajectory keys), "
-                          f"got {run['trajectories']}")
+        raise ConfigError(
+            f"run.trajectories: must be in 1..2^62 (more would repeat trajectory keys), got {run['trajectories']}"
+        )
     if run["devices"] is not None and run["devices"] < 1:
         raise ConfigError(f"run.devices: must be >= 1, got {run['devices']}")
     if run["chunk_size"] is not None and run["chunk_size"] < 1:
@@ -390,13 +441,17 @@ def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState, di
             raise ConfigError("initial.z_cov: must be positive semi-definite")
     dim = jax.eval_shape(model.hamiltonian, jnp.asarray(z_mean)).shape[-1]
     if (init["psi"] is None) == (init["rho"] is None):
-        raise ConfigError("initial.psi: give exactly one of initial.psi (a pure state) and initial.rho "
-                          "(a density matrix)")
+        raise ConfigError(
+            "initial.psi: give exactly one of initial.psi (a pure state) and initial.rho (a density matrix)"
+        )
     psi = None if init["psi"] is None else _psi(init["psi"], dim, model)
     rho = None if init["rho"] is None else _rho(init["rho"], dim)
-    initial = InitialState(z_mean=jnp.asarray(z_mean), psi=None if psi is None else jnp.asarray(psi),
-                           z_cov=None if z_cov is None else jnp.asarray(z_cov),
-                           rho=None if rho is None else jnp.asarray(rho))
+    initial = InitialState(
+        z_mean=jnp.asarray(z_mean),
+        psi=None if psi is None else jnp.asarray(psi),
+        z_cov=None if z_cov is None else jnp.asarray(z_cov),
+        rho=None if rho is None else jnp.asarray(rho),
+    )
     resolved = {"z_mean": z_mean}
     if z_cov is not None:
         resolved["z_cov"] = z_cov.tolist()
@@ -451,10 +506,14 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
         if key not in allowed:
             raise ConfigError(f"{field}: unknown key; allowed: {allowed}")
         if key == "cells":
-            if (not isinstance(value, list) or len(value) != 2
-                    or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
-                raise ConfigError(f"{field}: expected two integers >= 1 (cells along {list(model.coords)}), "
-                                  f"got {value!r}")
+            if (
+                not isinstance(value, list)
+                or len(value) != 2
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+            ):
+                raise ConfigError(
+                    f"{field}: expected two integers >= 1 (cells along {list(model.coords)}), got {value!r}"
+                )
             opts.cells = (value[0], value[1])
         elif key == "dt":
             _check_type(field, value, (float, int))

@@ -40,15 +40,17 @@ def environment() -> dict:
     return {
         "versions": versions,
         "python": platform.python_version(),
-        "device": {"platform": dev.platform, "kind": getattr(dev, "device_kind", str(dev)),
-                   "count": jax.device_count()},
+        "device": {
+            "platform": dev.platform,
+            "kind": getattr(dev, "device_kind", str(dev)),
+            "count": jax.device_count(),
+        },
     }
 
 
 def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
     """Write ``result`` and ``meta`` (JSON-serialisable) to an .npz file."""
-    arrays: dict[str, np.ndarray] = {"t": result.t, "coords": np.array(result.coords),
-                                     "nonfinite": result.nonfinite}
+    arrays: dict[str, np.ndarray] = {"t": result.t, "coords": np.array(result.coords), "nonfinite": result.nonfinite}
     for name in result.mean:
         arrays[f"{name}.mean"] = result.mean[name]
         arrays[f"{name}.sem"] = result.sem[name]
@@ -67,9 +69,14 @@ def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
 def save_master(result, path: str | Path, meta: dict) -> Path:
     """Write a ``MasterResult`` and ``meta`` to an .npz file (keys in the module docstring)."""
     arrays: dict[str, np.ndarray] = {
-        "t": result.t, "coords": np.array(result.coords), "grid.coords": np.array(result.coords),
-        "density": result.density.astype(np.complex64), "min_eig": result.min_eig, "trace": result.trace,
-        "lost": result.lost, "lost.sides": result.lost_sides,
+        "t": result.t,
+        "coords": np.array(result.coords),
+        "grid.coords": np.array(result.coords),
+        "density": result.density.astype(np.complex64),
+        "min_eig": result.min_eig,
+        "trace": result.trace,
+        "lost": result.lost,
+        "lost.sides": result.lost_sides,
     }
     for i, c in enumerate(result.coords):
         arrays[f"grid.{c}"] = result.grid.centres(i)

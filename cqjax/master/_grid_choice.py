@@ -109,8 +109,11 @@ def choose_grid(
             else:
                 lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
     grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
-    return grid, {"pilot_rounds": rounds + 1, "single_value": reduced,
-                  "conserved": [c for c, m in zip(names, moves) if not m]}
+    return grid, {
+        "pilot_rounds": rounds + 1,
+        "single_value": reduced,
+        "conserved": [c for c, m in zip(names, moves) if not m],
+    }
 
 
 def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -147,8 +150,7 @@ def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
     return np.abs(np.asarray(shifts, float))
 
 
-def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState,
-               axes=(True, True)) -> PhaseSpaceGrid:
+def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState, axes=(True, True)) -> PhaseSpaceGrid:
     """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
     the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
     than half a cell where the initial state is a point, so that the point is a cell centre."""

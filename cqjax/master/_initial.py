@@ -31,8 +31,10 @@ def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[
             w = np.zeros(grid.cells[i])
             k = np.searchsorted(edges, mean[i], side="right") - 1
             if not 0 <= k < grid.cells[i]:
-                raise ValueError(f"initial.z_mean: {mean[i]} lies outside the master grid "
-                                 f"[{edges[0]:.4g}, {edges[-1]:.4g}] along axis {i}")
+                raise ValueError(
+                    f"initial.z_mean: {mean[i]} lies outside the master grid "
+                    f"[{edges[0]:.4g}, {edges[-1]:.4g}] along axis {i}"
+                )
             w[k] = 1.0
         else:
             cdf = 0.5 * (1 + np.vectorize(math.erf)((edges - mean[i]) / (std[i] * math.sqrt(2))))

@@ -56,8 +56,9 @@ def _overlap(edges_bins: np.ndarray, grid: PhaseSpaceGrid, axis: int) -> np.ndar
     return np.clip(hi - lo, 0.0, None) / np.diff(e)[None, :]
 
 
-def project_histogram(masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[str, ...],
-                      spec: HistogramSpec) -> dict[str, np.ndarray]:
+def project_histogram(
+    masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[str, ...], spec: HistogramSpec
+) -> dict[str, np.ndarray]:
     """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates)."""
     axes = [coords.index(c) for c in spec.coords]
     w = [_overlap(e, grid, a) for e, a in zip(spec.edges(), axes)]
@@ -72,8 +73,7 @@ def project_histogram(masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[st
             binned = np.swapaxes(binned, 1, 2)
     inside = np.real(np.trace(binned, axis1=-2, axis2=-1)).reshape(binned.shape[0], -1).sum(-1)
     total = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(masses.shape[0], -1).sum(-1)
-    out = {"density": binned / spec.cell_volume, "coords": np.array(spec.coords),
-           "outside": total - inside}
+    out = {"density": binned / spec.cell_volume, "coords": np.array(spec.coords), "outside": total - inside}
     for c, e in zip(spec.coords, spec.edges()):
         out[f"edges.{c}"] = e
     return out

@@ -25,8 +25,10 @@ class PhaseSpaceGrid(eqx.Module):
     def __check_init__(self):
         for i in range(2):
             if not (self.hi[i] > self.lo[i]) or self.cells[i] < 1:
-                raise ValueError(f"master grid: axis {i} needs lo < hi and >= 1 cells, got "
-                                 f"[{self.lo[i]}, {self.hi[i]}] with {self.cells[i]} cells")
+                raise ValueError(
+                    f"master grid: axis {i} needs lo < hi and >= 1 cells, got "
+                    f"[{self.lo[i]}, {self.hi[i]}] with {self.cells[i]} cells"
+                )
 
     @property
     def spacing(self) -> tuple[float, float]:

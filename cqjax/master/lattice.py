@@ -202,8 +202,11 @@ def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) ->
             if np.max(np.abs(s - s[0])) > 1e-12 * max(np.max(np.abs(s)), 1e-30):
                 raise ValueError("model.jump_channels: the lattice needs shifts that do not depend on z")
             parts = [_split_shift(float(s[0, i]), delta[i], grid.cells[i], "model.jump_channels") for i in range(2)]
-            gram = np.sum(np.abs(jops[:, k]) ** 2, axis=-1) if diagonal else np.real(
-                np.trace(np.conj(np.swapaxes(jops[:, k], -1, -2)) @ jops[:, k], axis1=-2, axis2=-1))
+            gram = (
+                np.sum(np.abs(jops[:, k]) ** 2, axis=-1)
+                if diagonal
+                else np.real(np.trace(np.conj(np.swapaxes(jops[:, k], -1, -2)) @ jops[:, k], axis1=-2, axis2=-1))
+            )
             jump_rate = max(jump_rate, float(np.max(gram)))
             for oq, wq in parts[0]:
                 for op_, wp in parts[1]:
@@ -226,11 +229,13 @@ def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) ->
         neg_ops = np.stack([field(L) for _, L in negatives])
         norms = np.stack([field(_norm(L, diagonal)) for _, L in negatives])
         bound = bound + 2 * np.sum(np.abs(neg_rates) * norms**2, axis=0)
-    to_device = (lambda x: None if x is None else jnp.asarray(x))
+    to_device = lambda x: None if x is None else jnp.asarray(x)
     return LatticeGenerator(
         hamiltonian=jnp.asarray(field(h)),
         channels=LatticeChannels(
-            jumps=jnp.asarray(jumps), negative_rates=to_device(neg_rates), negative_ops=to_device(neg_ops),
+            jumps=jnp.asarray(jumps),
+            negative_rates=to_device(neg_rates),
+            negative_ops=to_device(neg_ops),
             offsets=tuple(o for _, o in channels),
         ),
         rate_bound=float(np.max(bound)),
@@ -265,9 +270,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
     if dt * gen.rate_bound > 1.0 + 1e-12:
-        raise ValueError(
-            f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}"
-        )
+        raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
     jumps = np.asarray(gen.channels.jumps)
     total = _gram(jumps) if jumps.shape[0] else np.zeros(jumps.shape[1:], np.real(jumps).dtype)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total)
@@ -330,6 +333,4 @@ def advance(
     n_steps: Array,
 ) -> tuple[Complex[Array, "Nq Np d d"], Float[Array, "2 2"]]:
     """``n_steps`` steps of ``master_step`` (a traced count: one compilation per grid shape)."""
-    return jax.lax.fori_loop(
-        0, n_steps, lambda _, state: master_step(*state, channels, ops, dt), (rho, lost)
-    )
+    return jax.lax.fori_loop(0, n_steps, lambda _, state: master_step(*state, channels, ops, dt), (rho, lost))

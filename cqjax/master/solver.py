@@ -160,8 +160,14 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
         k = int(np.argmax(rel[:, c]))
         if rel[k, c] > CONSISTENCY_RTOL:
             message = consistency_message(c, float(amount[k, c]), "at the master grid cell", points[k], model.coords)
-            hint = "" if c == 2 else ("; set master.allow_non_cp = true to integrate it anyway (min_eig then "
-                                      "shows where varrho stops being positive)")
+            hint = (
+                ""
+                if c == 2
+                else (
+                    "; set master.allow_non_cp = true to integrate it anyway (min_eig then "
+                    "shows where varrho stops being positive)"
+                )
+            )
             raise ValueError(f"master: {message}{hint}")
 
 
@@ -172,8 +178,12 @@ def _check_memory(grid: PhaseSpaceGrid, d: int, n_saves: int, error_estimate: bo
     itemsize = 16 if jax.config.read("jax_enable_x64") else 8
     entries = float(np.prod(grid.cells, dtype=np.float64)) * d * d * (n_saves + 1)
     need = entries * (itemsize + 8) * (1.25 if error_estimate else 1.0)
-    check_fits("master", int(need), host_memory(), "use fewer master.cells or run.n_saves (the densities of every "
-               "saved time are kept)")
+    check_fits(
+        "master",
+        int(need),
+        host_memory(),
+        "use fewer master.cells or run.n_saves (the densities of every saved time are kept)",
+    )
 
 
 def solve_master(
@@ -223,7 +233,7 @@ def solve_master(
     if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
         raise ValueError(
             f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
-            "realises Hermitian back-reaction operators only (trajectories run it with run.state = \"mixed\")"
+            'realises Hermitian back-reaction operators only (trajectories run it with run.state = "mixed")'
         )
     names = tuple(observables)
     for name in names:
@@ -232,18 +242,33 @@ def solve_master(
     _check_memory(grid, initial.dim, n_saves, error_estimate)
     check_cells(model, grid, allow_non_cp)
     gen, masses, sides, lost0, dt_used, per_save, ct, rt = _integrate(
-        model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master")
+        model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master"
+    )
     t = np.arange(n_saves + 1) * (per_save * dt_used)
     trace = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(len(t), -1).sum(-1)
     result = MasterResult(
-        t=t, grid=grid, coords=model.coords, masses=masses,
+        t=t,
+        grid=grid,
+        coords=model.coords,
+        masses=masses,
         mean=observable_means(model, names, grid, masses),
-        min_eig=min_eig_over_cells(masses), trace=trace, lost=sides.reshape(len(t), -1).sum(-1) + lost0,
-        lost_sides=sides, steps=per_save * n_saves, dt=dt_used, compile_seconds=ct, run_seconds=rt,
+        min_eig=min_eig_over_cells(masses),
+        trace=trace,
+        lost=sides.reshape(len(t), -1).sum(-1) + lost0,
+        lost_sides=sides,
+        steps=per_save * n_saves,
+        dt=dt_used,
+        compile_seconds=ct,
+        run_seconds=rt,
         completely_positive=gen.completely_positive,
-        info={**grid_info, "cells": list(grid.cells), "extent": {c: [grid.lo[i], grid.hi[i]]
-              for i, c in enumerate(model.coords)}, "rate_bound": gen.rate_bound,
-              "initial_lost": lost0, "completely_positive": gen.completely_positive},
+        info={
+            **grid_info,
+            "cells": list(grid.cells),
+            "extent": {c: [grid.lo[i], grid.hi[i]] for i, c in enumerate(model.coords)},
+            "rate_bound": gen.rate_bound,
+            "initial_lost": lost0,
+            "completely_positive": gen.completely_positive,
+        },
     )
     if histogram is not None:
         result.histogram = project_histogram(masses, grid, model.coords, histogram)
@@ -254,18 +279,22 @@ def solve_master(
         # twice the step as well: the scheme is first order in both, so the difference estimates
         # the spatial and the temporal error of the fine run together
         coarse_dt = 2 * dt_used if per_save % 2 == 0 else dt_used
-        _, cm, _, _, _, _, _, rt2 = _integrate(model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt,
-                                               progress=False, fallback_dt=dt_used)
+        _, cm, _, _, _, _, _, rt2 = _integrate(
+            model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt, progress=False, fallback_dt=dt_used
+        )
         result.run_seconds += rt2
         cmean = observable_means(model, names, coarse, cm)
         bound = observable_bounds(model, names, grid)
-        result.err = {k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k]))
-                      + result.lost * bound[k] for k in result.mean}
+        result.err = {
+            k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k])) + result.lost * bound[k]
+            for k in result.mean
+        }
         if histogram is not None:
             ch = project_histogram(cm, coarse, model.coords, histogram)
             diff = result.histogram["density"] - ch["density"]
             axes = 1 + len(histogram.coords)
-            result.histogram["err"] = _SAFETY_FACTOR * (running_envelope(np.abs(diff.real), axes)
-                                                        + 1j * running_envelope(np.abs(diff.imag), axes))
+            result.histogram["err"] = _SAFETY_FACTOR * (
+                running_envelope(np.abs(diff.real), axes) + 1j * running_envelope(np.abs(diff.imag), axes)
+            )
         result.info["error_estimate_cells"] = list(coarse_cells)
     return result

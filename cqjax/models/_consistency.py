@@ -24,8 +24,6 @@ from ._generator import general_form, generator
 CONSISTENCY = ("complete positivity", "noise on every coupled coordinate", "Hermiticity")
 
 
-
-
 def consistency(model: AbstractModel, z: Float[Array, " n"], pure: bool = True) -> tuple[Array, Array]:
     """What the dynamics assumes at every point it visits, as ``(relative (3,), amount (3,))``.
 
@@ -74,12 +72,16 @@ def consistency_message(check: int, amount: float, where: str, z, coords: tuple[
     how much."""
     where = f"{where} ({', '.join(f'{c} = {float(v):.4g}' for c, v in zip(coords, z))})"
     if check == 0:
-        return (f"complete positivity: the decoherence-diffusion trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by "
-                f"{amount:.3g} {where}: the block matrix [[2 D2, D1], [D1^dag, D0]] is not positive semi-definite "
-                "there, so no trajectory can unravel this dynamics")
+        return (
+            f"complete positivity: the decoherence-diffusion trade-off 2 D0 >= D1^dag pinv(D2) D1 fails by "
+            f"{amount:.3g} {where}: the block matrix [[2 D2, D1], [D1^dag, D0]] is not positive semi-definite "
+            "there, so no trajectory can unravel this dynamics"
+        )
     if check == 1:
-        return (f"complete positivity: (I - sigma pinv(sigma)) D1 = {amount:.3g} != 0 {where}: a coordinate without "
-                "noise feels a quantum back-reaction")
+        return (
+            f"complete positivity: (I - sigma pinv(sigma)) D1 = {amount:.3g} != 0 {where}: a coordinate without "
+            "noise feels a quantum back-reaction"
+        )
     return f"Hermiticity: H(z) (or the back-reaction) is not Hermitian {where} (anti-Hermitian part {amount:.3g})"
 
 
@@ -180,8 +182,10 @@ def validate_model(
     matrices; an operator is a dense (d, d) Hermitian matrix or a ``PauliString`` on log2(d) qubits.
     """
     if callable(getattr(model, "inside", None)) and not isinstance(model, AbstractAbsorbingModel):
-        raise ValueError(f"model.inside: {type(model).__name__} defines an absorbing rule but is not a "
-                         "cqjax.AbstractAbsorbingModel; subclass it so that the rule is applied")
+        raise ValueError(
+            f"model.inside: {type(model).__name__} defines an absorbing rule but is not a "
+            "cqjax.AbstractAbsorbingModel; subclass it so that the rule is applied"
+        )
     from ..operators._pauli import PauliString
 
     n = model.n_coords
@@ -232,8 +236,10 @@ def _pure_state_obstacle(model: AbstractModel, zs: Float[Array, "k n"], rtol: fl
     name = type(model).__name__
     excess = excess_decoherence(model, zs, rtol)
     if excess > rtol:
-        return (f"{name} has decoherence above the saturated (healed) value (excess rate {excess:.3g} at the "
-                "initial points), so pure states cannot unravel it")
+        return (
+            f"{name} has decoherence above the saturated (healed) value (excess rate {excess:.3g} at the "
+            "initial points), so pure states cannot unravel it"
+        )
     if not hermitian_back_reaction(model, zs):
         return f"{name} has a non-Hermitian back-reaction D1^{{a0}} L_a; the pure-state step needs a Hermitian one"
     return None
@@ -256,7 +262,7 @@ def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: boo
     """
     check_complete_positivity(model, zs, rtol)
     if not mixed and (why := _pure_state_obstacle(model, zs, rtol)) is not None:
-        raise ValueError(f"run.state: {why}; use the mixed-state unravelling (run.state = \"mixed\" or \"auto\")")
+        raise ValueError(f'run.state: {why}; use the mixed-state unravelling (run.state = "mixed" or "auto")')
 
 
 def needs_mixed(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> bool:

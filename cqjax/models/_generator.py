@@ -110,8 +110,14 @@ def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
     rates = jnp.where(rates >= -floor, jnp.maximum(rates, 0.0), rates)
     ops = jnp.einsum("ak,aij->kij", U, L)
     H = jnp.asarray(model.hamiltonian(z), cdtype)
-    return GeneralForm(h=H / model.reduced_planck(), drift=jnp.asarray(model.drift(z), z.dtype),
-                       sigma=sigma, back=back, rates=rates, ops=ops)
+    return GeneralForm(
+        h=H / model.reduced_planck(),
+        drift=jnp.asarray(model.drift(z), z.dtype),
+        sigma=sigma,
+        back=back,
+        rates=rates,
+        ops=ops,
+    )
 
 
 def extra_channels(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Array, Array] | None:

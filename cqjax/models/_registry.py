@@ -11,10 +11,15 @@ from .seed000 import Seed000
 from .sqrt_well import SqrtWell
 from .superposed_mass import SuperposedMass
 
-MODELS: dict[str, type[AbstractModel]] = {"diosi": Diosi, "seed000": Seed000, "jump_qubit": JumpQubit,
-                                        "jump_oscillator": JumpOscillator,
-                                        "superposed_mass": SuperposedMass,
-                                        "ghz_lattice": GHZLattice, "sqrt_well": SqrtWell}
+MODELS: dict[str, type[AbstractModel]] = {
+    "diosi": Diosi,
+    "seed000": Seed000,
+    "jump_qubit": JumpQubit,
+    "jump_oscillator": JumpOscillator,
+    "superposed_mass": SuperposedMass,
+    "ghz_lattice": GHZLattice,
+    "sqrt_well": SqrtWell,
+}
 
 
 def register_model(name: str, cls: type[AbstractModel]) -> type[AbstractModel]:

@@ -99,5 +99,4 @@ class GHZLattice(AbstractDiagonalModel):
         d = 1 << self.n
         zeros, ones = np.zeros(d, complex), np.zeros(d, complex)
         zeros[0], ones[-1] = 1.0, 1.0
-        return {"ghz": (zeros + ones) / np.sqrt(2), "zeros": zeros, "ones": ones,
-                "plus": np.full(d, d**-0.5, complex)}
+        return {"ghz": (zeros + ones) / np.sqrt(2), "zeros": zeros, "ones": ones, "plus": np.full(d, d**-0.5, complex)}

@@ -98,8 +98,11 @@ class JumpOscillator(AbstractJumpModel):
         """``n`` = a^dag a, the quadratures ``x`` = (a + a^dag)/sqrt2 and ``y`` = (a - a^dag)/(sqrt2 i)."""
         a = lowering(self.levels).astype(complex)
         ad = a.T
-        return {"n": jnp.asarray(ad @ a), "x": jnp.asarray((a + ad) / np.sqrt(2)),
-                "y": jnp.asarray((a - ad) / (np.sqrt(2) * 1j))}
+        return {
+            "n": jnp.asarray(ad @ a),
+            "x": jnp.asarray((a + ad) / np.sqrt(2)),
+            "y": jnp.asarray((a - ad) / (np.sqrt(2) * 1j)),
+        }
 
     def named_states(self) -> dict[str, np.ndarray]:
         """Fock states by name: ``ground`` |0>, ``one`` |1>, ``two`` |2>, and ``fock_k`` |k> for every level k."""

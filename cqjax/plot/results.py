@@ -28,9 +28,7 @@ from .._files import write_atomic
 _DPI = 120
 
 
-_PAULIS = np.array(
-    [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
-)
+_PAULIS = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
 
 _N_EARLIER_TIMES = 3
@@ -132,9 +130,7 @@ def _observables(data: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, 
     """Map observable name to ``(mean, sem)`` in file order; sem may be None."""
     suffix = ".mean"
     return {
-        key[: -len(suffix)]: (data[key], data.get(key[: -len(suffix)] + ".sem"))
-        for key in data
-        if key.endswith(suffix)
+        key[: -len(suffix)]: (data[key], data.get(key[: -len(suffix)] + ".sem")) for key in data if key.endswith(suffix)
     }
 
 
@@ -223,15 +219,22 @@ def _bloch_figure(r: np.ndarray, model: str | None) -> Figure:
     ax = fig.add_subplot(projection="3d")
     u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
     ax.plot_wireframe(
-        np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v),
-        color="0.6", lw=0.4, alpha=0.5,
+        np.cos(u) * np.sin(v),
+        np.sin(u) * np.sin(v),
+        np.cos(v),
+        color="0.6",
+        lw=0.4,
+        alpha=0.5,
     )
     for axis in np.eye(3):
         ax.plot(*np.stack([-axis, axis], axis=1), color="0.4", lw=0.6)
     for path, color in zip(r, colors):
         _plot_path(ax, path[:, 0], path[:, 1], path[:, 2], color=color)
-    for set_lim, set_ticks in ((ax.set_xlim, ax.set_xticks), (ax.set_ylim, ax.set_yticks),
-                               (ax.set_zlim, ax.set_zticks)):
+    for set_lim, set_ticks in (
+        (ax.set_xlim, ax.set_xticks),
+        (ax.set_ylim, ax.set_yticks),
+        (ax.set_zlim, ax.set_zticks),
+    ):
         set_lim(-1.05, 1.05)
         set_ticks([-1, 0, 1])
     ax.set_box_aspect((1, 1, 1))
@@ -255,14 +258,13 @@ def _observables_figure(
     for ax, (name, (mean, sem)) in zip(axes, observables.items()):
         ax.plot(t, mean, color="C0", lw=1.5, label="mean")
         if sem is not None:
-            ax.fill_between(t, mean - 2 * sem, mean + 2 * sem, color="C0", alpha=0.25,
-                            lw=0, label=r"$\pm 2$ SEM")
+            ax.fill_between(t, mean - 2 * sem, mean + 2 * sem, color="C0", alpha=0.25, lw=0, label=r"$\pm 2$ SEM")
         ax.set_title(name)
         ax.set_ylabel(f"<{name}>")
         ax.grid(alpha=0.3)
-    for ax in axes[len(observables):]:
+    for ax in axes[len(observables) :]:
         ax.set_visible(False)
-    for ax in axes[max(len(observables) - cols, 0):len(observables)]:
+    for ax in axes[max(len(observables) - cols, 0) : len(observables)]:
         ax.set_xlabel("t")  # lowest visible panel of each column
         ax.xaxis.set_tick_params(labelbottom=True)
     axes[0].legend(fontsize="small", loc="best")
@@ -306,11 +308,11 @@ def _draw_density_row(
                     label = f"t = {t[j]:.3g}"
                 else:
                     label = part if final else None
-                ax.plot(x, take(rho[j, :, a, b]), color=colormaps[cmap](shade), ls=ls,
-                        lw=1.6 if final else 1.0, label=label)
+                ax.plot(
+                    x, take(rho[j, :, a, b]), color=colormaps[cmap](shade), ls=ls, lw=1.6 if final else 1.0, label=label
+                )
             centre, err = take(rho[-1, :, a, b]), take(sem[-1, :, a, b])
-            ax.fill_between(x, centre - 2 * err, centre + 2 * err,
-                            color=colormaps[cmap](0.8), alpha=0.25, lw=0)
+            ax.fill_between(x, centre - 2 * err, centre + 2 * err, color=colormaps[cmap](0.8), alpha=0.25, lw=0)
         ax.set_title(rf"$\mathrm{{Re}}\,\rho_{{{a}{a}}}$" if a == b else rf"$\rho_{{{a}{b}}}$")
         ax.set_xlabel(name)
         ax.axhline(0.0, color="0.5", lw=0.5)
@@ -320,9 +322,7 @@ def _draw_density_row(
     axes[0].set_ylabel(f"density in {name}")
 
 
-def _marginal(
-    density: np.ndarray, sem: np.ndarray, widths: np.ndarray, axis: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _marginal(density: np.ndarray, sem: np.ndarray, widths: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Integrate a 2-D histogram over bin ``axis`` (1 or 2); SEs in quadrature."""
     shape = [1] * density.ndim
     shape[axis] = widths.size
@@ -343,8 +343,7 @@ def _histogram_figure(data: Mapping[str, np.ndarray], t: np.ndarray, model: str 
         raise ValueError(f"'histogram.density' has {density.shape[0]} times, 't' has {t.size}")
     if density.ndim != len(names) + 3:
         raise ValueError(
-            f"'histogram.density' has shape {density.shape}, "
-            f"inconsistent with {len(names)} histogram coordinate(s)"
+            f"'histogram.density' has shape {density.shape}, inconsistent with {len(names)} histogram coordinate(s)"
         )
     centres = [0.5 * (e[1:] + e[:-1]) for e in edges]
     n_panels = len(_density_panels(density.shape[-1]))

@@ -63,8 +63,9 @@ def parse_observable(name: str, model: AbstractModel, field: str = "observables.
     """Parse ``name`` against the model's coordinates and operators; errors name the field."""
     if name == "stopped":
         if not isinstance(model, AbstractAbsorbingModel):
-            raise ValueError(f"{field}: 'stopped' needs a model with an absorbing rule; "
-                             f"{type(model).__name__} has none")
+            raise ValueError(
+                f"{field}: 'stopped' needs a model with an absorbing rule; {type(model).__name__} has none"
+            )
         return Observable(name=name, coord_indices=(), operator=None, builtin=name, inside=model.inside)
     if name in BUILTINS:
         return Observable(name=name, coord_indices=(), operator=None, builtin=name)
