@@ -1,4 +1,4 @@
-"""The healed linear Diosi model against its exact solution (tests/exact_diosi.py).
+"""The healed linear Diosi model against its exact solution (cqjax.analysis.exact).
 
 Tolerances: |ensemble - exact| < 5 SE + a stated discretisation bias. The Kraus step's weak
 bias in E[<sz>] was measured in test_integrators.py as about 0.35 (lam/sigma)^2 T dt; we allow
@@ -8,10 +8,16 @@ bias in E[<sz>] was measured in test_integrators.py as about 0.35 (lam/sigma)^2 
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from exact_diosi import mean_coherence, mean_field_coherence, mean_sz_squared, p_moments, q_mean
 from helpers import assert_close, batch, qubit, sz_of
 
 import cqjax
+from cqjax.analysis import (
+    diosi_coherence,
+    diosi_mean_field_coherence,
+    diosi_mean_sz_squared,
+    diosi_p_moments,
+    diosi_q_mean,
+)
 
 
 def _bias(lam, sigma, t, dt):
@@ -67,12 +73,12 @@ def test_mean_and_variance_of_p_and_mean_q_from_gaussian_initial_state():
     )
     t = r.t
     bias_sz = _bias(lam, sigma, t1, dt)
-    mean_p, var_p = p_moments(t, mu[1], cov[1, 1], sz0, lam, sigma)
+    mean_p, var_p = diosi_p_moments(t, mu[1], cov[1, 1], sz0, lam, sigma)
     # E[p] inherits 2 lam t times the bias of E<sz>; E[q] in addition Euler's O(dt) in q.
     assert_close(r.mean["p"], mean_p, r.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what="E[p]")
     assert_close(
         r.mean["q"],
-        q_mean(t, mu[0], mu[1], sz0, lam, m),
+        diosi_q_mean(t, mu[0], mu[1], sz0, lam, m),
         r.sem["q"] + 1e-12,
         lam * t1**2 / m * (bias_sz + dt),
         what="E[q]",
@@ -106,14 +112,14 @@ def test_mean_field_differs_from_healed():
     assert np.all(mf.sem["p"] < 1e-9)
     np.testing.assert_allclose(mf.mean["p"], z0[1] - 2 * lam * sz0 * t, atol=1e-9)
     np.testing.assert_allclose(mf.mean["sz"], sz0, atol=1e-9)
-    c_mf = mean_field_coherence(t, rho01_0, z0[0], z0[1], sz0, lam, phi, m)
+    c_mf = diosi_mean_field_coherence(t, psi0, z0, lam, m, phi)
     np.testing.assert_allclose(mf.mean["sx"], 2 * c_mf.real, atol=20 * dt)
     np.testing.assert_allclose(mf.mean["sy"], -2 * c_mf.imag, atol=20 * dt)
     np.testing.assert_allclose(mf.mean["p*p"] - mf.mean["p"] ** 2, 0.0, atol=1e-9)
     # Healed: same E<sz>, E[p]; Var p and the coherence follow the exact healed solution.
     bias_sz = _bias(lam, sigma, t1, dt)
     assert_close(healed.mean["sz"], sz0, healed.sem["sz"] + 1e-12, bias_sz, what="healed E<sz>")
-    mean_p, var_p = p_moments(t, z0[1], 0.0, sz0, lam, sigma)
+    mean_p, var_p = diosi_p_moments(t, z0[1], 0.0, sz0, lam, sigma)
     assert_close(healed.mean["p"], mean_p, healed.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what="E[p]")
     var_est = healed.mean["p*p"] - healed.mean["p"] ** 2
     assert_close(
@@ -123,7 +129,7 @@ def test_mean_field_differs_from_healed():
         4 * lam**2 * t1**2 * bias_sz,
         what="healed Var p",
     )
-    c = mean_coherence(t, rho01_0, z0[0], z0[1], lam, phi, sigma, m)
+    c = diosi_coherence(t, psi0, z0, lam, sigma, m, phi)
     assert_close(healed.mean["sx"], 2 * c.real, healed.sem["sx"] + 1e-12, 20 * dt, what="healed E<sx>")
     assert_close(healed.mean["sy"], -2 * c.imag, healed.sem["sy"] + 1e-12, 20 * dt, what="healed E<sy>")
     # The decoherence the trade-off demands is visible: |E rho01| shrinks, mean field's does not.
@@ -139,5 +145,5 @@ def test_conditional_collapse_statistics_e_sz_squared():
     n = 20_000
     sol = batch(model, jnp.zeros(2), qubit(0.8), n, t1=t1, dt=dt, n_saves=4, seed=5)
     sz2 = sz_of(sol.psi) ** 2
-    exact = [mean_sz_squared(t, sz0, lam, sigma) if t > 0 else sz0**2 for t in np.asarray(sol.ts[0])]
+    exact = [diosi_mean_sz_squared(t, sz0, lam, sigma) for t in np.asarray(sol.ts[0])]
     assert_close(sz2.mean(0), exact, sz2.std(0) / np.sqrt(n) + 1e-12, 2 * _bias(lam, sigma, t1, dt), what="E<sz>^2")

@@ -10,12 +10,17 @@ Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from exact_diosi import mean_coherence, p_moments, q_mean
-from exact_seed000 import min_eig_relative, p_marginal_masses
 from helpers import HADAMARD, RotatedDiosi, qubit
 
 import cqjax
 from cqjax import InitialState, PhaseSpaceGrid, solve_master
+from cqjax.analysis import (
+    diosi_coherence,
+    diosi_p_moments,
+    diosi_q_mean,
+    seed000_min_eig_relative,
+    seed000_p_marginal_masses,
+)
 from cqjax.master.lattice import lattice_generator, step_operators
 
 LAM, SIGMA, PHI, M = 1.0, 1.0, 2.0, 1.0
@@ -117,9 +122,9 @@ def test_diosi_converges_to_exact_solution_under_refinement():
     model = cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA)
     psi0 = qubit(0.7, 0.5)
     t = 0.5
-    mean_p, var_p = p_moments(t, 0.0, 0.0, 0.4, LAM, SIGMA)
-    coh = mean_coherence(t, complex(psi0[0] * np.conj(psi0[1])), 0.0, 0.0, LAM, PHI, SIGMA, M)
-    q_up = q_mean(t, 0.0, 0.0, 1.0, LAM, M)  # the |0> branch: force -2 lam
+    mean_p, var_p = diosi_p_moments(t, 0.0, 0.0, 0.4, LAM, SIGMA)
+    coh = diosi_coherence(t, psi0, [0.0, 0.0], LAM, SIGMA, M, PHI)
+    q_up = diosi_q_mean(t, 0.0, 0.0, 1.0, LAM, M)  # the |0> branch: force -2 lam
     errors = []
     for nq, np_ in ((33, 25), (65, 49), (129, 97)):
         r = solve_master(
@@ -156,9 +161,9 @@ def test_error_estimate_covers_the_actual_error():
         cells=(96, 96),
         observables=("p*p", "sx", "sy"),
     )
-    coh = np.array([mean_coherence(t, 0.5, 0.0, 0.0, LAM, PHI, SIGMA, M) for t in r.t])
+    coh = diosi_coherence(r.t, psi0, [0.0, 0.0], LAM, SIGMA, M, PHI)
     exact = {
-        "p*p": np.array([p_moments(t, 0, 0, 0.0, LAM, SIGMA)[1] for t in r.t]),
+        "p*p": np.array([diosi_p_moments(t, 0, 0, 0.0, LAM, SIGMA)[1] for t in r.t]),
         "sx": 2 * coh.real,
         "sy": -2 * coh.imag,
     }
@@ -192,7 +197,7 @@ def test_seed000_matches_the_exact_solution_at_second_order(gamma_q):
             allow_non_cp=True,
         )
         assert r.grid.cells[0] == 1  # q conserved and given: one 1-D problem in p
-        exact = p_marginal_masses(r.grid.edges(1), 1.0, 0.3, psi, 0.2, 0.25, -1.0, 0.5, gamma_q, 2.0)
+        exact = seed000_p_marginal_masses(r.grid.edges(1), 1.0, 0.3, psi, 0.2, 0.25, -1.0, 0.5, gamma_q, 2.0)
         errors.append(np.abs(r.masses[-1, 0] - exact).sum(0)[[0, 1, 0], [0, 1, 1]])
     errors = np.array(errors)
     order = np.log2(errors[:-1] / errors[1:])
@@ -216,7 +221,7 @@ def test_seed000_positivity_diagnostic_holds_iff_the_trade_off_does():
             error_estimate=False,
             allow_non_cp=True,
         )
-        exact = min_eig_relative(2.0, 0.0, 0.25, lam, gc, gq, psi)
+        exact = seed000_min_eig_relative(2.0, 0.0, 0.25, lam, gc, gq, psi)
         assert r.completely_positive == (ratio >= 1.0)
         if ratio >= 1.0:
             assert r.min_eig.min() > -1e-12 and exact > -1e-12

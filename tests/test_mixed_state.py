@@ -7,7 +7,7 @@ classical-quantum dynamics from open quantum theory".
 - seed 000 above saturation: the conditional rho, with the same noise, is the saturated pure
   trajectory with its coherence multiplied by exp(-2 r t), r = 2 gamma_q - lam^2 / (8 gamma_c)
   the excess dephasing rate (everything else commutes with sz), so the purity is conserved iff
-  saturated; its ensemble matches the exact solution (tests/exact_seed000.py).
+  saturated; its ensemble matches the exact solution (cqjax.analysis.exact).
 - The Kraus-form step keeps rho positive at any dt for a dense, non-commuting channel; plain
   Euler-Maruyama does not.
 - A general-form model equal to Diosi reproduces Diosi's healed trajectories; excess D0 is

@@ -8,7 +8,7 @@ classical-quantum dynamics from open quantum theory".
   E xi^4 = 3 and E xi^5 = 0 for three-point; the values +-1 for rademacher; no correlation
   between the increments packed into one random word.
 - With each noise (and the rbg keys) the healed Diosi moments and the seed-000 mixed-state
-  moments agree with the exact values (tests/exact_diosi.py; seed 000's closed form as in
+  moments agree with the exact values (cqjax.analysis.exact; seed 000's closed form as in
   test_mixed_state.py) within 5 SE + the Kraus step's weak O(dt) bias, stated as in
   test_diosi_physics.py and test_mixed_state.py: the step is weak order 1 with any increments
   of mean 0, variance 1 and third moment 0, so its bias is of the same order for all three.
@@ -23,10 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from exact_diosi import mean_coherence, p_moments
 from helpers import assert_close, config_dict, qubit, toml_text
 
 import cqjax
+from cqjax.analysis import diosi_coherence, diosi_p_moments
 from cqjax.cli import main
 from cqjax.dynamics._noise import NOISES, PRNGS, increments, prng_impl
 
@@ -141,7 +141,6 @@ def test_healed_diosi_moments_with_cheap_noise(noise, prng):
     Var p (4 lam^2 T^2 times it); 20 dt for the coherences."""
     lam, sigma, m, phi, t1, dt = 1.0, 1.0, 1.0, 2.0, 0.5, 1e-3
     z0, psi0, sz0 = np.array([0.2, 1.0]), qubit(0.7, 0.5), 0.4
-    rho01_0 = complex(psi0[0] * np.conj(psi0[1]))
     model = cqjax.Diosi(m=m, lam=lam, phi=phi, sigma=sigma)
     r = cqjax.run_ensemble(
         model,
@@ -160,7 +159,7 @@ def test_healed_diosi_moments_with_cheap_noise(noise, prng):
     t, what = r.t, f"{noise}/{prng}"
     bias_sz = (lam / sigma) ** 2 * t1 * dt
     assert_close(r.mean["sz"], sz0, r.sem["sz"] + 1e-12, bias_sz, what=f"{what} E<sz>")
-    mean_p, var_p = p_moments(t, z0[1], 0.0, sz0, lam, sigma)
+    mean_p, var_p = diosi_p_moments(t, z0[1], 0.0, sz0, lam, sigma)
     assert_close(r.mean["p"], mean_p, r.sem["p"] + 1e-12, 2 * lam * t1 * bias_sz, what=f"{what} E p")
     var_est = r.mean["p*p"] - r.mean["p"] ** 2
     assert_close(
@@ -170,7 +169,7 @@ def test_healed_diosi_moments_with_cheap_noise(noise, prng):
         4 * lam**2 * t1**2 * bias_sz,
         what=f"{what} Var p",
     )
-    c = mean_coherence(t, rho01_0, z0[0], z0[1], lam, phi, sigma, m)
+    c = diosi_coherence(t, psi0, z0, lam, sigma, m, phi)
     assert_close(r.mean["sx"], 2 * c.real, r.sem["sx"] + 1e-12, 20 * dt, what=f"{what} E<sx>")
     assert_close(r.mean["sy"], -2 * c.imag, r.sem["sy"] + 1e-12, 20 * dt, what=f"{what} E<sy>")
 

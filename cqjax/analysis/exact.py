@@ -19,6 +19,8 @@ Conventions: hbar = 1; sz|0> = |0>, so "branch s = +1" is |0> and "s = -1" is |1
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,6 +29,12 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 from ..models import AbstractDiagonalModel, generator
 
 __all__ = [
+    "seed000_p_marginal_masses",
+    "seed000_min_eig_relative",
+    "diosi_q_mean",
+    "diosi_p_moments",
+    "diosi_mean_sz_squared",
+    "diosi_mean_field_coherence",
     "diosi_coherence",
     "diosi_final_momentum",
     "diosi_phase_diffusion",
@@ -156,6 +164,65 @@ def diosi_final_momentum(
     return density, mean, float(var + w @ (means - mean) ** 2)
 
 
+def diosi_p_moments(
+    t: Float[ArrayLike, " T"], mu_p: float, var_p: float, sz0: float, lam: float, sigma: float
+) -> tuple[Float[np.ndarray, " T"], Float[np.ndarray, " T"]]:
+    """E p_t and Var p_t in the Diosi model [LOW eqs. C.7-C.8] for p_0 ~ N(mu_p, var_p) independent
+    of the qubit, <sz>_0 = sz0: with probability (1 + s sz0)/2 the momentum follows the branch force
+    -2 lam s, so E p_t = mu_p - 2 lam sz0 t and Var p_t = var_p + sigma^2 t + 4 lam^2 t^2 (1 - sz0^2).
+    """
+    t = np.asarray(t, np.float64)
+    return mu_p - 2 * lam * sz0 * t, var_p + sigma**2 * t + 4 * lam**2 * t**2 * (1 - sz0**2)
+
+
+def diosi_q_mean(
+    t: Float[ArrayLike, " T"], mu_q: float, mu_p: float, sz0: float, lam: float, m: float
+) -> Float[np.ndarray, " T"]:
+    """E q_t = mu_q + mu_p t / m - lam sz0 t^2 / m: the mean branch force -2 lam sz0 integrated twice
+    [LOW eq. C.7]."""
+    t = np.asarray(t, np.float64)
+    return mu_q + mu_p * t / m - lam * sz0 * t**2 / m
+
+
+def diosi_mean_sz_squared(t: float, sz0: float, lam: float, sigma: float, n_nodes: int = 120) -> float:
+    """E[<sz>_t^2], the collapse law of the Diosi model [LOW eq. C.8]: in branch s = +-1 (Born weight
+    (1 + s sz0)/2) the record is Y_t = -2 (lam/sigma) s t + W_t and the conditional state has
+    <sz>_t = tanh(artanh(sz0) - 2 (lam/sigma) Y_t); the Gaussian W_t is integrated by Gauss-Hermite
+    quadrature with ``n_nodes`` nodes. t = 0 gives sz0^2.
+    """
+    if t == 0:
+        return float(sz0**2)
+    x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    total = 0.0
+    for s in (1, -1):
+        y = -2 * (lam / sigma) * s * t + np.sqrt(t) * x
+        total += (1 + s * sz0) / 2 * np.sum(w * np.tanh(np.arctanh(sz0) - 2 * (lam / sigma) * y) ** 2)
+    return float(total)
+
+
+def diosi_mean_field_coherence(
+    t: Float[ArrayLike, " T"],
+    psi0: Complex[ArrayLike, 2],
+    z_mean: Float[ArrayLike, 2],
+    lam: float,
+    m: float,
+    phi: float,
+) -> Complex[np.ndarray, " T"]:
+    """rho_01(t) of the mean-field (standard semi-classical) equations [LOW eqs. 13-14] for the Diosi
+    model from the point z_mean: <sz> is conserved, the force -2 lam <sz> is constant and rho_01 only
+    rotates, rho_01(t) = rho_01(0) exp(-2 i phi t - 4 i lam int_0^t q), with
+    int_0^t q = q_0 t + p_0 t^2 / 2m - lam <sz> t^3 / 3m. No decoherence.
+    """
+    t = np.asarray(t, np.float64)
+    psi0 = np.asarray(psi0, np.complex128)
+    psi0 = psi0 / np.linalg.norm(psi0)
+    sz0 = abs(psi0[0]) ** 2 - abs(psi0[1]) ** 2
+    q0, p0 = (float(v) for v in np.asarray(z_mean, np.float64))
+    int_q = q0 * t + p0 * t**2 / (2 * m) - lam * sz0 * t**3 / (3 * m)
+    return psi0[0] * np.conj(psi0[1]) * np.exp(-2j * phi * t - 4j * lam * int_q)
+
+
 # --------------------------------------------------------------------------------------------
 # The seed-000 toy model [L]: H = lam q A, A = sz, open system (eq. 12), saturated (eq. 14)
 # --------------------------------------------------------------------------------------------
@@ -216,3 +283,63 @@ def seed000_validity_bounds(
     th = np.asarray(theta, np.float64)
     with np.errstate(divide="ignore"):
         return gamma_c / (lam**2 * np.cos(th) ** 2), 1 / (gamma_q * np.sin(th) ** 2)
+
+
+def _normal_cell_masses(edges: np.ndarray, mean: float, var: float) -> np.ndarray:
+    """Masses of N(mean, var) in the cells between ``edges`` (a point mass when var = 0)."""
+    if var == 0:
+        out = np.zeros(len(edges) - 1)
+        out[np.searchsorted(edges, mean, side="right") - 1] = 1.0
+        return out
+    cdf = np.array([0.5 * (1 + math.erf((e - mean) / math.sqrt(2 * var))) for e in edges])
+    return np.diff(cdf)
+
+
+def seed000_p_marginal_masses(
+    edges: Float[ArrayLike, " N+1"],
+    t: float,
+    q: float,
+    psi: Complex[ArrayLike, 2],
+    p0: float,
+    s2: float,
+    lam: float,
+    gamma_c: float,
+    gamma_q: float,
+    hbar: float = 1.0,
+) -> Complex[np.ndarray, "N 2 2"]:
+    """Cell masses of varrho(q, p, t) along p at the conserved point q, solving [L eq. 13] with A = sz.
+
+    In the sz basis (a = +1, -1) each matrix element obeys a scalar advection-diffusion equation,
+    d rho_ab = -i (lam q / hbar)(a_a - a_b) rho_ab + (lam/2)(a_a + a_b) d_p rho_ab + gamma_C d_p^2 rho_ab
+    - gamma_Q (a_a - a_b)^2 rho_ab, so from N(p; p0, s2) |psi><psi| with V = s2 + 2 gamma_C t:
+    rho_00 = |psi_0|^2 N(p0 - lam t, V), rho_11 = |psi_1|^2 N(p0 + lam t, V),
+    rho_01 = psi_0 psi_1^* N(p0, V) exp(-2 i lam q t / hbar - 4 gamma_Q t).
+    """
+    edges = np.asarray(edges, np.float64)
+    psi = np.asarray(psi, np.complex128)
+    var = s2 + 2 * gamma_c * t
+    out = np.zeros((len(edges) - 1, 2, 2), np.complex128)
+    out[:, 0, 0] = abs(psi[0]) ** 2 * _normal_cell_masses(edges, p0 - lam * t, var)
+    out[:, 1, 1] = abs(psi[1]) ** 2 * _normal_cell_masses(edges, p0 + lam * t, var)
+    coherence = psi[0] * np.conj(psi[1]) * np.exp(-2j * lam * q * t / hbar - 4 * gamma_q * t)
+    out[:, 0, 1] = coherence * _normal_cell_masses(edges, p0, var)
+    out[:, 1, 0] = np.conj(out[:, 0, 1])
+    return out
+
+
+def seed000_min_eig_relative(
+    t: float, p0: float, s2: float, lam: float, gamma_c: float, gamma_q: float, psi: Complex[ArrayLike, 2]
+) -> float:
+    """min_p lambda_min(varrho(p, t)) / max_p Tr varrho(p, t) of the continuum solution above (a point
+    q): negative exactly when the generator is not completely positive (gamma_C gamma_Q < lam^2 / 16,
+    [L eq. 14]); evaluated on a fine p grid (p0 +- 12, 24001 points).
+    """
+    psi = np.asarray(psi, np.complex128)
+    p = np.linspace(p0 - 12, p0 + 12, 24001)
+    var = s2 + 2 * gamma_c * t
+    g = lambda mean: np.exp(-((p - mean) ** 2) / (2 * var))
+    a = abs(psi[0]) ** 2 * g(p0 - lam * t)
+    b = abs(psi[1]) ** 2 * g(p0 + lam * t)
+    c = abs(psi[0] * psi[1]) * g(p0) * np.exp(-4 * gamma_q * t)
+    low = 0.5 * (a + b) - np.sqrt(0.25 * (a - b) ** 2 + c**2)
+    return float(low.min() / (a + b).max())
