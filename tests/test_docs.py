@@ -84,6 +84,19 @@ def test_docs_do_not_cite_files_outside_the_repository():
         assert "PHYSICS.md" not in text and "../shared" not in text, path
 
 
+def test_docstrings_cite_docs_pages_and_sections_that_exist():
+    cited = 0
+    for path in ROOT.glob("cqjax/**/*.py"):
+        text = " ".join(path.read_text().split())
+        for page, sections in re.findall(r'docs/([\w/.-]+\.md)((?:,| and) "[^"]+"(?: and "[^"]+")*)?', text):
+            cited += 1
+            assert (DOCS / page).exists(), f"{path}: cites docs/{page}, which does not exist"
+            headings = re.findall(r"^#+ (.+)$", (DOCS / page).read_text(), re.M)
+            for section in re.findall(r'"([^"]+)"', sections):
+                assert section in headings, f"{path}: docs/{page} has no section {section!r}"
+    assert cited, "no docstring points to the documentation"
+
+
 # --- the site -----------------------------------------------------------------------------------
 
 
