@@ -71,6 +71,18 @@ def test_every_config_is_named_in_the_docs():
     assert missing == [], "configs not mentioned on any docs page"
 
 
+def test_config_page_names_every_config_key():
+    import dataclasses as dc
+
+    from cqjax.io.config import _SCHEMA, _TOP, MasterOptions
+
+    text = (DOCS / "configs.md").read_text()
+    keys = [k for section in _SCHEMA.values() for k in section] + [f.name for f in dc.fields(MasterOptions)]
+    missing = [k for k in keys if f"`{k}`" not in text and k != "extent"]
+    missing += [s for s in _TOP if f"`{s}`" not in text and f"`[{s}]`" not in text and f"[{s}]" not in text]
+    assert missing == [], "config keys missing from docs/configs.md"
+
+
 def test_figures_on_the_pages_are_figures_the_scripts_make():
     scripts = (ROOT / "scripts" / "figures.py").read_text()
     for page, text in pages().items():
