@@ -83,6 +83,17 @@ def test_config_page_names_every_config_key():
     assert missing == [], "config keys missing from docs/configs.md"
 
 
+def test_architecture_page_states_the_imports_between_layers():
+    table = re.findall(r"^\| (\w+) \| ([^|]+) \|$", (DOCS / "architecture.md").read_text(), re.M)
+    stated = {layer: set(re.findall(r"\w+", deps)) - {"none"} for layer, deps in table if layer != "layer"}
+    layers = sorted(p.name for p in (ROOT / "cqjax").iterdir() if (p / "__init__.py").exists())
+    assert sorted(set(stated) - {"cli"}) == layers
+    for layer in layers:
+        code = "\n".join(p.read_text() for p in (ROOT / "cqjax" / layer).rglob("*.py"))
+        imported = set(re.findall(r"^\s*from \.\.(\w+)", code, re.M)) & set(layers)
+        assert imported == stated[layer], f"cqjax/{layer} imports {sorted(imported)}; the page: {sorted(stated[layer])}"
+
+
 def test_figures_on_the_pages_are_figures_the_scripts_make():
     scripts = (ROOT / "scripts" / "figures.py").read_text()
     for page, text in pages().items():
