@@ -119,6 +119,8 @@ def _arguments_table(parser: argparse.ArgumentParser) -> list[str]:
             if action.nargs in ("+", "*"):
                 flags += " (one or more)"
         help_text = (action.help or "") % {"default": action.default, "prog": parser.prog}
+        if action.choices is not None:
+            help_text += f" (one of: {', '.join(map(str, action.choices))})"
         help_text = help_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
         rows.append(f"| {flags} | {help_text} |")
     if not rows:
