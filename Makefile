@@ -1,9 +1,9 @@
 PYTHON ?= python3
 
-.PHONY: install test test-quick lint bench figures
+.PHONY: install test test-quick lint docs bench figures
 
 install:
-	$(PYTHON) -m pip install -e ".[test,lint]"
+	$(PYTHON) -m pip install -e ".[test,lint,docs]"
 
 test:
 	$(PYTHON) -m pytest -q
@@ -14,6 +14,10 @@ test-quick:
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+
+# The documentation site (mkdocs + mkdocstrings), warnings as errors; it builds offline into site/.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict
 
 bench:
 	$(PYTHON) scripts/bench.py

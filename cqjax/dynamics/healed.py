@@ -1,6 +1,9 @@
 """The healed semi-classical unravelling and the general continuous one (seed 004 eqs. 7-8, 11-12).
 
 Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics".
+
+The equations in one notation: the Physics page of the documentation (docs/physics.md, "The healed
+semi-classical equations" and "Unravellings").
 """
 
 from __future__ import annotations

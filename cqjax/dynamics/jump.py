@@ -1,6 +1,8 @@
 """The jump unravelling of a jump model and its step (seed 003 sec. IV).
 
 Seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+
+The equations in one notation: the Physics page of the documentation (docs/physics.md, "Unravellings").
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The step: P. Rouchon and J. F. Ralph, "Efficient quantum filtering for quantum f
 Phys. Rev. A 91, 012118 (2015). Its innovation, the record form of the classical increment: seed
 004 (I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics") eqs.
 (A.11)-(A.13).
+
+The step in one notation: the Physics page of the documentation (docs/physics.md, "Numerical steps").
 """
 
 from __future__ import annotations

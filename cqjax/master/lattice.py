@@ -34,6 +34,8 @@ varrho'(c) = U(c) [K0(c) varrho(c) K0(c) + dt sum_j M_j varrho(c - o_j) M_j^dag 
 with K0 = sqrt(I - dt sum_j M_j^dag M_j), U = exp(-i H_I dt / hbar), E the explicit negative-rate
 terms. Without E it is completely positive and trace preserving for dt <= 1 / max ||sum_j M_j^dag M_j||;
 mass that jumps off the grid is counted per side in ``lost``.
+
+The scheme in one notation: the Physics page of the documentation (docs/physics.md, "Numerical steps").
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ dynamics needs beyond that is derived in ``_generator.py``.
 
 Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classical dynamics";
 seed 003: J. Oppenheim, "A postquantum theory of classical gravity?".
+
+The equations in one notation: the Physics page of the documentation (docs/physics.md); each shipped
+model has its own page (docs/models/).
 """
 
 from __future__ import annotations
