@@ -50,7 +50,7 @@ def test_chi2_survival_and_boundary_mixture():
 
 
 def test_lr_test_detects_excess_decoherence_and_not_without():
-    """Rabi qubit, 32 paths of 100 steps. With excess dephasing gamma = 4 (3x the saturated rate
+    """Rabi qubit, 32 paths of 100 steps. With excess dephasing gamma = 4 (4x the saturated rate
     lam^2/4sigma^2 = 1) saturation is rejected (p < 1e-3); data simulated at saturation give
     2 log Lambda ~ 0 and p > 0.05 (p-values from the 50:50 chi2_0/chi2_1 mixture: gamma = 0 is on
     the boundary)."""
