@@ -40,3 +40,7 @@ __all__ = [
     "tradeoff_envelope",
     "tradeoff_rate",
 ]
+
+from .exact import sz_collapse_moment  # noqa: E402
+
+__all__ += ["sz_collapse_moment"]

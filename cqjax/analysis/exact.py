@@ -343,3 +343,33 @@ def seed000_min_eig_relative(
     c = abs(psi[0] * psi[1]) * g(p0) * np.exp(-4 * gamma_q * t)
     low = 0.5 * (a + b) - np.sqrt(0.25 * (a - b) ** 2 + c**2)
     return float(low.min() / (a + b).max())
+
+
+# --------------------------------------------------------------------------------------------
+# Collapse of a qubit under a q-independent measurement strength (Diosi, sqrt well)
+# --------------------------------------------------------------------------------------------
+
+
+def sz_collapse_moment(t: float, sz0: float, kappa: float, power: int = 2, n_nodes: int = 120) -> float:
+    """E[<sz>_t^power] for the healed dynamics of a qubit whose quantum noise is K = -kappa sz with a
+    constant kappa, and H_I diagonal: the law of <sz>_t is then that of a continuous measurement of
+    sz at strength kappa, whatever the classical path does [LOW eq. 12].
+
+    kappa = lam / sigma for the Diosi model [LOW eq. C.9] (``diosi_mean_sz_squared`` is power 2)
+    and kappa = lam / (4 gamma) for the sqrt(q) well [LOW eq. C.13], where sigma(q) = gamma / sqrt(q)
+    makes K independent of q: its <sz> law does not depend on q and equals Diosi's at equal kappa.
+    In branch s = +-1 (Born weight (1 + s sz0)/2) the record is Y_t = -2 kappa s t + W_t and
+    <sz>_t = tanh(artanh(sz0) - 2 kappa Y_t); W_t is integrated by Gauss-Hermite quadrature.
+    """
+    if t == 0:
+        return float(sz0**power)
+    x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    total = 0.0
+    for s in (1, -1):
+        y = -2 * kappa * s * t + np.sqrt(t) * x
+        total += (1 + s * sz0) / 2 * np.sum(w * np.tanh(np.arctanh(sz0) - 2 * kappa * y) ** power)
+    return float(total)
+
+
+__all__ += ["sz_collapse_moment"]
