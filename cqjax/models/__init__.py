@@ -11,6 +11,7 @@ from ._base import (
 from ._consistency import check_complete_positivity, check_positivity, consistency
 from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
 from ._registry import MODELS, register_model
+from .cq_chain import CQChain
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
 from .jump_oscillator import JumpOscillator
@@ -25,6 +26,7 @@ __all__ = [
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
+    "CQChain",
     "Diosi",
     "GHZLattice",
     "GeneralForm",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._base import AbstractModel
+from .cq_chain import CQChain
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
 from .jump_oscillator import JumpOscillator
@@ -19,6 +20,7 @@ MODELS: dict[str, type[AbstractModel]] = {
     "superposed_mass": SuperposedMass,
     "ghz_lattice": GHZLattice,
     "sqrt_well": SqrtWell,
+    "cq_chain": CQChain,
 }
 
 
