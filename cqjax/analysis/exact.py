@@ -447,3 +447,26 @@ def cq_chain_coherence(
 
 
 __all__ += ["cq_chain_coherence"]
+
+
+# --------------------------------------------------------------------------------------------
+# Anomalous heating of an oscillator coupled through its position (cqjax.HeatedOscillator)
+# --------------------------------------------------------------------------------------------
+
+
+def heating_rate(lam: float, sigma: float, mu: float, M: float = math.inf) -> tuple[float, float]:
+    """(d E<H_osc>/dt at q = 0, d E[H]/dt) for ``cqjax.HeatedOscillator``, H = p^2/2M + lam q x + H_osc.
+
+    The healed dynamics decoheres the oscillator with D0 D[x], D0 = lam^2 / (4 sigma^2) (the saturated
+    trade-off [LOW eq. 6] for the force -lam x), and by seed 003 eq. (130) (J. Oppenheim, "A
+    postquantum theory of classical gravity?", for one Lindblad operator L = x, D0 constant)
+        d<H_osc>/dt = (D0 / 2) <[x, [H_osc, x]]> = D0 / (2 mu)
+    (exactly, as [x, [H_osc, x]] = 1/mu). The total energy E[H] of the CQ state also takes the
+    classical diffusion, sigma^2 / (2M) from D2 d_p^2 (the Hamiltonian parts of the CQ generator
+    conserve it): d E[H]/dt = sigma^2 / (2M) + lam^2 / (8 sigma^2 mu), smallest at sigma^4 = M lam^2 / (4 mu).
+    """
+    anomalous = lam**2 / (8 * sigma**2 * mu)
+    return anomalous, sigma**2 / (2 * M) + anomalous
+
+
+__all__ += ["heating_rate"]

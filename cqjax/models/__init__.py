@@ -14,6 +14,7 @@ from ._registry import MODELS, register_model
 from .cq_chain import CQChain
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
+from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
@@ -31,6 +32,7 @@ __all__ = [
     "GHZLattice",
     "GeneralForm",
     "Generator",
+    "HeatedOscillator",
     "JumpOscillator",
     "JumpQubit",
     "MODELS",
