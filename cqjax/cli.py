@@ -292,6 +292,9 @@ def _master_summary(result, cfg, meta) -> str:
             f"{name:<16} {result.mean[name][-1]:>16.6g} +- "
             + (f"{err[-1]:>12.3g}" if err is not None else f"{'-':>12}")
         )
+    not_linear = [name for name in cfg.observables if name not in result.mean]
+    if not_linear:
+        lines.append(f"not computed (trajectory statistics, not linear in varrho): {', '.join(not_linear)}")
     k = int(np.argmin(result.min_eig))
     lines.append(
         f"min_eig {result.min_eig[k]:.3g} (at t = {result.t[k]:.4g}); trace {result.trace[-1]:.12g}, "

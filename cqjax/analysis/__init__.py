@@ -40,3 +40,11 @@ __all__ = [
     "tradeoff_envelope",
     "tradeoff_rate",
 ]
+
+from .exact import sz_collapse_moment  # noqa: E402
+
+__all__ += ["sz_collapse_moment"]
+
+from .exact import cq_chain_coherence, heating_rate  # noqa: E402
+
+__all__ += ["cq_chain_coherence", "heating_rate"]

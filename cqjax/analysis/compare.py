@@ -165,6 +165,9 @@ def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
     a non-finite input or z-score."""
     zs, skipped, problems = {}, [], []
     for name in [k[:-5] for k in run if k.endswith(".mean")]:
+        if "<" in name:  # a product of expectations (cqjax.spec.observables): not linear in varrho
+            skipped.append(f"{name} (not linear in the CQ state: the master equation cannot compute it)")
+            continue
         if f"{name}.mean" not in master or f"{name}.sem" not in run:
             skipped.append(name)
             continue

@@ -343,3 +343,130 @@ def seed000_min_eig_relative(
     c = abs(psi[0] * psi[1]) * g(p0) * np.exp(-4 * gamma_q * t)
     low = 0.5 * (a + b) - np.sqrt(0.25 * (a - b) ** 2 + c**2)
     return float(low.min() / (a + b).max())
+
+
+# --------------------------------------------------------------------------------------------
+# Collapse of a qubit under a q-independent measurement strength (Diosi, sqrt well)
+# --------------------------------------------------------------------------------------------
+
+
+def sz_collapse_moment(t: float, sz0: float, kappa: float, power: int = 2, n_nodes: int = 120) -> float:
+    """E[<sz>_t^power] for the healed dynamics of a qubit whose quantum noise is K = -kappa sz with a
+    constant kappa, and H_I diagonal: the law of <sz>_t is then that of a continuous measurement of
+    sz at strength kappa, whatever the classical path does [LOW eq. 12].
+
+    kappa = lam / sigma for the Diosi model [LOW eq. C.9] (``diosi_mean_sz_squared`` is power 2)
+    and kappa = lam / (4 gamma) for the sqrt(q) well [LOW eq. C.13], where sigma(q) = gamma / sqrt(q)
+    makes K independent of q: its <sz> law does not depend on q and equals Diosi's at equal kappa.
+    In branch s = +-1 (Born weight (1 + s sz0)/2) the record is Y_t = -2 kappa s t + W_t and
+    <sz>_t = tanh(artanh(sz0) - 2 kappa Y_t); W_t is integrated by Gauss-Hermite quadrature.
+    """
+    if t == 0:
+        return float(sz0**power)
+    x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    total = 0.0
+    for s in (1, -1):
+        y = -2 * kappa * s * t + np.sqrt(t) * x
+        total += (1 + s * sz0) / 2 * np.sum(w * np.tanh(np.arctanh(sz0) - 2 * kappa * y) ** power)
+    return float(total)
+
+
+__all__ += ["sz_collapse_moment"]
+
+
+# --------------------------------------------------------------------------------------------
+# Chains of classical-quantum sites (cqjax.CQChain), correlated noise
+# --------------------------------------------------------------------------------------------
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """exp(a) by scaling and squaring of a Taylor series (float64; small dense matrices)."""
+    norm = np.linalg.norm(a, 1)
+    s = max(0, int(np.ceil(np.log2(norm / 0.25))) if norm > 0.25 else 0)
+    a = a / 2**s
+    out, term = np.eye(len(a)), np.eye(len(a))
+    for j in range(1, 24):
+        term = term @ a / j
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+def _spins(index: int, n: int) -> np.ndarray:
+    """sz^x eigenvalues (+1 for |0>) of basis state ``index`` of n qubits, qubit 1 the most significant bit."""
+    return np.array([1.0 - 2.0 * ((index >> (n - 1 - x)) & 1) for x in range(n)])
+
+
+def cq_chain_coherence(
+    t: Float[ArrayLike, " T"], model, z0: Float[ArrayLike, " 2n"], a: int, b: int, rho_ab0: complex = 0.5
+) -> tuple[Complex[np.ndarray, " T"], float]:
+    """(E rho_ab(t), Gamma_ab) for the healed dynamics of ``cqjax.CQChain`` from the point z0, a start
+    with coherence rho_ab0 = <a|rho|b> between basis states a, b (configurations s_a, s_b).
+
+    H and the force operators F_{p_x} = -lam sz^x are diagonal, so the CQ master equation [LOW eq. 5]
+    for varrho_ab is a scalar Fokker-Planck equation: the classical point moves with the mean branch
+    force (F_a + F_b)/2 = -lam (s_a + s_b)/2 (the back-reaction term with D1 = 1/2), the springs and
+    the noise sigma_pp; varrho_ab decays at the saturated trade-off rate [LOW eq. 6]
+        Gamma_ab = 1/8 dF^T pinv(sigma_pp sigma_pp^T) dF,   dF = -lam (s_a - s_b),
+    and turns with -i (E_a - E_b) = -i lam q . (s_a - s_b). By Feynman-Kac,
+        E rho_ab(t) = rho_ab0 exp(-Gamma_ab t) E[exp(-i Phi_t)],  Phi_t = lam int_0^t q_s . (s_a - s_b) ds,
+    over the linear Gaussian path above, so E exp(-i Phi) = exp(-i E Phi - Var Phi / 2): the mean and
+    variance of (q, p, Phi) come from the matrix exponential (Van Loan's formula for the covariance).
+    """
+    n = model.n
+    m, k, lam = float(model.m), float(model.k), float(model.lam)
+    sig = float(model.sigma) * (np.eye(n) + float(model.c) * (np.eye(n, k=1) + np.eye(n, k=-1)))
+    ds, ss = _spins(a, n) - _spins(b, n), _spins(a, n) + _spins(b, n)
+    d_force = -lam * ds
+    gamma = float(d_force @ np.linalg.pinv(sig @ sig.T) @ d_force / 8)
+    diff = np.eye(n, k=1)[:-1] - np.eye(n)[:-1]  # (q_{x+1} - q_x) rows
+    lap = diff.T @ diff
+    size = 2 * n + 1
+    drift = np.zeros((size, size))
+    drift[:n, n : 2 * n] = np.eye(n) / m
+    drift[n : 2 * n, :n] = -k * lap
+    drift[2 * n, :n] = lam * ds
+    const = np.zeros(size)
+    const[n : 2 * n] = -lam * ss / 2
+    noise = np.zeros((size, n))
+    noise[n : 2 * n] = sig
+    y0 = np.concatenate([np.asarray(z0, np.float64), [0.0]])
+    out = []
+    for tt in np.atleast_1d(np.asarray(t, np.float64)):
+        aug = np.zeros((size + 1, size + 1))
+        aug[:size, :size], aug[:size, size] = drift * tt, const * tt
+        mean = (_expm(aug) @ np.append(y0, 1.0))[:size]
+        van = np.zeros((2 * size, 2 * size))
+        van[:size, :size], van[:size, size:], van[size:, size:] = -drift * tt, noise @ noise.T * tt, drift.T * tt
+        f = _expm(van)
+        cov = f[size:, size:].T @ f[:size, size:]
+        out.append(rho_ab0 * np.exp(-gamma * tt - 1j * mean[-1] - cov[-1, -1] / 2))
+    return np.array(out), gamma
+
+
+__all__ += ["cq_chain_coherence"]
+
+
+# --------------------------------------------------------------------------------------------
+# Anomalous heating of an oscillator coupled through its position (cqjax.HeatedOscillator)
+# --------------------------------------------------------------------------------------------
+
+
+def heating_rate(lam: float, sigma: float, mu: float, M: float = math.inf) -> tuple[float, float]:
+    """(d E<H_osc>/dt at q = 0, d E[H]/dt) for ``cqjax.HeatedOscillator``, H = p^2/2M + lam q x + H_osc.
+
+    The healed dynamics decoheres the oscillator with D0 D[x], D0 = lam^2 / (4 sigma^2) (the saturated
+    trade-off [LOW eq. 6] for the force -lam x), and by seed 003 eq. (130) (J. Oppenheim, "A
+    postquantum theory of classical gravity?", for one Lindblad operator L = x, D0 constant)
+        d<H_osc>/dt = (D0 / 2) <[x, [H_osc, x]]> = D0 / (2 mu)
+    (exactly, as [x, [H_osc, x]] = 1/mu). The total energy E[H] of the CQ state also takes the
+    classical diffusion, sigma^2 / (2M) from D2 d_p^2 (the Hamiltonian parts of the CQ generator
+    conserve it): d E[H]/dt = sigma^2 / (2M) + lam^2 / (8 sigma^2 mu), smallest at sigma^4 = M lam^2 / (4 mu).
+    """
+    anomalous = lam**2 / (8 * sigma**2 * mu)
+    return anomalous, sigma**2 / (2 * M) + anomalous
+
+
+__all__ += ["heating_rate"]

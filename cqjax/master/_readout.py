@@ -14,7 +14,7 @@ def _coordinate_factors(model, names, grid):
     pts = grid.mesh()
     for name in names:
         obs = parse_observable(name, model)
-        if obs.builtin is not None:  # purity, norm_error: properties of trajectories, not of varrho
+        if not obs.linear:  # purity, norm_error, products of expectations: properties of trajectories, not of varrho
             continue
         f = np.ones(pts.shape[:2])
         for i in obs.coord_indices:

@@ -11,8 +11,10 @@ from ._base import (
 from ._consistency import check_complete_positivity, check_positivity, consistency
 from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
 from ._registry import MODELS, register_model
+from .cq_chain import CQChain
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
+from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
@@ -25,10 +27,12 @@ __all__ = [
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
+    "CQChain",
     "Diosi",
     "GHZLattice",
     "GeneralForm",
     "Generator",
+    "HeatedOscillator",
     "JumpOscillator",
     "JumpQubit",
     "MODELS",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ._base import AbstractModel
+from .cq_chain import CQChain
 from .diosi import Diosi
 from .ghz_lattice import GHZLattice
+from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
@@ -19,6 +21,8 @@ MODELS: dict[str, type[AbstractModel]] = {
     "superposed_mass": SuperposedMass,
     "ghz_lattice": GHZLattice,
     "sqrt_well": SqrtWell,
+    "cq_chain": CQChain,
+    "heated_oscillator": HeatedOscillator,
 }
 
 
