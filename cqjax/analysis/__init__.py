@@ -1,7 +1,7 @@
 """Analysis: the ensemble against the master equation (``compare_results``), the closed-form
 results the simulations are checked against (``exact``) and Bloch vectors (``bloch``)."""
 
-from .bloch import bloch_vector
+from .bloch import bloch_vector, bloch_vector_rho
 from .compare import Comparison, compare_results, threshold
 from .exact import (
     diosi_coherence,
@@ -17,6 +17,7 @@ from .exact import (
 __all__ = [
     "Comparison",
     "bloch_vector",
+    "bloch_vector_rho",
     "compare_results",
     "diosi_coherence",
     "diosi_final_momentum",
