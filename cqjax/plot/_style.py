@@ -24,10 +24,13 @@ PANEL = (3.3, 2.5)  # inches per panel
 MAX_INCHES = 34.0  # a figure side never exceeds this (34 in x 110 dpi = 3740 px)
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
-    """Lay out, render with Agg and write ``fig`` to ``path`` (atomically, folders created)."""
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI, tight: bool = True) -> Path:
+    """Render ``fig`` with Agg and write it to ``path`` as a PNG (atomically, folders created);
+    ``tight``: crop to the drawn artists (a second layout pass; cqjax's own grids are laid out
+    already and skip it)."""
     FigureCanvasAgg(fig)
-    write_atomic(Path(path), lambda f: fig.savefig(f, dpi=dpi, format="png", bbox_inches="tight"))
+    kw = {"bbox_inches": "tight"} if tight else {}
+    write_atomic(Path(path), lambda f: fig.savefig(f, dpi=dpi, format="png", **kw))
     return Path(path)
 
 
@@ -37,13 +40,38 @@ def grid(n: int, max_cols: int = MAX_COLS) -> tuple[int, int]:
     return -(-max(n, 1) // cols), cols
 
 
-def panel_figure(n: int, panel: tuple[float, float] = PANEL, extra_height: float = 0.8, **subplots_kw):
-    """A figure with ``n`` panels in a grid (unused cells hidden); returns (fig, axes[:n])."""
+# Fixed margins in inches (a constrained or tight layout measures every tick label: several times
+# slower for a grid of panels): left for the y label, top for a two-line title, gaps for the
+# panel titles, tick labels and axis labels.
+_LEFT, _RIGHT, _TOP, _BOTTOM, _WGAP, _HGAP = 0.8, 0.25, 0.9, 0.55, 0.85, 0.75
+
+
+def grid_figure(rows: int, cols: int, panel: tuple[float, float] = PANEL, **subplots_kw):
+    """A figure of ``rows`` x ``cols`` panels of ``panel`` inches with fixed margins; each side
+    capped at ``MAX_INCHES`` (the panels shrink). Returns (fig, axes (rows, cols))."""
+    width = min(cols * panel[0] + (cols - 1) * _WGAP + _LEFT + _RIGHT, MAX_INCHES)
+    height = min(rows * panel[1] + (rows - 1) * _HGAP + _TOP + _BOTTOM, MAX_INCHES)
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(rows, cols, squeeze=False, **subplots_kw)
+    pw = (width - _LEFT - _RIGHT - (cols - 1) * _WGAP) / cols
+    ph = (height - _TOP - _BOTTOM - (rows - 1) * _HGAP) / rows
+    fig.subplots_adjust(
+        left=_LEFT / width,
+        right=1 - _RIGHT / width,
+        bottom=_BOTTOM / height,
+        top=1 - _TOP / height,
+        wspace=_WGAP / pw,
+        hspace=_HGAP / ph,
+    )
+    return fig, axes
+
+
+def panel_figure(n: int, panel: tuple[float, float] = PANEL, **subplots_kw):
+    """A figure with ``n`` panels in a grid of at most ``MAX_COLS`` columns (unused cells hidden);
+    returns (fig, axes[:n])."""
     rows, cols = grid(n)
-    width = min(panel[0] * cols, MAX_INCHES)
-    height = min(panel[1] * rows + extra_height, MAX_INCHES)
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, **subplots_kw).ravel()
+    fig, axes = grid_figure(rows, cols, panel, **subplots_kw)
+    axes = axes.ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, list(axes[:n])

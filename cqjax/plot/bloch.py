@@ -30,15 +30,18 @@ def draw_bloch_sphere(ax, labels: tuple[str, str] = ("|0>", "|1>")) -> None:
     ax.text(0, 0, -1.24, labels[1], fontsize=8, ha="center")
     for lim in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
         lim(-1.0, 1.0)
-    ax.set_box_aspect((1, 1, 1))
+    ax.set_box_aspect((1, 1, 1), zoom=1.3)
     ax.set_axis_off()
 
 
-def draw_bloch_path(ax, r: Float[np.ndarray, "T 3"], color, lw: float = 1.1, ends: bool = True) -> int:
-    """One Bloch-vector path: continuous pieces as lines; a jump between two saved times (a step
-    far longer than the path's typical step) as an open circle where it leaves and a dot where it
-    lands, no chord. Start: a black-edged dot; end: a cross. Returns the number of jumps."""
-    cut = jumps(r)
+def draw_bloch_path(
+    ax, r: Float[np.ndarray, "T 3"], color, lw: float = 1.1, ends: bool = True, has_jumps: bool = True
+) -> int:
+    """One Bloch-vector path: continuous pieces as lines; with ``has_jumps`` (a jump unravelling) a
+    jump between two saved times (a step far longer than the path's typical step) as an open circle
+    where it leaves and a dot where it lands, no chord. Start: a black-edged dot; end: a cross.
+    Returns the number of jumps drawn."""
+    cut = jumps(r) if has_jumps else np.zeros(0, int)
     for piece in pieces(r, cut):
         ax.plot(*piece.T, color=color, lw=lw)
     for i in cut:
@@ -68,10 +71,12 @@ def bloch_figure(results) -> Figure:
     if r is None:
         raise ValueError("bloch_figure: the results hold no qubit sample states")
     colors = sample_colors(r.shape[0])
-    fig = Figure(figsize=(5.6, 5.6), layout="constrained")
+    fig = Figure(figsize=(5.6, 5.6))
+    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=0.93)
     ax = fig.add_subplot(projection="3d")
     draw_bloch_sphere(ax)
-    n_jumps = sum(draw_bloch_path(ax, path, color) for path, color in zip(r, colors))
+    has_jumps = data["meta"].get("unravelling", "jump") == "jump"  # unknown: look for jumps
+    n_jumps = sum(draw_bloch_path(ax, path, color, has_jumps=has_jumps) for path, color in zip(r, colors))
     handles = [
         Line2D([], [], color="k", marker="o", ls="none", ms=5, label="start"),
         Line2D([], [], color="k", marker="x", ls="none", ms=6, label="end"),

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..analysis.compare import Comparison, argworst, compare_results
 from ._data import as_data
-from ._style import MAX_COLS, MAX_INCHES, MAX_PANELS, floor_note, plain_axis, rounding_floor, save_figure, time_colors
+from ._style import MAX_COLS, MAX_PANELS, floor_note, grid_figure, plain_axis, rounding_floor, save_figure, time_colors
 from .histogram import select_elements
 from .observables import describe_observable
 
@@ -33,8 +33,7 @@ def comparison_figure(run, master, comparison: Comparison | None = None) -> Figu
     cols = max(1, min(MAX_COLS, max(len(names), len(hist))))
     rows_obs, rows_hist = -(-len(names) // cols), -(-len(hist) // cols)
     rows = max(rows_obs + rows_hist, 1)
-    fig = Figure(figsize=(min(3.4 * cols, MAX_INCHES), min(2.7 * rows + 0.9, MAX_INCHES)), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
+    fig, axes = grid_figure(rows, cols, panel=(3.3, 2.5))
     for ax in axes.ravel():
         ax.set_visible(False)
     floor = rounding_floor(run.get("meta"))
@@ -140,4 +139,4 @@ def _verdict(comparison: Comparison, hidden: int) -> str:
 
 def plot_comparison(run, master, comparison: Comparison | None, path: str | os.PathLike) -> Path:
     """Write ``comparison_figure(run, master, comparison)`` to ``path`` (PNG); return the path."""
-    return save_figure(comparison_figure(run, master, comparison), path)
+    return save_figure(comparison_figure(run, master, comparison), path, tight=False)

@@ -17,12 +17,15 @@ from ._style import title as _title
 __all__ = ["draw_path", "phase_space_figure"]
 
 
-def draw_path(ax, x: np.ndarray, y: np.ndarray, color, lw: float = 1.0, ends: bool = True) -> int:
-    """One path y(x): continuous pieces as lines, a jump dotted with its landing point marked, a
-    dot at the start and a cross at the end. Returns the number of jumps."""
+def draw_path(
+    ax, x: np.ndarray, y: np.ndarray, color, lw: float = 1.0, ends: bool = True, has_jumps: bool = True
+) -> int:
+    """One path y(x): continuous pieces as lines; with ``has_jumps`` (a jump unravelling) a jump
+    dotted with its landing point marked; a dot at the start and a cross at the end. Returns the
+    number of jumps drawn."""
     xy = np.stack([x, y], axis=-1)
     scale = np.ptp(xy, axis=0)
-    cut = jumps(xy / np.where(scale > 0, scale, 1.0))
+    cut = jumps(xy / np.where(scale > 0, scale, 1.0)) if has_jumps else np.zeros(0, int)
     for piece in pieces(xy, cut):
         ax.plot(*piece.T, color=color, lw=lw, alpha=0.9)
     for i in cut:
@@ -58,11 +61,12 @@ def phase_space_figure(results, coords: Sequence[str] | None = None) -> Figure:
     colors = sample_colors(z.shape[0])
     fig, axes = panel_figure(shown, panel=(3.6, 3.0))
     n_jumps = 0
+    has_jumps = data["meta"].get("unravelling", "jump") == "jump"  # unknown: look for jumps
     for i, ax in enumerate(axes):
         q, p = z[..., i], z[..., m + i]
         against_t = _conserved(q)
         for k, color in enumerate(colors):
-            n_jumps += draw_path(ax, t if against_t else q[k], p[k], color)
+            n_jumps += draw_path(ax, t if against_t else q[k], p[k], color, has_jumps=has_jumps)
         ax.set_xlabel("t" if against_t else names[i])
         ax.set_ylabel(names[m + i])
         if against_t:

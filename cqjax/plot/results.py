@@ -43,4 +43,4 @@ def plot_results(results, out_dir: str | os.PathLike) -> list[Path]:
     Raises ValueError if the results lack the saved times ``t`` or a key a figure needs."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [save_figure(fig, out / name) for name, fig in results_figures(results).items()]
+    return [save_figure(fig, out / name, tight=False) for name, fig in results_figures(results).items()]
