@@ -1,5 +1,6 @@
 """Analysis: the ensemble against the master equation (``compare_results``), the closed-form
-results the simulations are checked against (``exact``) and Bloch vectors (``bloch``)."""
+results the simulations are checked against (``exact``), the healed dynamics against the
+mean-field prediction (``meanfield``) and Bloch vectors (``bloch``)."""
 
 from .bloch import bloch_vector, bloch_vector_rho
 from .compare import Comparison, compare_results, threshold
@@ -13,18 +14,23 @@ from .exact import (
     tradeoff_envelope,
     tradeoff_rate,
 )
+from .meanfield import coherence_prediction, moment_z_scores, seed000_validity_measures, seed000_validity_runs
 
 __all__ = [
     "Comparison",
     "bloch_vector",
     "bloch_vector_rho",
+    "coherence_prediction",
     "compare_results",
     "diosi_coherence",
     "diosi_final_momentum",
     "diosi_phase_diffusion",
+    "moment_z_scores",
     "seed000_deviation_moments",
     "seed000_validity_bounds",
     "seed000_validity_distances",
+    "seed000_validity_measures",
+    "seed000_validity_runs",
     "threshold",
     "tradeoff_envelope",
     "tradeoff_rate",
