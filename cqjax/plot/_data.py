@@ -57,6 +57,9 @@ def _from_object(result) -> dict:
         data["samples.rho" if np.ndim(psi) == 4 else "samples.psi"] = np.asarray(psi)
     for key, value in (getattr(result, "histogram", None) or {}).items():
         data[f"histogram.{key}"] = np.asarray(value)
+    for key in ("nonfinite", "stopped", "min_eig", "trace", "lost"):  # diagnostics, where present
+        if getattr(result, key, None) is not None:
+            data[key] = np.asarray(getattr(result, key))
     meta = getattr(result, "meta", None)
     data["meta"] = meta if isinstance(meta, Mapping) else {}
     return data
