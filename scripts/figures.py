@@ -80,6 +80,9 @@ def main() -> None:
     if args.list:
         print("\n".join(FIGURES))
         return
+    unknown = [name for name in args.only or [] if name not in FIGURES]
+    if unknown:  # before any run
+        parser.error(f"--only: unknown figure {unknown[0]!r}; have {', '.join(FIGURES)}")
     t0 = time.perf_counter()
     results = make(args.only, args.out, args.quick)
     made = sum(path is not None for path, _, _ in results.values())
