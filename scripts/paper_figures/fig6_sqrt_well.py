@@ -40,7 +40,7 @@ def mark_absorbed(fig, r: Runs) -> None:
             f"absorbed at t = {t_hit:.2f}: frozen after",
             (r.z[i, k, 0], r.z[i, k, 1]),
             textcoords="offset points",
-            xytext=(8, 4),
+            xytext=(8, -14),
             fontsize=7,
             color=color,
         )
