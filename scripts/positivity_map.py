@@ -44,30 +44,39 @@ def scan(n: int, t1: float, gamma_c: float, cells: int) -> dict[str, np.ndarray]
 
 
 def plot(data: dict, path: Path, t1: float, gamma_c: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The map on a Figure (no pyplot state): red cells have min_eig < 0 (not positive), white cells
+    min_eig = 0 to rounding (positive, the colour of 0 on the diverging scale); the black line is
+    the measured boundary, the orange dashed line the prediction of eq. (14)."""
     from matplotlib.colors import SymLogNorm
+    from matplotlib.figure import Figure
+
+    from cqjax.plot import save_figure
 
     x, y, z = data["gamma_product"], data["lam2_over_16"], data["min_eig"]
-    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    fig = Figure(figsize=(5.8, 4.8), layout="constrained")
+    ax = fig.subplots()
     lim = max(abs(z.min()), 1e-6)
     mesh = ax.pcolormesh(x, y, z, shading="nearest", cmap="RdBu", norm=SymLogNorm(linthresh=1e-6, vmin=-lim, vmax=lim))
     fig.colorbar(mesh, ax=ax, label="min_eig (smallest eigenvalue / largest cell trace)")
-    ax.contour(x, y, z, levels=[-1e-9], colors="k", linewidths=1.0)
-    ax.plot([x.min(), x.max()], [x.min(), x.max()], "--", color="orange", label=r"$\gamma_C\gamma_Q = \lambda^2/16$")
+    ax.plot(
+        [x.min(), x.max()],
+        [x.min(), x.max()],
+        "--",
+        color="orange",
+        lw=2.5,
+        label=r"eq. (14): $\gamma_C\gamma_Q = \lambda^2/16$",
+    )
+    ax.contour(x, y, z, levels=[-1e-9], colors="k", linewidths=1.0, zorder=5)
+    ax.plot([], [], "k-", lw=1.0, label="measured boundary (min_eig = 0)")
     ax.set_xlabel(r"$\gamma_C \gamma_Q$")
     ax.set_ylabel(r"$\lambda^2 / 16$")
     ax.set_title(
         f"seed 000: positivity of the partial Wigner function\n"
-        rf"$\gamma_C$ = {gamma_c}, t = {t1}, from a point in p; black: min_eig = 0",
-        fontsize=9,
+        rf"$\gamma_C$ = {gamma_c}, t = {t1}, from a point in p; red: min_eig < 0, white: min_eig = 0 (positive)",
+        fontsize=8.5,
     )
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    ax.legend(loc="upper left", fontsize=7.5)
+    save_figure(fig, path, dpi=120)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Analysis: the ensemble against the master equation (``compare_results``), the closed-form
-results the simulations are checked against (``exact``) and Bloch vectors (``bloch``)."""
+results the simulations are checked against (``exact``), the healed dynamics against the
+mean-field prediction (``meanfield``) and Bloch vectors (``bloch``)."""
 
-from .bloch import bloch_vector
+from .bloch import bloch_vector, bloch_vector_rho
 from .compare import Comparison, compare_results, threshold
 from .exact import (
     diosi_coherence,
@@ -19,10 +20,13 @@ from .exact import (
     tradeoff_envelope,
     tradeoff_rate,
 )
+from .meanfield import coherence_prediction, moment_z_scores, seed000_validity_measures, seed000_validity_runs
 
 __all__ = [
     "Comparison",
     "bloch_vector",
+    "bloch_vector_rho",
+    "coherence_prediction",
     "compare_results",
     "diosi_coherence",
     "diosi_final_momentum",
@@ -33,9 +37,12 @@ __all__ = [
     "seed000_min_eig_relative",
     "seed000_p_marginal_masses",
     "diosi_phase_diffusion",
+    "moment_z_scores",
     "seed000_deviation_moments",
     "seed000_validity_bounds",
     "seed000_validity_distances",
+    "seed000_validity_measures",
+    "seed000_validity_runs",
     "threshold",
     "tradeoff_envelope",
     "tradeoff_rate",

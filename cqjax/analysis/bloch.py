@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from jaxtyping import Complex, Float
 
-__all__ = ["bloch_vector"]
+__all__ = ["bloch_vector", "bloch_vector_rho"]
 
 
 def bloch_vector(psi: Complex[np.ndarray, "*batch d"]) -> Float[np.ndarray, "*batch 3"]:
@@ -38,3 +38,14 @@ def bloch_vector(psi: Complex[np.ndarray, "*batch d"]) -> Float[np.ndarray, "*ba
     sy = np.sum(flipped.conj() * psi * (1j**n) * (-1.0) ** ones, axis=-1)
     sz = np.sum(np.abs(psi) ** 2 * (-1.0) ** ones, axis=-1)
     return np.stack([sx.real, sy.real, sz], axis=-1)
+
+
+def bloch_vector_rho(rho: Complex[np.ndarray, "*batch 2 2"]) -> Float[np.ndarray, "*batch 3"]:
+    """(<sx>, <sy>, <sz>) = (2 Re rho_01, -2 Im rho_01, rho_00 - rho_11) of qubit density matrices
+    (normalised by their trace here); the length is 1 for a pure state, < 1 for a mixed one."""
+    rho = np.asarray(rho)
+    if rho.shape[-2:] != (2, 2):
+        raise ValueError(f"bloch_vector_rho: expected 2 x 2 density matrices, got shape {rho.shape}")
+    rho = rho / np.trace(rho, axis1=-2, axis2=-1)[..., None, None]
+    r01 = rho[..., 0, 1]
+    return np.stack([2 * r01.real, -2 * r01.imag, (rho[..., 0, 0] - rho[..., 1, 1]).real], axis=-1)
