@@ -490,7 +490,7 @@ def _plan(
     grid = TimeGrid.make(t1, dt, n_saves)
     used = local_devices(devices)
     model = cast_model(model, dtype)
-    obs = [parse_observable(name, model) for name in observables]
+    obs = [parse_observable(name, model, trajectories=True) for name in observables]
     if not obs:
         raise ValueError("observables.names: give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
