@@ -255,3 +255,36 @@ def test_public_operators():
     with pytest.raises(ValueError, match="basis"):
         ops.basis(2, 2)
     assert jax.numpy.asarray(ops.sigmaz()).dtype == jax.numpy.complex128  # x64 on in the tests
+
+
+def test_progress_moves_within_a_chunk(front, monkeypatch):
+    """With a bar and a long chunk the kernel (one of its own) ticks after save blocks (at most 8
+    per chunk), not once per chunk; the ticks add up to the trajectories; the numbers are those
+    without a bar. A short chunk (the default threshold) moves the bar once, by the chunk."""
+    import tqdm.auto
+
+    updates = []
+
+    class Bar:
+        def __init__(self, total, initial, **kwargs):
+            self.n = initial
+
+        def update(self, x):
+            updates.append(x)
+            self.n += x
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.setattr("cqjax.ensemble._progress.TICK_WORK", 1)  # this short chunk ticks too
+    shown = cqjax.run(
+        cqjax.Diosi(), PLUS, [0.0, 0.0], observables=OBSERVABLES, histogram=HIST, **(RUN | {"progress": True})
+    )
+    assert updates == [125.0] * 4  # one chunk of 500 trajectories, 4 save blocks
+    _same(shown, front)
+    monkeypatch.undo()
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    updates.clear()
+    cqjax.run(cqjax.Diosi(), PLUS, [0.0, 0.0], observables=OBSERVABLES, histogram=HIST, **(RUN | {"progress": True}))
+    assert updates == [500]
