@@ -4,8 +4,15 @@ Models (the physics) are ``eqx.Module``s with their parameters as pytree leaves;
 and solvers are the numerical method; ``run_ensemble`` is the chunked runner; ``simulate``
 integrates one differentiable trajectory (vmap it for batches); ``solve_master`` integrates the
 CQ master equation on a phase-space grid and ``compare_results`` checks one against the other.
+
+The front door: ``cqjax.run(model, state0, z0, ...)``, ``cqjax.master(...)`` and
+``cqjax.compare(ensemble, master)`` in one call each, results as objects (``Ensemble``,
+``Master``: ``save``, ``to_xarray``, ``plot``) and ``cqjax.load(path)``; ``cqjax.operators``
+builds operators and states. (``cqjax.master`` is the function; the subpackage stays importable
+as ``from cqjax.master import solve_master``.)
 """
 
+from . import operators
 from .analysis import Comparison, compare_results
 from .dynamics import (
     AbstractSolver,
@@ -27,6 +34,7 @@ from .ensemble import (
     trajectory_key,
 )
 from .errors import Interrupted, SimulationError
+from .front import Ensemble, Master, compare, load, master, run
 from .inference import (
     DataError,
     FitResult,
@@ -102,7 +110,9 @@ __all__ = [
     "Seed000",
     "SqrtWell",
     "SuperposedMass",
+    "Ensemble",
     "EnsembleResult",
+    "Master",
     "EulerMaruyama",
     "Healed",
     "HistogramSpec",
@@ -134,14 +144,19 @@ __all__ = [
     "pauli",
     "plot_comparison",
     "plot_results",
+    "compare",
     "compare_results",
     "generator",
     "initialize_distributed",
     "load_config",
+    "load",
     "load_results",
+    "master",
+    "operators",
     "parse_config",
     "parse_observable",
     "register_model",
+    "run",
     "run_ensemble",
     "save_master",
     "save_results",

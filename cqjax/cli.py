@@ -1,5 +1,5 @@
 """Command line: ``cqjax run|master|compare CONFIG``, ``cqjax compare RUN.npz MASTER.npz``,
-``cqjax plot RESULTS``.
+``cqjax plot RESULTS``, ``cqjax models``, ``cqjax init MODEL``, ``cqjax --version``.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import argparse
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,35 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("results", help="results .npz written by 'cqjax run'")
     pl.add_argument("--out", default=None, help="output folder (default: <results>_plots)")
     _fit_parser(sub)
+    _catalogue_parsers(p, sub)
     return p
+
+
+def _catalogue_parsers(p: argparse.ArgumentParser, sub) -> None:
+    """``--version``, ``cqjax models`` and ``cqjax init MODEL``."""
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"cqjax {__version__}")
+    sub.add_parser("models", help="list the registered models: coordinates, operators, parameters")
+    ini = sub.add_parser("init", help="print a commented config template for a registered model")
+    ini.add_argument("model", help="a registered model name (see 'cqjax models')")
+
+
+def _models(args) -> int:
+    from .io.catalogue import catalogue
+
+    print(catalogue())
+    return 0
+
+
+def _init(args) -> int:
+    from .io.catalogue import template
+    from .io.config import parse_config
+
+    text = template(args.model)
+    parse_config(tomllib.loads(text))  # a template that does not validate is a bug, not output
+    print(text, end="")
+    return 0
 
 
 def _job_arguments(parser: argparse.ArgumentParser, out: str, out_help: str) -> None:
@@ -448,10 +477,21 @@ def _fit(args) -> int:
     return 0
 
 
+_COMMANDS = {
+    "run": _run,
+    "master": _master,
+    "compare": _compare,
+    "plot": _plot,
+    "fit": _fit,
+    "models": _models,
+    "init": _init,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "master": _master, "compare": _compare, "plot": _plot, "fit": _fit}[args.command](args)
+        return _COMMANDS[args.command](args)
     except ValueError as err:  # ConfigError and the engine's input checks
         print(f"cqjax: error: {err}", file=sys.stderr)
         return 2

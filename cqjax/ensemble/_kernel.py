@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from ._keys import index_words, initial_key, noise_key, trajectory_key_words
 from ._loop import has_boundary, make_step, time_loop
+from ._progress import on_save
 from ._statistics import chunk_record
 
 
@@ -31,6 +32,7 @@ def chunk_kernel(
     mixed,
     pure,
     noise="gaussian",
+    ticks=False,
 ):
     """Per-save reductions (leading axis: saved time) of the chunk whose first trajectory has the
     32-bit index words (start_hi, start_lo); ``offsets`` (chunk,) are 0 .. chunk - 1 (sharded over
@@ -60,5 +62,6 @@ def chunk_kernel(
         mixed=mixed,
         boundary=has_boundary(model),
     )
-    _, records = time_loop(step, draw, (z0, psi0), grid, record)
+    tick = (lambda i: on_save(i, n_valid, grid.n_saves)) if ticks else None
+    _, records = time_loop(step, draw, (z0, psi0), grid, record, tick)
     return records

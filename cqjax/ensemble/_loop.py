@@ -38,11 +38,12 @@ def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: Ab
     return stopping_step
 
 
-def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable):
+def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable, on_save: Callable | None = None):
     """Nested scan: save points outer, noise blocks, then steps. Returns (final, records).
 
     ``draw(block_index, block_len)`` gives the block's standard normals with the step axis
-    first; ``record(state)`` is what is kept at each save point (including t = 0).
+    first; ``record(state)`` is what is kept at each save point (including t = 0); ``on_save(i)``
+    (optional, traced) runs after save block i (the runner's progress).
     """
     block = grid.block
     blocks_per_save = grid.steps_per_save // block
@@ -55,7 +56,10 @@ def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Cal
     def run_save(state, i):
         blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
         state, _ = jax.lax.scan(run_block, state, blocks)
-        return state, record(state)
+        out = record(state)
+        if on_save is not None:
+            on_save(i)
+        return state, out
 
     first = record(state)
     final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -55,6 +54,7 @@ from ._kernel import chunk_kernel
 from ._keys import MAX_INDEX, initial_key, split_index, trajectory_key
 from ._loop import has_boundary
 from ._processes import chunks_of, gather
+from ._progress import long_chunk, progress_bar
 from ._statistics import check_statistics, first_violation
 from ._time import TimeGrid
 
@@ -185,13 +185,14 @@ def run_ensemble(
         noise=noise,
         prng=prng,
     )
-    program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None)
+    show = progress and process == 0
+    program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None, ticks=show)
     fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
     acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples), 0)
     chunks = chunks_of(process, processes, first, -(-trajectories // program.chunk))
     done_before = int(acc.done)
     t0 = time.perf_counter()
-    with _progress(progress and process == 0, trajectories, done_before) as bar, stop_on_signals() as stop:
+    with progress_bar(show, trajectories, done_before) as bar, stop_on_signals() as stop:
         acc, failure = _stream(
             program, plan, acc, chunks, Checkpointer(path, fingerprint, checkpoint_seconds), stop, bar, nonfinite
         )
@@ -218,6 +219,7 @@ _KERNEL = jax.jit(
         "mixed",
         "pure",
         "noise",
+        "ticks",
     ),
 )
 
@@ -231,31 +233,40 @@ class _Program(NamedTuple):
     record: dict
     compile_seconds: float
     devices: list
+    ticks: bool = False  # the kernel feeds the progress bar within a chunk
 
 
-def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool) -> _Program:
+def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool, ticks: bool = False) -> _Program:
     """Compile the chunk kernel sharded over the plan's devices; on accelerators without an explicit
     ``chunk_size`` the chunk is sized from the free device memory and XLA's memory analysis of a
     first compilation. Refuses a kernel that does not fit in memory."""
     t0 = time.perf_counter()
     n_dev = len(plan.devices)
-    compiled, call, record = _lower(plan, initial, solver, histogram, plan.chunk)
+    compiled, call, record, ticking = _lower(plan, initial, solver, histogram, plan.chunk, ticks)
     chunk = plan.chunk
     free = device_memory(plan.devices[0])
     if sized and sized_from_memory(plan.devices) and (use := kernel_bytes(compiled)) is not None:
         better = chunk_from_memory(use[0] / (chunk // n_dev), free, n_dev, plan.trajectories)
         if better != chunk:
             chunk = better
-            compiled, call, record = _lower(plan, initial, solver, histogram, chunk)
+            compiled, call, record, ticking = _lower(plan, initial, solver, histogram, chunk, ticks)
     if (use := kernel_bytes(compiled)) is not None:
         check_fits("run.chunk_size", use[0] + use[1], free, "set a smaller run.chunk_size or fewer run.n_saves")
     return _Program(
-        call=call, chunk=chunk, record=record, compile_seconds=time.perf_counter() - t0, devices=plan.devices
+        call=call,
+        chunk=chunk,
+        record=record,
+        compile_seconds=time.perf_counter() - t0,
+        devices=plan.devices,
+        ticks=ticking,
     )
 
 
-def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
-    """(compiled kernel, its dispatcher, its record shapes) for chunks of ``chunk`` trajectories."""
+def _lower(plan: _Plan, initial, solver, histogram, chunk: int, ticks: bool = False):
+    """(compiled kernel, its dispatcher, its record shapes, whether it ticks) for chunks of ``chunk`` trajectories;
+    ``ticks``: a bar is shown, and the kernel feeds it within a chunk when the chunk is long
+    (``long_chunk``; a kernel of its own, so a run without a bar runs the kernel it had before)."""
+    ticks = ticks and long_chunk(chunk, plan.grid.n_steps)
     kernel = partial(
         _KERNEL,
         grid=plan.grid,
@@ -268,6 +279,7 @@ def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
         mixed=plan.mixed,
         pure=plan.pure,
         noise=plan.noise,
+        ticks=ticks,
     )
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, plan.observables, initial, plan.key)
@@ -275,7 +287,7 @@ def _lower(plan: _Plan, initial, solver, histogram, chunk: int):
     lowered = _KERNEL.lower(*args, *zero, **kernel.keywords)
     compiled, record = lowered.compile(), lowered.out_info
     call = lambda start, n_valid: compiled(*args, *split_index(start), offsets, np.int32(n_valid))
-    return compiled, call, record
+    return compiled, call, record, ticks
 
 
 def _stream(program: _Program, plan: _Plan, acc, chunks: range, checkpointer, stop, bar, policy):
@@ -300,24 +312,9 @@ def _stream(program: _Program, plan: _Plan, acc, chunks: range, checkpointer, st
             return acc, why
         acc = update(acc, rec, start, n_valid)
         checkpointer.maybe_save(acc, c + chunks.step, force=stop.signum is not None or nxt is None)
-        if bar is not None:
+        if bar is not None and not program.ticks:  # a ticking kernel moved the bar already
             bar.update(n_valid)
     return acc, None
-
-
-@contextmanager
-def _progress(show: bool, total: int, done: int):
-    """A progress bar over trajectories (None when not shown)."""
-    if not show:
-        yield None
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=done, unit="traj", unit_scale=True, dynamic_ncols=True)
-    try:
-        yield bar
-    finally:
-        bar.close()
 
 
 def _interrupted(signum, plan, program, acc, path, checkpoint, run_seconds, info):
@@ -490,7 +487,7 @@ def _plan(
     grid = TimeGrid.make(t1, dt, n_saves)
     used = local_devices(devices)
     model = cast_model(model, dtype)
-    obs = [parse_observable(name, model) for name in observables]
+    obs = [parse_observable(name, model, trajectories=True) for name in observables]
     if not obs:
         raise ValueError("observables.names: give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)

@@ -11,8 +11,9 @@ from ..models._base import AbstractModel
 from ..models._registry import MODELS
 
 
-def resolve_model(spec: str) -> type[AbstractModel]:
-    """A registered name, ``module:Class`` or ``file.py:Class`` -> the model class."""
+def resolve_model(spec: str, base: Path | None = None) -> type[AbstractModel]:
+    """A registered name, ``module:Class`` or ``file.py:Class`` -> the model class; a relative
+    ``file.py`` is resolved from ``base`` (a config file's folder; default the current directory)."""
     if spec in MODELS:
         return MODELS[spec]
     if ":" not in spec:
@@ -23,10 +24,10 @@ def resolve_model(spec: str) -> type[AbstractModel]:
     where, _, name = spec.rpartition(":")
     try:
         if where.endswith(".py"):
-            path = Path(where)
+            path = Path(where) if base is None else Path(base) / where  # an absolute path stays as it is
             module_spec = importlib.util.spec_from_file_location(path.stem, path)
             if module_spec is None or not path.exists():
-                raise FileNotFoundError(where)
+                raise FileNotFoundError(str(path))
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[module_spec.name] = module  # dataclasses look the module up
             module_spec.loader.exec_module(module)

@@ -191,7 +191,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
         raise ConfigError(f"config: cannot read {str(path)!r}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
-    return parse_config(apply_overrides(raw, list(overrides)))
+    return parse_config(apply_overrides(raw, list(overrides)), base=Path(path).parent)
 
 
 def _check_type(field: str, value, types) -> None:
@@ -209,14 +209,26 @@ def _section(raw: dict, name: str) -> dict:
     out = {}
     for key, (types, default) in schema.items():
         if key in given:
-            _check_type(f"{name}.{key}", given[key], types)
             value = given[key]
+            if types == (int,):
+                value = _integer(f"{name}.{key}", value)
+            _check_type(f"{name}.{key}", value, types)
             out[key] = float(value) if float in types and isinstance(value, int) else value
         elif default is ...:
             raise ConfigError(f"{name}.{key}: required")
         else:
             out[key] = default
     return out
+
+
+def _integer(field: str, value):
+    """An integer key given as an integral float (``trajectories = 1e5``) becomes that integer; a
+    float with a fractional part is refused; anything else is left to the type check."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and value == int(value)):
+            raise ConfigError(f"{field}: expected an integer, got {value!r}")
+        return int(value)
+    return value
 
 
 def _float_list(field: str, value, length: int | None = None) -> list[float]:
@@ -229,12 +241,12 @@ def _float_list(field: str, value, length: int | None = None) -> list[float]:
     return [float(v) for v in value]
 
 
-def _model(raw: dict) -> AbstractModel:
+def _model(raw: dict, base: Path | None = None) -> AbstractModel:
     spec = raw.get("model")
     if spec is None:
         raise ConfigError('model: required (e.g. model = "diosi")')
     try:
-        cls = resolve_model(spec)
+        cls = resolve_model(spec, base)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -244,6 +256,7 @@ def _model(raw: dict) -> AbstractModel:
         if key not in fields:
             raise ConfigError(f"params.{key}: unknown parameter of {spec!r}; allowed: {sorted(fields)}")
         if _is_static(fields[key]):  # a static field (a size such as the number of qubits): an integer
+            value = _integer(f"params.{key}", value)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"params.{key}: expected an integer, got {value!r}")
             kwargs[key] = value
@@ -330,13 +343,15 @@ def _rho(value, dim: int) -> np.ndarray:
     return rho
 
 
-def parse_config(raw: dict) -> RunConfig:
-    """Validate a raw config dict (as read from TOML) and build the run's objects."""
+def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
+    """Validate a raw config dict (as read from TOML) and build the run's objects. ``base``: the
+    folder a relative model file (``model = "my_model.py:Class"``) is resolved from (the config
+    file's folder; default: the current directory)."""
     for key, value in raw.items():
         if key not in _TOP:
             raise ConfigError(f"{key}: unknown key; allowed top-level keys: {sorted(_TOP)}")
         _check_type(key, value, _TOP[key])
-    model = _model(raw)
+    model = _model(raw, None if base is None else Path(base))
     run = _run_section(_section(raw, "run"))
     initial, resolved_initial = _initial_section(_section(raw, "initial"), model)
     names = _observables_section(_section(raw, "observables"), model)
@@ -490,7 +505,7 @@ def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
         if not (isinstance(b, list) and len(b) == 3):
             raise ConfigError(f"histogram.bins: each entry must be [lo, hi, n], got {b!r}")
         lo, hi = _float_list("histogram.bins", b[:2])
-        nb = b[2]
+        nb = _integer("histogram.bins", b[2])
         if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
             raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
         parsed.append((lo, hi, nb))
@@ -506,6 +521,7 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
         if key not in allowed:
             raise ConfigError(f"{field}: unknown key; allowed: {allowed}")
         if key == "cells":
+            value = [_integer(field, v) for v in value] if isinstance(value, list) else value
             if (
                 not isinstance(value, list)
                 or len(value) != 2

@@ -1,6 +1,7 @@
 """Results files (.npz): what ``cqjax run`` and ``cqjax master`` write and ``plot``/``compare`` read.
 
-Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``samples.z``
+Keys: ``t``; ``<name>.mean`` and ``<name>.sem`` per observable; ``coords``; ``counted`` (T,), the
+trajectories in the statistics at each saved time; ``samples.z``
 (k, T, n) and ``samples.psi`` (k, T, d) (``samples.rho`` (k, T, d, d) for mixed states);
 ``nonfinite`` (T,); ``stopped`` (T,), the fraction stopped by an absorbing rule; with a histogram,
 ``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
@@ -50,7 +51,17 @@ def environment() -> dict:
 
 def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
     """Write ``result`` and ``meta`` (JSON-serialisable) to an .npz file."""
-    arrays: dict[str, np.ndarray] = {"t": result.t, "coords": np.array(result.coords), "nonfinite": result.nonfinite}
+    return write_npz(path, ensemble_record(result, meta))
+
+
+def ensemble_record(result: EnsembleResult, meta: dict) -> dict[str, np.ndarray]:
+    """An ensemble result as the arrays of its results file (keys in the module docstring)."""
+    arrays: dict[str, np.ndarray] = {
+        "t": result.t,
+        "coords": np.array(result.coords),
+        "nonfinite": result.nonfinite,
+        "counted": result.counted,
+    }
     for name in result.mean:
         arrays[f"{name}.mean"] = result.mean[name]
         arrays[f"{name}.sem"] = result.sem[name]
@@ -63,11 +74,16 @@ def save_results(result: EnsembleResult, path: str | Path, meta: dict) -> Path:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
     arrays["meta"] = np.array(json.dumps(meta))
-    return write_npz(path, arrays)
+    return arrays
 
 
 def save_master(result, path: str | Path, meta: dict) -> Path:
     """Write a ``MasterResult`` and ``meta`` to an .npz file (keys in the module docstring)."""
+    return write_npz(path, master_record(result, meta))
+
+
+def master_record(result, meta: dict) -> dict[str, np.ndarray]:
+    """A ``MasterResult`` as the arrays of its results file (keys in the module docstring)."""
     arrays: dict[str, np.ndarray] = {
         "t": result.t,
         "coords": np.array(result.coords),
@@ -89,12 +105,17 @@ def save_master(result, path: str | Path, meta: dict) -> Path:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
     arrays["meta"] = np.array(json.dumps(meta))
-    return write_npz(path, arrays)
+    return arrays
+
+
+def decoded(arrays: dict) -> dict:
+    """A record as ``load_results`` returns it: ``meta`` decoded from JSON."""
+    out = dict(arrays)
+    out["meta"] = json.loads(str(out["meta"])) if "meta" in out else {}
+    return out
 
 
 def load_results(path: str | Path) -> dict:
     """Read a results file into a dict of arrays, with ``meta`` decoded."""
     with np.load(path, allow_pickle=False) as data:
-        out = {k: data[k] for k in data.files}
-    out["meta"] = json.loads(str(out["meta"])) if "meta" in out else {}
-    return out
+        return decoded({k: data[k] for k in data.files})

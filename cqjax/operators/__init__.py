@@ -1,6 +1,29 @@
-"""Quantum operators: dense (d, d) matrices, diagonals of diagonal models, and Pauli strings on
-n qubits applied without 2^n x 2^n matrices. ``pauli()`` is the one Pauli table."""
+"""Quantum operators for models and observables (public: ``cqjax.operators``).
 
+- ``sigmax()``, ``sigmay()``, ``sigmaz()``, ``identity(d)``, ``basis(d, k)``, ``tensor(*ops)``,
+  ``dag(op)``: dense operators and state vectors (JAX arrays);
+- ``pauli()``: the table {"sx", "sy", "sz"} a qubit model returns from ``operators()``;
+- ``pauli_string("XZI")`` / ``PauliString``: Pauli strings on n qubits applied without 2^n x 2^n
+  matrices; ``local(n, site, "Z")`` and ``global_string(n, "X")`` build the common ones.
+
+Internally the engine also keeps operator arithmetic for dense and diagonal representations
+(``_ops.py``).
+"""
+
+from ._build import basis, dag, identity, pauli_string, sigmax, sigmay, sigmaz, tensor
 from ._pauli import PauliString, global_string, local, pauli
 
-__all__ = ["PauliString", "global_string", "local", "pauli"]
+__all__ = [
+    "PauliString",
+    "basis",
+    "dag",
+    "global_string",
+    "identity",
+    "local",
+    "pauli",
+    "pauli_string",
+    "sigmax",
+    "sigmay",
+    "sigmaz",
+    "tensor",
+]

@@ -22,6 +22,11 @@ of the brackets is 2 or more: the CQ master equation cannot compute it (``cqjax 
 ``sz*sz``: the latter would be the operator sz^2 = I (and is refused as two operators). A name
 whose brackets have total power 1 (``<sz>``, ``p*<sz>``) is refused: it is the linear ``sz``,
 ``p*sz``.
+
+From Python an observable may also be an ``Observable`` built directly: ``Observable.of_operator``
+(any Hermitian (d, d) matrix or ``PauliString``) or ``Observable.of_function`` (a function
+f(z, rho) -> real scalar, evaluated on trajectories only, not linear in the CQ state);
+``parse_observable`` passes it through.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import re
 from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jax import Array
 
@@ -52,15 +58,36 @@ class Observable(eqx.Module):
     inside: Callable | None = None  # the model's absorbing rule, for the built-in ``stopped``
     expectations: tuple = ()  # operators O_i of the factors <O_i>^k_i
     powers: tuple[int, ...] = eqx.field(static=True, default=())
+    fn: Callable | None = eqx.field(static=True, default=None)  # a user's f(z, rho)
 
     @property
     def linear(self) -> bool:
         """True when the ensemble mean is Tr(O varrho) integrated against a function of z, so the
-        master equation can compute it: not for built-ins and products of expectations."""
-        return self.builtin is None and not self.powers
+        master equation can compute it: not for built-ins, products of expectations or functions f(z, rho)."""
+        return self.builtin is None and not self.powers and self.fn is None
+
+    def __hash__(self):  # by name and identity, so that results can be keyed by a ready-made observable
+        return hash((self.name, id(self)))
+
+    @classmethod
+    def of_operator(cls, name: str, operator) -> Observable:
+        """<O> for a Hermitian operator: a (d, d) array (anything ``jnp.asarray`` takes) or a ``PauliString``."""
+        op = operator if isinstance(operator, PauliString) else jnp.asarray(operator)
+        if not isinstance(op, PauliString) and (op.ndim != 2 or op.shape[0] != op.shape[1]):
+            raise ValueError(f"observables: {name!r}: an operator must be a square (d, d) matrix, got shape {op.shape}")
+        return cls(name=name, coord_indices=(), operator=op, builtin=None)
+
+    @classmethod
+    def of_function(cls, name: str, fn: Callable) -> Observable:
+        """f(z, rho) -> real scalar on one trajectory (rho = |psi><psi| / <psi|psi> for pure states).
+        The function is static for ``jax.jit``: a new function object compiles the kernel anew."""
+        return cls(name=name, coord_indices=(), operator=None, builtin=None, fn=fn)
 
     def __call__(self, z: Array, psi: Array) -> Array:
         """Value on one trajectory at one time."""
+        if self.fn is not None:
+            rho = psi / jnp.trace(psi) if psi.ndim == 2 else jnp.outer(psi, jnp.conj(psi)) / jnp.vdot(psi, psi)
+            return jnp.real(jnp.asarray(self.fn(z, rho))).astype(z.dtype)
         if self.builtin == "stopped":
             return jnp.where(self.inside(z), 0.0, 1.0).astype(z.dtype)
         if psi.ndim == 2:  # a density matrix
@@ -130,8 +157,14 @@ def _operator_product(text: str, name: str, ops: dict, field: str) -> tuple[Arra
     return operator, op_name
 
 
-def parse_observable(name: str, model: AbstractModel, field: str = "observables.names") -> Observable:
-    """Parse ``name`` against the model's coordinates and operators; errors name the field."""
+def parse_observable(
+    name: str | Observable, model: AbstractModel, field: str = "observables.names", *, trajectories: bool = False
+) -> Observable:
+    """Parse ``name`` against the model's coordinates and operators; errors name the field. An
+    ``Observable`` passes through (its operator checked against the model's d); one defined by a
+    function f(z, rho) only where ``trajectories`` (the master equation reads operators off its grid)."""
+    if isinstance(name, Observable):
+        return _checked(name, model, field, trajectories)
     if name == "stopped":
         if not isinstance(model, AbstractAbsorbingModel):
             raise ValueError(
@@ -179,3 +212,18 @@ def parse_observable(name: str, model: AbstractModel, field: str = "observables.
         expectations=tuple(expectations),
         powers=tuple(powers),
     )
+
+
+def _checked(obs: Observable, model: AbstractModel, field: str, trajectories: bool) -> Observable:
+    """A ready-made observable, refused where it cannot be evaluated."""
+    if obs.fn is not None and not trajectories:
+        raise ValueError(
+            f"{field}: {obs.name!r} is a function f(z, rho), evaluated on trajectories only; the master equation "
+            "takes observable names and operators"
+        )
+    if obs.operator is not None:
+        d = jax.eval_shape(model.hamiltonian, jnp.zeros(model.n_coords)).shape[-1]
+        shape = (obs.operator.dim,) * 2 if isinstance(obs.operator, PauliString) else obs.operator.shape
+        if shape != (d, d):
+            raise ValueError(f"{field}: {obs.name!r}: the operator has shape {shape}, the model's d = {d}")
+    return obs
