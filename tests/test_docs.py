@@ -191,13 +191,16 @@ def test_model_pages_show_each_models_parameters_and_coordinates(site):
 
 
 def test_api_reference_renders_every_public_name_once(site):
+    import cqjax
+
     raw = (site / "api" / "index.html").read_text()
     headings = re.findall(r'<h\d id="(cqjax\.[\w.]+)"', raw)
     assert len(headings) == len(set(headings)), "an object is documented twice"
     names = set(public_names())
     for h in headings:  # a public name documented as the member of another: a module documented in its place
         parts = h.split(".")[1:]
-        assert not (len(parts) == 2 and parts[0] in names and parts[1] in names), h
+        owner_is_class = len(parts) == 2 and isinstance(getattr(cqjax, parts[0], None), type)  # a method
+        assert not (len(parts) == 2 and parts[0] in names and parts[1] in names and not owner_is_class), h
     for name in public_names():
         assert re.search(rf'id="cqjax\.([\w.]+\.)?{name}"', raw), f"cqjax.{name} has no entry in the API reference"
 
