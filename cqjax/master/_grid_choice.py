@@ -69,10 +69,10 @@ def choose_grid(
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     names = model.coords
-    width = _guess_width(model, initial, t1)
+    auto = [c not in extent for c in names]
+    width = _guess_width(model, initial, t1) if any(auto) else np.ones(len(names))
     lo = [float(extent[c][0]) if c in extent else float(mean[i] - 0.5 * width[i]) for i, c in enumerate(names)]
     hi = [float(extent[c][1]) if c in extent else float(mean[i] + 0.5 * width[i]) for i, c in enumerate(names)]
-    auto = [c not in extent for c in names]
     cells = list(cells or default_cells(len(names)))
     per_axis = max(8, min(_PILOT_CELLS, math.floor(_PILOT_TOTAL ** (1 / len(names)))))
     pilot_cells = tuple(min(n, per_axis) for n in cells)
