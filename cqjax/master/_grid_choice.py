@@ -87,11 +87,10 @@ def choose_grid(
             else:
                 lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
     grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
-    return grid, {
-        "pilot_rounds": rounds,
-        "single_value": reduced,
-        "conserved": [c for c, m in zip(names, moves) if not m],
-    }
+    info = {"pilot_rounds": rounds, "single_value": reduced}
+    if any(auto):
+        info["conserved"] = [c for c, m in zip(names, moves) if not m]
+    return grid, info
 
 
 def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ...], int]:
@@ -99,6 +98,8 @@ def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ..
     loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; returns which
     axes anything moves along and the number of pilot runs."""
     moves, rounds = (True,) * len(lo), 0
+    if not any(auto):  # every extent given: nothing to pilot (the run's lattice says what moves)
+        return moves, rounds
     for _ in range(12):
         pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
         gen = lattice_generator(model, pilot)

@@ -340,6 +340,7 @@ def solve_master(
         run_seconds=run.run_seconds,
         completely_positive=run.gen.completely_positive,
         info={
+            "conserved": [c for c, m in zip(model.coords, run.gen.moves) if not m],
             **grid_info,
             "cells": list(grid.cells),
             "extent": {c: [grid.lo[i], grid.hi[i]] for i, c in enumerate(model.coords)},
