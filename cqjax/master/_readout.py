@@ -5,10 +5,12 @@ observables' bounds and the error envelope."""
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from ..models._base import AbstractAbsorbingModel
 from ..spec.histogram import HistogramSpec
 from ..spec.observables import parse_observable
 from .grid import PhaseSpaceGrid
@@ -19,12 +21,26 @@ def _coordinate_factors(model, names, grid):
     pts = grid.mesh()
     for name in names:
         obs = parse_observable(name, model)
+        if obs.builtin == "stopped":  # the mass frozen in the cells outside the domain
+            yield name, outside_mask(model, grid), None
+            continue
         if obs.builtin is not None:  # purity, norm_error: properties of trajectories, not of varrho
             continue
         f = np.ones(pts.shape[:-1])
         for i in obs.coord_indices:
             f = f * pts[..., i]
         yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)
+
+
+def outside_mask(model, grid: PhaseSpaceGrid, inverse: bool = False) -> np.ndarray:
+    """1.0 on the cells whose centre is outside an absorbing model's domain, else 0.0 (``inverse``:
+    the other way round); all inside for a model without an absorbing rule."""
+    if not isinstance(model, AbstractAbsorbingModel):
+        inside = np.ones(grid.cells, bool)
+    else:
+        pts = grid.points(jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
+        inside = np.asarray(jax.jit(jax.vmap(model.inside))(pts.reshape(-1, grid.ndim))).reshape(grid.cells)
+    return inside.astype(float) if inverse else (~inside).astype(float)
 
 
 class Readout(eqx.Module):

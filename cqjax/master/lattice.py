@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
-from ..models._base import AbstractJumpModel, AbstractModel, is_diagonal
+from ..models._base import AbstractAbsorbingModel, AbstractJumpModel, AbstractModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
 from .grid import PhaseSpaceGrid
@@ -134,21 +134,26 @@ def map_cells(f, points: Array):
 
 
 def _cell_fields(model: AbstractModel, grid: PhaseSpaceGrid, dtype, cdtype):
-    """The model on every cell centre (flattened): H_I / hbar, F, drift, D2, extra channels, jumps."""
+    """The model on every cell centre (flattened): H_I / hbar, F, drift, D2, extra channels, jumps.
+
+    An absorbing model's cells outside its domain (``inside`` false at the centre) get no
+    dynamics at all (every field zero: no jumps out, U = I): mass that jumps into them stays
+    frozen there, as a stopped trajectory's point and state do, and is what ``stopped`` reads."""
     jumpy = isinstance(model, AbstractJumpModel)
+    absorbing = isinstance(model, AbstractAbsorbingModel)
 
     def cell(z):
         g = generator(model, z)
         sigma = jnp.asarray(model.noise(z), z.dtype)
+        d2 = 0.5 * sigma @ sigma.T
+        fields = (g.h.astype(cdtype), g.force.astype(cdtype), g.drift, d2, extra_channels(model, z))
         jumps = model.jump_channels(z) if jumpy else None
-        return (
-            g.h.astype(cdtype),
-            g.force.astype(cdtype),
-            g.drift,
-            0.5 * sigma @ sigma.T,
-            extra_channels(model, z),
-            jumps,
-        )
+        if absorbing:  # the model may be undefined (NaN) outside: where, not multiplication
+            keep = model.inside(z)
+            fields = jax.tree.map(lambda x: jnp.where(keep, x, jnp.zeros_like(x)), fields)
+            if jumps is not None:
+                jumps = (jnp.where(keep, jumps[0], jnp.zeros_like(jumps[0])), jumps[1])
+        return (*fields, jumps)
 
     points = grid.points(dtype).reshape(-1, grid.ndim)
     h, force, drift, d2, diss, jump_data = jax.tree.map(np.asarray, map_cells(cell, points))

@@ -44,7 +44,7 @@ from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
-from ._readout import Readout, observable_bounds, project_histogram, read, running_envelope
+from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
 from .grid import PhaseSpaceGrid
 from .lattice import advance, lattice_generator, map_cells, step_operators
 
@@ -193,6 +193,7 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     points = grid.points(dtype).reshape(-1, model.n_coords)
     rel, amount = jax.tree.map(np.asarray, map_cells(lambda z: consistency(model, z, True), points))
+    rel = np.where(outside_mask(model, grid, inverse=True).reshape(-1, 1) > 0, rel, 0.0)  # no dynamics outside
     checks = (2,) if allow_non_cp else (2, 0, 1)
     for c in checks:
         k = int(np.argmax(rel[:, c]))
