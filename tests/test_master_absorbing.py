@@ -5,20 +5,24 @@ mass. Checked against the first-passage law of Brownian motion with drift, and o
 semi-classical dynamics").
 """
 
+import contextlib
+import io
 from math import erf, exp, sqrt
 from typing import ClassVar
 
 import jax.numpy as jnp
 import numpy as np
+from helpers import config_dict, toml_text
 
 import cqjax
 from cqjax import InitialState, solve_master
+from cqjax.cli import main
 from cqjax.operators import pauli
 
 C, SIGMA, A, T1 = 0.5, 1.0, 1.0, 1.0
 
 
-class _PushedToAWall(cqjax.AbstractDiagonalModel, cqjax.AbstractAbsorbingModel):
+class PushedToAWall(cqjax.AbstractDiagonalModel, cqjax.AbstractAbsorbingModel):
     """H = c q sz: a constant force -c sz on p, q conserved, noise sigma on p; absorbed at p <= -a."""
 
     c: float = C
@@ -58,7 +62,7 @@ def test_stopped_mass_follows_the_first_passage_law_and_converges():
         p0 = -delta / 2  # a cell centre: the centres are -a - delta/2 + k delta
         init = InitialState(jnp.array([1.0, p0]), jnp.array([1.0, 0.0]))
         r = solve_master(
-            _PushedToAWall(),
+            PushedToAWall(),
             init,
             t1=T1,
             n_saves=4,
@@ -73,3 +77,32 @@ def test_stopped_mass_follows_the_first_passage_law_and_converges():
         assert np.all(np.diff(r.mean["stopped"]) >= 0)
         errors.append(np.max(np.abs(r.mean["stopped"] - exact)))
     assert errors[0] / errors[1] > 1.7 and errors[1] < 0.02, errors  # first order: 0.027, 0.014
+
+
+def _compare(args):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(args)
+    return code, out.getvalue()
+
+
+def test_compare_checks_the_stopped_fraction_and_catches_a_wrong_force(tmp_path):
+    """Trajectories stopped at the wall against the master's frozen mass: they agree; a master
+    with c = 0.8 instead of 0.5 (a stronger push to the wall) is caught."""
+    raw = config_dict(
+        model=f"{__file__}:PushedToAWall",
+        initial={"z_mean": [1.0, -0.01], "psi": "zero"},  # a cell centre; the wall between two
+        run={"t1": 1.0, "dt": 1e-3, "trajectories": 4000, "n_saves": 4, "seed": 2, "precision": "float64"},
+        observables={"names": ["p", "stopped"]},
+        histogram=None,
+        master={"cells": [1, 250], "q": [0.5, 1.5], "p": [-1.02, 3.98], "error_estimate": False},
+    )
+    raw["params"] = {"c": C, "sigma": SIGMA, "a": A}
+    cfg = tmp_path / "wall.toml"
+    cfg.write_text(toml_text(raw))
+    code, out = _compare(["compare", str(cfg), "--out", str(tmp_path / "ok"), "--no-progress"])
+    assert code == 0 and "stopped" in out, out
+    wrong = str(tmp_path / "wrong.npz")
+    assert _compare(["master", str(cfg), "--set", "params.c=0.8", "--out", wrong, "--no-progress"])[0] == 0
+    code, out = _compare(["compare", str(tmp_path / "ok" / "run.npz"), wrong, "--out", str(tmp_path / "bad")])
+    assert code == 1 and "DISAGREE" in out, out
