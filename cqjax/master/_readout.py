@@ -69,8 +69,7 @@ def read(readout: Readout, rho: Complex[Array, "*cells d d"]) -> dict[str, Array
     varrho_c), and ``marginal``: varrho summed over the axes the histogram does not keep."""
     n = rho.ndim - 2
     tr = jnp.real(jnp.trace(rho, axis1=-2, axis2=-1))
-    herm = 0.5 * (rho + jnp.conj(jnp.swapaxes(rho, -1, -2)))
-    low = jnp.min(jnp.linalg.eigvalsh(herm))
+    low = jnp.min(_smallest_eigenvalue(0.5 * (rho + jnp.conj(jnp.swapaxes(rho, -1, -2)))))
     weighted = jnp.einsum("o...,...ij->oij", readout.factors.astype(rho.dtype), rho)
     out = {
         "trace": jnp.sum(tr),
@@ -80,6 +79,15 @@ def read(readout: Readout, rho: Complex[Array, "*cells d d"]) -> dict[str, Array
     if readout.histogram_axes:
         out["marginal"] = jnp.sum(rho, axis=tuple(a for a in range(n) if a not in readout.histogram_axes))
     return out
+
+
+def _smallest_eigenvalue(herm: Array) -> Array:
+    """Per cell, the smallest eigenvalue of Hermitian (..., d, d) matrices (closed form for d = 2:
+    batched eigvalsh of tiny matrices costs more than the step on the CPU)."""
+    if herm.shape[-1] == 2:
+        a, d, b = jnp.real(herm[..., 0, 0]), jnp.real(herm[..., 1, 1]), herm[..., 0, 1]
+        return 0.5 * (a + d) - jnp.sqrt(0.25 * (a - d) ** 2 + jnp.abs(b) ** 2)
+    return jnp.min(jnp.linalg.eigvalsh(herm), axis=-1)
 
 
 def observable_bounds(model, names, grid) -> dict[str, float]:
