@@ -171,3 +171,14 @@ def test_correlated_noise_is_refused_naming_the_block():
     extent = {"q1": (-1.35, 1.35), "q2": (-1.35, 1.35), "p1": (-3.6, 3.6), "p2": (-3.6, 3.6)}
     with pytest.raises(ValueError, match=r"correlated noise D2\[p1, p2\]"):
         solve_master(Correlated(), init, t1=T1, n_saves=1, cells=SMALL, extent=extent)
+
+
+def test_save_density_picks_saved_times_and_refuses_others():
+    from cqjax.master.solver import density_indices
+
+    assert density_indices(100, 1.0, None).tolist() == [0, 20, 40, 60, 80, 100]
+    assert density_indices(4, 1.0, None).tolist() == [0, 1, 2, 3, 4]
+    assert density_indices(100, 1.0, 1).tolist() == [100]
+    assert density_indices(10, 2.0, [0.4, 2.0]).tolist() == [2, 10]
+    with pytest.raises(ValueError, match="master.save_density: 0.3 is not a saved time"):
+        density_indices(10, 2.0, [0.3])
