@@ -16,6 +16,7 @@ import pytest
 
 import cqjax
 from cqjax.io.config import apply_overrides
+from cqjax.master.grid import default_cells
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -312,6 +313,9 @@ INVALID = {
     "master extent one number": ("master.q", [1.0], "master.q"),
     "master extent not numbers": ("master.q", ["a", 1.0], "master.q"),
     "master error_estimate not bool": ("master.error_estimate", 1, "master.error_estimate"),
+    "master save_density zero": ("master.save_density", 0, "master.save_density"),
+    "master save_density not times": ("master.save_density", ["a"], "master.save_density"),
+    "master save_density negative time": ("master.save_density", [-0.5], "master.save_density"),
 }
 
 
@@ -368,7 +372,10 @@ def test_master_section_parses(base):
     kw = cfg.master_kwargs()
     assert kw["cells"] == (32, 48) and kw["t1"] == cfg.t1 and kw["observables"] == cfg.observables
     defaults = cqjax.parse_config(copy.deepcopy(base)).master
-    assert defaults.cells == (128, 128) and defaults.dt is None and defaults.extent == {}
+    assert defaults.cells is None and defaults.dt is None and defaults.extent == {}  # per number of axes:
+    assert default_cells(2) == (128, 128) and default_cells(4) == (24, 24, 24, 24)
+    saves = _set(copy.deepcopy(base), "master", {"save_density": [0.0, 0.2]})
+    assert cqjax.parse_config(saves).master_kwargs()["save_density"] == (0.0, 0.2)
 
 
 @pytest.mark.parametrize(

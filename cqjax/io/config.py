@@ -80,15 +80,18 @@ _TOP = {
 
 @dataclass
 class MasterOptions:
-    """The ``[master]`` section: grid cells per axis, extents {coordinate: (lo, hi)} (automatic
-    where absent), time step (automatic if None), whether to estimate the discretisation error, and
-    whether to integrate a generator that is not completely positive (refused by default)."""
+    """The ``[master]`` section: grid cells per axis (one per coordinate; default by the number of
+    axes), extents {coordinate: (lo, hi)} (automatic where absent), time step (automatic if None),
+    whether to estimate the discretisation error, whether to integrate a generator that is not
+    completely positive (refused by default), and which densities to keep (``save_density``: a
+    count or a list of saved times; default a handful)."""
 
-    cells: tuple[int, int] = (128, 128)
+    cells: tuple[int, ...] | None = None
     extent: dict = dataclasses.field(default_factory=dict)
     dt: float | None = None
     error_estimate: bool = True
     allow_non_cp: bool = False
+    save_density: int | tuple[float, ...] | None = None
 
 
 class ConfigError(ValueError):
@@ -133,6 +136,7 @@ class RunConfig:
             histogram=self.histogram,
             error_estimate=self.master.error_estimate,
             allow_non_cp=self.master.allow_non_cp,
+            save_density=self.master.save_density,
         )
 
     def run_kwargs(self) -> dict:
@@ -368,7 +372,10 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
         resolved["histogram"] = {"coords": list(histogram.coords), "bins": [list(b) for b in histogram.bins]}
     if "master" in raw:
         resolved["master"] = {
-            "cells": list(master.cells),
+            "cells": None if master.cells is None else list(master.cells),
+            "save_density": master.save_density
+            if not isinstance(master.save_density, tuple)
+            else list(master.save_density),
             "dt": master.dt,
             "error_estimate": master.error_estimate,
             "allow_non_cp": master.allow_non_cp,
@@ -513,8 +520,9 @@ def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
 
 
 def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
-    """Validate ``[master]``: cells = [Nq, Np], dt, error_estimate, allow_non_cp, and <coordinate> = [lo, hi]."""
-    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", *model.coords]
+    """Validate ``[master]``: cells (one per coordinate), dt, error_estimate, allow_non_cp, save_density and
+    <coordinate> = [lo, hi]."""
+    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", "save_density", *model.coords]
     opts = MasterOptions()
     for key, value in given.items():
         field = f"master.{key}"
@@ -524,13 +532,15 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
             value = [_integer(field, v) for v in value] if isinstance(value, list) else value
             if (
                 not isinstance(value, list)
-                or len(value) != 2
+                or len(value) != model.n_coords
                 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
             ):
                 raise ConfigError(
-                    f"{field}: expected two integers >= 1 (cells along {list(model.coords)}), got {value!r}"
+                    f"{field}: expected {model.n_coords} integers >= 1 (cells along {list(model.coords)}), got {value}"
                 )
-            opts.cells = (value[0], value[1])
+            opts.cells = tuple(value)
+        elif key == "save_density":
+            opts.save_density = _save_density(field, value)
         elif key == "dt":
             _check_type(field, value, (float, int))
             if not math.isfinite(value) or value <= 0:
@@ -546,3 +556,18 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
                 raise ConfigError(f"{field}: expected [lo, hi] with lo < hi, got {value!r}")
             opts.extent[key] = (lo, hi)
     return opts
+
+
+def _save_density(field: str, value) -> int | tuple[float, ...]:
+    """``master.save_density``: a count >= 1 or a non-empty list of times >= 0 (checked against the
+    saved times by ``solve_master``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ConfigError(f"{field}: expected a count >= 1 or a list of saved times, got {value}")
+        return value
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{field}: expected a count >= 1 or a non-empty list of saved times, got {value!r}")
+    times = tuple(_float_list(field, value, len(value)))
+    if any(not math.isfinite(t) or t < 0 for t in times):
+        raise ConfigError(f"{field}: times must be finite and >= 0, got {value!r}")
+    return times

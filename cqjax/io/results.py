@@ -10,9 +10,10 @@ parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside``
 
 Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``histogram.*`` and
 ``meta``, and add ``<name>.err`` and ``histogram.err`` (estimated discretisation error),
-``density`` (T, Nq, Np, d, d) complex64, ``grid.coords``, ``grid.<coord>`` (cell centres),
-``grid.edges.<coord>``, and the diagnostics ``min_eig``, ``trace``, ``lost`` (T,) and
-``lost.sides`` (T, 2, 2): mass lost per coordinate through its low and high side.
+``density`` (S, *cells, d, d) complex64 at the times ``density.t`` (S,) (``master.save_density``),
+``grid.coords``, ``grid.<coord>`` (cell centres), ``grid.edges.<coord>``, and the diagnostics
+``min_eig``, ``trace``, ``lost`` (T,) and ``lost.sides`` (T, n, 2): mass lost per coordinate
+through its low and high side.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def master_record(result, meta: dict) -> dict[str, np.ndarray]:
         "coords": np.array(result.coords),
         "grid.coords": np.array(result.coords),
         "density": result.density.astype(np.complex64),
+        "density.t": result.density_t,
         "min_eig": result.min_eig,
         "trace": result.trace,
         "lost": result.lost,

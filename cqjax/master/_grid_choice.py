@@ -11,10 +11,13 @@ from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._generator import generator
 from ..spec.initial import InitialState
 from ._initial import initial_masses, initial_moments
-from .grid import DEFAULT_CELLS, PhaseSpaceGrid
+from .grid import PhaseSpaceGrid, default_cells
 from .lattice import advance, lattice_generator, step_operators
 
-_PILOT_CELLS = 64
+_PILOT_CELLS = 64  # per axis at most
+
+
+_PILOT_TOTAL = 2**14  # cells in all at most (a 4-D pilot: 11 per axis)
 
 
 _LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses less than this
@@ -33,7 +36,7 @@ def _guess_width(model: AbstractModel, initial: InitialState, t1: float) -> np.n
     g = generator(model, z)
     sigma = np.asarray(model.noise(z))
     d2 = 0.5 * np.diag(sigma @ sigma.T)
-    force = np.abs(np.asarray(g.force)).reshape(2, -1).max(axis=1)
+    force = np.abs(np.asarray(g.force)).reshape(len(mean), -1).max(axis=1)
     width = 12 * np.sqrt(np.diag(cov) + 2 * d2 * t1) + 2 * t1 * (np.abs(np.asarray(g.drift)) + force)
     if isinstance(model, AbstractJumpModel):
         ops, shifts = model.jump_channels(z)
@@ -56,7 +59,7 @@ def choose_grid(
     model: AbstractModel,
     initial: InitialState,
     t1: float,
-    cells: tuple[int, int] = DEFAULT_CELLS,
+    cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[PhaseSpaceGrid, dict]:
     """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run loses
@@ -66,14 +69,37 @@ def choose_grid(
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     names = model.coords
-    width = _guess_width(model, initial, t1)
+    auto = [c not in extent for c in names]
+    width = _guess_width(model, initial, t1) if any(auto) else np.ones(len(names))
     lo = [float(extent[c][0]) if c in extent else float(mean[i] - 0.5 * width[i]) for i, c in enumerate(names)]
     hi = [float(extent[c][1]) if c in extent else float(mean[i] + 0.5 * width[i]) for i, c in enumerate(names)]
-    auto = [c not in extent for c in names]
-    cells = list(cells)
-    pilot_cells = tuple(min(n, _PILOT_CELLS) for n in cells)
-    moves = (True, True)
-    rounds = 0
+    cells = list(cells or default_cells(len(names)))
+    per_axis = max(8, min(_PILOT_CELLS, math.floor(_PILOT_TOTAL ** (1 / len(names)))))
+    pilot_cells = tuple(min(n, per_axis) for n in cells)
+    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells)
+    reduced = []
+    for i in range(len(names)):
+        if auto[i] and not moves[i]:
+            if std[i] == 0:
+                cells[i] = 1
+                lo[i], hi[i] = mean[i] - 0.5, mean[i] + 0.5
+                reduced.append(names[i])
+            else:
+                lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
+    grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
+    info = {"pilot_rounds": rounds, "single_value": reduced}
+    if any(auto):
+        info["conserved"] = [c for c, m in zip(names, moves) if not m]
+    return grid, info
+
+
+def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ...], int]:
+    """Widen ``lo``/``hi`` (in place) along the automatic axes until a pilot run on ``pilot_cells``
+    loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; returns which
+    axes anything moves along and the number of pilot runs."""
+    moves, rounds = (True,) * len(lo), 0
+    if not any(auto):  # every extent given: nothing to pilot (the run's lattice says what moves)
+        return moves, rounds
     for _ in range(12):
         pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
         gen = lattice_generator(model, pilot)
@@ -81,8 +107,9 @@ def choose_grid(
         if not any(a and m for a, m in zip(auto, moves)):
             break
         sides, reach = _pilot_run(gen, initial, pilot, t1)
+        rounds += 1
         grew = False
-        for i in range(2):
+        for i in range(len(lo)):
             if not (auto[i] and moves[i]):
                 continue
             w = hi[i] - lo[i]
@@ -93,27 +120,13 @@ def choose_grid(
                 hi[i] += w
                 grew = True
         if not grew:  # trim what the pilot barely reached (1e-6 of the mass per side), keep 2 cells more
-            for i in range(2):
+            for i in range(len(lo)):
                 if auto[i] and moves[i]:
                     first, last = reach[i]
                     e = pilot.edges(i)
                     lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
             break
-    reduced = []
-    for i in range(2):
-        if auto[i] and not moves[i]:
-            if std[i] == 0:
-                cells[i] = 1
-                lo[i], hi[i] = mean[i] - 0.5, mean[i] + 0.5
-                reduced.append(names[i])
-            else:
-                lo[i], hi[i] = mean[i] - 7 * std[i], mean[i] + 7 * std[i]
-    grid = align_grid(PhaseSpaceGrid(lo=lo, hi=hi, cells=cells), model, initial, auto)
-    return grid, {
-        "pilot_rounds": rounds + 1,
-        "single_value": reduced,
-        "conserved": [c for c, m in zip(names, moves) if not m],
-    }
+    return moves, rounds
 
 
 def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -127,13 +140,14 @@ def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, l
     per = max(1, math.ceil(max(t1 * gen.rate_bound / 0.1, 4 * max(grid.cells)) / segments))
     dt = t1 / (per * segments)
     ops = step_operators(gen, dt)
-    rho, lost = jnp.asarray(rho), jnp.zeros((2, 2), dtype)
-    reach = [np.zeros(grid.cells[0]), np.zeros(grid.cells[1])]
+    n = grid.ndim
+    rho, lost = jnp.asarray(rho), jnp.zeros((n, 2), dtype)
+    reach = [np.zeros(c) for c in grid.cells]
     for k in range(segments + 1):
         if k:
             rho, lost = advance(rho, lost, gen.channels, ops, jnp.asarray(dt, dtype), per)
         tr = np.real(np.trace(np.asarray(rho), axis1=-2, axis2=-1))
-        reach = [np.maximum(reach[0], tr.sum(1)), np.maximum(reach[1], tr.sum(0))]
+        reach = [np.maximum(r, tr.sum(axis=tuple(a for a in range(n) if a != i))) for i, r in enumerate(reach)]
     spans = []
     for r in reach:  # keep the cells inside which all but _TRIM_TOL of the largest marginal lies
         low = np.nonzero(np.cumsum(r) > _TRIM_TOL)[0]
@@ -143,21 +157,22 @@ def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, l
 
 
 def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
-    """|shift| per jump channel and axis (k, 2) at z_mean; empty for models without jumps."""
+    """|shift| per jump channel and axis (k, n) at z_mean; empty for models without jumps."""
     if not isinstance(model, AbstractJumpModel):
-        return np.zeros((0, 2))
+        return np.zeros((0, model.n_coords))
     _, shifts = model.jump_channels(jnp.asarray(initial.z_mean))
     return np.abs(np.asarray(shifts, float))
 
 
-def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState, axes=(True, True)) -> PhaseSpaceGrid:
+def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState, axes=None) -> PhaseSpaceGrid:
     """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
     the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
     than half a cell where the initial state is a point, so that the point is a cell centre."""
     mean, cov = initial_moments(initial)
     shifts = _jump_shifts(model, initial)
     lo, hi, cells = list(grid.lo), list(grid.hi), list(grid.cells)
-    for i in range(2):
+    axes = [True] * grid.ndim if axes is None else axes
+    for i in range(grid.ndim):
         if not axes[i] or cells[i] == 1:
             continue
         s = shifts[:, i][shifts[:, i] > 0] if shifts.size else np.zeros(0)

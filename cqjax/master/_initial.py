@@ -1,4 +1,4 @@
-"""The initial CQ state as cell masses on the grid."""
+"""The initial CQ state as cell masses on the grid (any number of axes)."""
 
 from __future__ import annotations
 
@@ -9,51 +9,73 @@ import numpy as np
 from ..spec.initial import InitialState
 from .grid import PhaseSpaceGrid
 
+_SAMPLES = 2**22  # points at most for the density of a correlated Gaussian
+
 
 def initial_moments(initial: InitialState) -> tuple[np.ndarray, np.ndarray]:
     mean = np.asarray(initial.z_mean, float)
-    cov = np.zeros((2, 2)) if initial.z_cov is None else np.asarray(initial.z_cov, float)
+    n = mean.shape[0]
+    cov = np.zeros((n, n)) if initial.z_cov is None else np.asarray(initial.z_cov, float)
     return mean, cov
+
+
+def _axis_weights(mean: float, std: float, edges: np.ndarray, axis: int) -> np.ndarray:
+    """The probability of each cell along one axis (a point: its cell)."""
+    if std == 0:
+        w = np.zeros(len(edges) - 1)
+        k = np.searchsorted(edges, mean, side="right") - 1
+        if not 0 <= k < len(w):
+            raise ValueError(
+                f"initial.z_mean: {mean} lies outside the master grid [{edges[0]:.4g}, {edges[-1]:.4g}] "
+                f"along axis {axis}"
+            )
+        w[k] = 1.0
+        return w
+    cdf = 0.5 * (1 + np.vectorize(math.erf)((edges - mean) / (std * math.sqrt(2))))
+    return np.diff(cdf)
+
+
+def _correlated_mass(mean: np.ndarray, cov: np.ndarray, grid: PhaseSpaceGrid, axes: list[int]) -> np.ndarray:
+    """Cell masses of N(mean, cov) restricted to the correlated ``axes``, by the density at sub^k
+    points per cell (sub = 8 in 2-D, fewer where that would exceed ``_SAMPLES`` points)."""
+    cells = [grid.cells[a] for a in axes]
+    sub = 8
+    while sub > 1 and math.prod(cells) * sub ** len(axes) > _SAMPLES:
+        sub //= 2
+    mids = []
+    for a in axes:
+        x = np.linspace(grid.lo[a], grid.hi[a], grid.cells[a] * sub + 1)
+        mids.append(0.5 * (x[1:] + x[:-1]))
+    x = np.stack(np.meshgrid(*mids, indexing="ij"), -1) - mean[axes]
+    c = cov[np.ix_(axes, axes)]
+    dens = np.exp(-0.5 * np.einsum("...i,ij,...j->...", x, np.linalg.inv(c), x))
+    dens /= np.sqrt((2 * np.pi) ** len(axes) * np.linalg.det(c))
+    dv = math.prod(m[1] - m[0] for m in mids)
+    return (dens * dv).reshape([v for n in cells for v in (n, sub)]).sum(axis=tuple(range(1, 2 * len(axes), 2)))
 
 
 def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[np.ndarray, float]:
     """Cell masses of N(z_mean, z_cov) |psi><psi| and the probability that lies off the grid.
 
-    Exact cell integrals for an uncorrelated covariance (a point along an axis of zero variance:
-    its cell); otherwise the density at 8 x 8 points per cell.
+    Exact cell integrals along uncorrelated axes (a point along an axis of zero variance: its
+    cell); the axes with correlations among them by the density at several points per cell.
     """
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    weights = []
-    for i in range(2):
-        edges = grid.edges(i)
-        if std[i] == 0:
-            w = np.zeros(grid.cells[i])
-            k = np.searchsorted(edges, mean[i], side="right") - 1
-            if not 0 <= k < grid.cells[i]:
-                raise ValueError(
-                    f"initial.z_mean: {mean[i]} lies outside the master grid "
-                    f"[{edges[0]:.4g}, {edges[-1]:.4g}] along axis {i}"
-                )
-            w[k] = 1.0
-        else:
-            cdf = 0.5 * (1 + np.vectorize(math.erf)((edges - mean[i]) / (std[i] * math.sqrt(2))))
-            w = np.diff(cdf)
-        weights.append(w)
-    if std[0] > 0 and std[1] > 0 and abs(cov[0, 1]) > 1e-12 * std[0] * std[1]:
-        sub = 8
-        pts = [np.linspace(e[0], e[-1], (len(e) - 1) * sub + 1) for e in (grid.edges(0), grid.edges(1))]
-        mid = [0.5 * (x[1:] + x[:-1]) for x in pts]
-        qq, pp = np.meshgrid(*mid, indexing="ij")
-        x = np.stack([qq - mean[0], pp - mean[1]], -1)
-        inv = np.linalg.inv(cov)
-        dens = np.exp(-0.5 * np.einsum("...i,ij,...j->...", x, inv, x)) / (2 * np.pi * np.sqrt(np.linalg.det(cov)))
-        dv = (mid[0][1] - mid[0][0]) * (mid[1][1] - mid[1][0])
-        mass = (dens * dv).reshape(grid.cells[0], sub, grid.cells[1], sub).sum(axis=(1, 3))
-    else:
-        mass = np.outer(weights[0], weights[1])
-    rho_q = _initial_rho(initial)
-    rho = mass[:, :, None, None] * rho_q
+    n = grid.ndim
+    corr = np.abs(cov - np.diag(np.diag(cov))) > 1e-12 * np.outer(std, std)
+    correlated = [i for i in range(n) if std[i] > 0 and corr[i].any()]
+    mass = np.ones(())
+    for i in range(n):
+        if i not in correlated:
+            w = _axis_weights(float(mean[i]), float(std[i]), grid.edges(i), i)
+            mass = np.multiply.outer(mass, w)
+    if correlated:
+        block = _correlated_mass(mean, cov, grid, correlated)
+        mass = np.multiply.outer(mass, block)
+        order = [i for i in range(n) if i not in correlated] + correlated
+        mass = np.transpose(mass, np.argsort(order))
+    rho = mass[..., None, None] * _initial_rho(initial)
     return np.asarray(rho, dtype), float(1.0 - mass.sum())
 
 

@@ -1,9 +1,16 @@
-"""What is read off the grid: observable means and bounds, the histogram projection, min_eig."""
+"""What is read off the grid at every saved time, on the device: the trace, min_eig, observable
+means and the marginal of varrho on the histogram's axes; on the host: the histogram bins, the
+observables' bounds and the error envelope."""
 
 from __future__ import annotations
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Complex, Float
 
+from ..models._base import AbstractAbsorbingModel
 from ..spec.histogram import HistogramSpec
 from ..spec.observables import parse_observable
 from .grid import PhaseSpaceGrid
@@ -14,24 +21,73 @@ def _coordinate_factors(model, names, grid):
     pts = grid.mesh()
     for name in names:
         obs = parse_observable(name, model)
-        if not obs.linear:  # purity, norm_error, products of expectations: properties of trajectories, not of varrho
+        if obs.builtin == "stopped":  # the mass frozen in the cells outside the domain
+            yield name, outside_mask(model, grid), None
             continue
-        f = np.ones(pts.shape[:2])
+        if not obs.linear:  # purity, norm_error, products of expectations, functions: trajectories only
+            continue
+        f = np.ones(pts.shape[:-1])
         for i in obs.coord_indices:
             f = f * pts[..., i]
         yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)
 
 
-def observable_means(model, names, grid, masses) -> dict[str, np.ndarray]:
-    """sum_c f(z_c) Tr(O masses_c) per saved time."""
-    out = {}
-    for name, f, op in _coordinate_factors(model, names, grid):
-        if op is None:
-            val = np.real(np.trace(masses, axis1=-2, axis2=-1))
-        else:
-            val = np.real(np.einsum("ij,...ji->...", op, masses))
-        out[name] = np.einsum("ab,tab->t", f, val)
+def outside_mask(model, grid: PhaseSpaceGrid, inverse: bool = False) -> np.ndarray:
+    """1.0 on the cells whose centre is outside an absorbing model's domain, else 0.0 (``inverse``:
+    the other way round); all inside for a model without an absorbing rule."""
+    if not isinstance(model, AbstractAbsorbingModel):
+        inside = np.ones(grid.cells, bool)
+    else:
+        pts = grid.points(jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
+        inside = np.asarray(jax.jit(jax.vmap(model.inside))(pts.reshape(-1, grid.ndim))).reshape(grid.cells)
+    return inside.astype(float) if inverse else (~inside).astype(float)
+
+
+class Readout(eqx.Module):
+    """The observables as fields f_o(z_c) (O, *cells) and operators (O, d, d) (identity for a
+    coordinate observable), and the grid axes a histogram keeps (sorted; empty: none)."""
+
+    names: tuple[str, ...] = eqx.field(static=True)
+    factors: Array
+    operators: Array
+    histogram_axes: tuple[int, ...] = eqx.field(static=True)
+
+    @staticmethod
+    def build(model, names, grid: PhaseSpaceGrid, d: int, histogram: HistogramSpec | None, dtype) -> Readout:
+        rows = list(_coordinate_factors(model, names, grid))
+        cdtype = jnp.result_type(dtype, jnp.complex64)
+        factors = np.stack([f for _, f, _ in rows]) if rows else np.zeros((0, *grid.cells))
+        ops = np.stack([np.eye(d) if op is None else op for _, _, op in rows]) if rows else np.zeros((0, d, d))
+        axes = () if histogram is None else tuple(sorted(model.coords.index(c) for c in histogram.coords))
+        return Readout(tuple(n for n, _, _ in rows), jnp.asarray(factors, dtype), jnp.asarray(ops, cdtype), axes)
+
+
+@eqx.filter_jit
+def read(readout: Readout, rho: Complex[Array, "*cells d d"]) -> dict[str, Array]:
+    """At one saved time: ``trace`` (mass on the grid), ``min_eig`` (the smallest eigenvalue of a
+    cell's varrho relative to the largest cell trace), ``means`` (O,): sum_c f_o(z_c) Tr(O_o
+    varrho_c), and ``marginal``: varrho summed over the axes the histogram does not keep."""
+    n = rho.ndim - 2
+    tr = jnp.real(jnp.trace(rho, axis1=-2, axis2=-1))
+    low = jnp.min(_smallest_eigenvalue(0.5 * (rho + jnp.conj(jnp.swapaxes(rho, -1, -2)))))
+    weighted = jnp.einsum("o...,...ij->oij", readout.factors.astype(rho.dtype), rho)
+    out = {
+        "trace": jnp.sum(tr),
+        "min_eig": low / jnp.maximum(jnp.max(tr), 1e-300),
+        "means": jnp.real(jnp.einsum("oij,oji->o", readout.operators, weighted)),
+    }
+    if readout.histogram_axes:
+        out["marginal"] = jnp.sum(rho, axis=tuple(a for a in range(n) if a not in readout.histogram_axes))
     return out
+
+
+def _smallest_eigenvalue(herm: Array) -> Array:
+    """Per cell, the smallest eigenvalue of Hermitian (..., d, d) matrices (closed form for d = 2:
+    batched eigvalsh of tiny matrices costs more than the step on the CPU)."""
+    if herm.shape[-1] == 2:
+        a, d, b = jnp.real(herm[..., 0, 0]), jnp.real(herm[..., 1, 1]), herm[..., 0, 1]
+        return 0.5 * (a + d) - jnp.sqrt(0.25 * (a - d) ** 2 + jnp.abs(b) ** 2)
+    return jnp.min(jnp.linalg.eigvalsh(herm), axis=-1)
 
 
 def observable_bounds(model, names, grid) -> dict[str, float]:
@@ -57,34 +113,24 @@ def _overlap(edges_bins: np.ndarray, grid: PhaseSpaceGrid, axis: int) -> np.ndar
 
 
 def project_histogram(
-    masses: np.ndarray, grid: PhaseSpaceGrid, coords: tuple[str, ...], spec: HistogramSpec
+    marginal: Complex[np.ndarray, "T *kept d d"],
+    total: Float[np.ndarray, " T"],
+    grid: PhaseSpaceGrid,
+    coords: tuple[str, ...],
+    spec: HistogramSpec,
 ) -> dict[str, np.ndarray]:
-    """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates)."""
+    """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates),
+    from its ``marginal`` on the kept axes (in grid order) and the ``total`` mass on the grid."""
     axes = [coords.index(c) for c in spec.coords]
-    w = [_overlap(e, grid, a) for e, a in zip(spec.edges(), axes)]
-    if len(axes) == 1:
-        other = 1 - axes[0]
-        marginal = masses.sum(axis=1 + other)  # (T, N_axis, d, d)
-        binned = np.einsum("bc,tcij->tbij", w[0], marginal)
-    else:
-        wq, wp = (w[0], w[1]) if axes == [0, 1] else (w[1], w[0])
-        binned = np.einsum("xa,yb,tabij->txyij", wq, wp, masses)
-        if axes != [0, 1]:
-            binned = np.swapaxes(binned, 1, 2)
+    kept = sorted(axes)
+    binned = np.transpose(marginal, (0, *(1 + kept.index(a) for a in axes), marginal.ndim - 2, marginal.ndim - 1))
+    for k, (e, a) in enumerate(zip(spec.edges(), axes)):
+        binned = np.moveaxis(np.tensordot(_overlap(e, grid, a), binned, axes=([1], [1 + k])), 0, 1 + k)
     inside = np.real(np.trace(binned, axis1=-2, axis2=-1)).reshape(binned.shape[0], -1).sum(-1)
-    total = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(masses.shape[0], -1).sum(-1)
     out = {"density": binned / spec.cell_volume, "coords": np.array(spec.coords), "outside": total - inside}
     for c, e in zip(spec.coords, spec.edges()):
         out[f"edges.{c}"] = e
     return out
-
-
-def min_eig_over_cells(masses: np.ndarray) -> np.ndarray:
-    herm = 0.5 * (masses + np.conj(np.swapaxes(masses, -1, -2)))
-    ev = np.linalg.eigvalsh(herm)  # (T, Nq, Np, d)
-    tr = np.real(np.trace(masses, axis1=-2, axis2=-1))
-    t = ev.shape[0]
-    return ev.reshape(t, -1).min(-1) / np.maximum(tr.reshape(t, -1).max(-1), 1e-300)
 
 
 def running_envelope(x: np.ndarray, n_axes: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The phase-space grid of the master equation."""
+"""The phase-space grid of the master equation: 2k axes, one per coordinate (q_1..q_k, p_1..p_k)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,32 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-DEFAULT_CELLS = (128, 128)  # cells per axis (q, p) unless given
+DEFAULT_CELLS = (128, 128)  # cells per axis (q, p) unless given, one degree of freedom
+_DEFAULT_PER_AXIS = {2: 128, 4: 24}  # cells per axis by the number of axes; beyond: about 10^6 cells
+
+
+def default_cells(n_axes: int) -> tuple[int, ...]:
+    """Cells per axis when none are given: 128^2 for one degree of freedom, 24^4 for two."""
+    per = _DEFAULT_PER_AXIS.get(n_axes, max(4, math.floor(1e6 ** (1 / n_axes))))
+    return (per,) * n_axes
 
 
 class PhaseSpaceGrid(eqx.Module):
-    """A uniform grid of ``cells`` (Nq, Np) cells over [lo, hi] per coordinate, for one (q, p) pair.
+    """A uniform grid of ``cells`` cells over [lo, hi] per coordinate, one axis per coordinate.
 
     An axis with one cell holds a conserved coordinate at a single value (its cell centre).
     """
 
-    lo: tuple[float, float] = eqx.field(static=True, converter=lambda x: tuple(float(v) for v in x))
-    hi: tuple[float, float] = eqx.field(static=True, converter=lambda x: tuple(float(v) for v in x))
-    cells: tuple[int, int] = eqx.field(static=True, converter=lambda x: tuple(int(v) for v in x))
+    lo: tuple[float, ...] = eqx.field(static=True, converter=lambda x: tuple(float(v) for v in x))
+    hi: tuple[float, ...] = eqx.field(static=True, converter=lambda x: tuple(float(v) for v in x))
+    cells: tuple[int, ...] = eqx.field(static=True, converter=lambda x: tuple(int(v) for v in x))
 
     def __check_init__(self):
-        for i in range(2):
+        if not (len(self.lo) == len(self.hi) == len(self.cells) >= 1):
+            raise ValueError(
+                f"master grid: lo, hi and cells need one entry per axis, got {self.lo}, {self.hi}, {self.cells}"
+            )
+        for i in range(len(self.cells)):
             if not (self.hi[i] > self.lo[i]) or self.cells[i] < 1:
                 raise ValueError(
                     f"master grid: axis {i} needs lo < hi and >= 1 cells, got "
@@ -31,7 +42,15 @@ class PhaseSpaceGrid(eqx.Module):
                 )
 
     @property
-    def spacing(self) -> tuple[float, float]:
+    def ndim(self) -> int:
+        return len(self.cells)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.cells)
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
         return tuple((h - l) / n for l, h, n in zip(self.lo, self.hi, self.cells))
 
     @property
@@ -46,10 +65,10 @@ class PhaseSpaceGrid(eqx.Module):
         return 0.5 * (e[1:] + e[:-1])
 
     def mesh(self) -> np.ndarray:
-        """Cell centres (Nq, Np, 2) as a float64 numpy array (host-side arithmetic)."""
-        qq, pp = np.meshgrid(self.centres(0), self.centres(1), indexing="ij")
-        return np.stack([qq, pp], axis=-1)
+        """Cell centres (*cells, n) as a float64 numpy array (host-side arithmetic)."""
+        axes = np.meshgrid(*(self.centres(i) for i in range(self.ndim)), indexing="ij")
+        return np.stack(axes, axis=-1)
 
-    def points(self, dtype=None) -> Float[Array, "Nq Np 2"]:
-        """Cell centres (Nq, Np, 2) as a JAX array of ``dtype``."""
+    def points(self, dtype=None) -> Float[Array, "*cells n"]:
+        """Cell centres (*cells, n) as a JAX array of ``dtype``."""
         return jnp.asarray(self.mesh(), dtype)

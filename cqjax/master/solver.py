@@ -1,10 +1,11 @@
-"""Direct integration of the CQ master equation on a (q, p) grid: grid choice, initial density,
-time stepping, observables and diagnostics (the lattice dynamics itself is in ``lattice.py``).
+"""Direct integration of the CQ master equation on a phase-space grid (one axis per coordinate, any
+number of degrees of freedom): grid choice, initial density, time stepping, observables and
+diagnostics (the lattice dynamics itself is in ``lattice.py``).
 
 The equation is seed 004 eq. (5): I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier
 semi-classical dynamics" (README, References).
 
-``solve_master`` returns varrho(z, t) at the saved times together with
+``solve_master`` returns, at every saved time,
 - ``<name>.mean``: sum over cells of f(z_c) Tr(O varrho_c) for the same observable names as an
   ensemble run (products of coordinates and at most one operator);
 - ``min_eig``: the smallest eigenvalue of varrho over the grid, relative to the largest trace of
@@ -18,13 +19,17 @@ semi-classical dynamics" (README, References).
   range. Two solutions can cross where neither is exact, so for an observable the estimate at t
   is the largest difference up to t, and for a histogram entry the largest over the entry and its
   neighbours in time and in bins. The mass that left the grid, times the largest |f(z)| ||O|| on
-  the grid, is added to the estimate of each observable.
+  the grid, is added to the estimate of each observable;
+and varrho itself (cell masses) at the ``save_density`` times only (default: a handful, always
+the first and the last): everything above is read off on the device while the run goes, so only
+the kept densities are ever copied to the host.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import jax
@@ -33,26 +38,15 @@ import numpy as np
 
 from .._memory import check_fits, host_memory
 from ..models._base import CONSISTENCY_RTOL, AbstractModel
-from ..models._consistency import (
-    consistency,
-    consistency_message,
-    hermitian_back_reaction,
-    validate_model,
-)
+from ..models._consistency import consistency, consistency_message, hermitian_back_reaction, validate_model
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
-from ._readout import (
-    min_eig_over_cells,
-    observable_bounds,
-    observable_means,
-    project_histogram,
-    running_envelope,
-)
-from .grid import DEFAULT_CELLS, PhaseSpaceGrid
-from .lattice import advance, lattice_generator, step_operators
+from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
+from .grid import PhaseSpaceGrid
+from .lattice import advance, lattice_generator, map_cells, step_operators
 
 _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
 
@@ -63,6 +57,9 @@ _PHASE_ACCURACY = 0.1  # dt * ||H_I|| / hbar <= this
 _SAFETY_FACTOR = 3.0  # on |f(N) - f(N/2)| (Roache's two-grid GCI)
 
 
+_DEFAULT_DENSITIES = 6  # densities kept by default: every saved time up to this many, else this many
+
+
 @dataclass
 class MasterResult:
     """The master-equation solution at the saved times (numpy arrays on the host)."""
@@ -70,12 +67,13 @@ class MasterResult:
     t: np.ndarray
     grid: PhaseSpaceGrid
     coords: tuple[str, ...]
-    masses: np.ndarray  # (T, Nq, Np, d, d): varrho integrated over each cell
+    masses: np.ndarray  # (S, *cells, d, d): varrho integrated over each cell at the times density_t
+    density_t: np.ndarray  # (S,): the saved times at which ``masses`` is kept
     mean: dict[str, np.ndarray]
     min_eig: np.ndarray
     trace: np.ndarray
     lost: np.ndarray
-    lost_sides: np.ndarray  # (T, 2, 2): per coordinate, low and high side
+    lost_sides: np.ndarray  # (T, n, 2): per coordinate, low and high side
     steps: int
     dt: float
     compile_seconds: float
@@ -87,8 +85,26 @@ class MasterResult:
 
     @property
     def density(self) -> np.ndarray:
-        """varrho on the grid: cell masses / cell volume, (T, Nq, Np, d, d)."""
+        """varrho on the grid at ``density_t``: cell masses / cell volume, (S, *cells, d, d)."""
         return self.masses / self.grid.cell_volume
+
+
+@dataclass
+class _Run:
+    """One integration: its step, the read-outs at every saved time, the kept densities."""
+
+    gen: object
+    dt: float
+    per_save: int
+    lost0: float
+    sides: np.ndarray
+    trace: np.ndarray
+    min_eig: np.ndarray
+    mean: dict[str, np.ndarray]
+    marginal: np.ndarray | None
+    masses: np.ndarray
+    compile_seconds: float
+    run_seconds: float
 
 
 def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float | None = None) -> tuple[float, int]:
@@ -116,36 +132,58 @@ def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float |
     return dt, per_save
 
 
-def _integrate(model, initial, grid, *, t1, n_saves, dt, progress, label="", fallback_dt=None):
+def _integrate(model, initial, grid, request, *, dt, keep, progress=False, label="", fallback_dt=None) -> _Run:
+    """Integrate on ``grid`` to ``request.t1``, reading off the observables (``request.names``) and
+    the histogram marginal at every save on the device; the densities at save indices ``keep``."""
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     gen = lattice_generator(model, grid, dtype)
-    dt, per_save = _time_step(gen, t1, n_saves, dt, fallback_dt)
+    dt, per_save = _time_step(gen, request.t1, request.n_saves, dt, fallback_dt)
     ops = step_operators(gen, dt)
     rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
     rho = jnp.asarray(rho)
-    lost = jnp.zeros((2, 2), dtype)
+    readout = Readout.build(model, request.names, grid, rho.shape[-1], request.histogram, dtype)
+    lost = jnp.zeros((grid.ndim, 2), dtype)
     args = (gen.channels, ops, jnp.asarray(dt, dtype), per_save)
     t0 = time.perf_counter()
     compiled = advance.lower(rho, lost, *args).compile()
     compile_seconds = time.perf_counter() - t0
-    masses = np.empty((n_saves + 1, *rho.shape), rho.dtype)  # one host copy of the saved densities
-    sides = np.empty((n_saves + 1, *lost.shape), lost.dtype)
-    masses[0], sides[0] = np.asarray(rho), np.asarray(lost)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_saves, unit="save", desc=label or None, dynamic_ncols=True)
+    records, sides, masses = [jax.device_get(read(readout, rho))], [np.asarray(lost)], []
+    if 0 in keep:
+        masses.append(np.asarray(rho))
+    bar = _progress_bar(request.n_saves, label) if progress else None
     t0 = time.perf_counter()
-    for k in range(1, n_saves + 1):
+    for k in range(1, request.n_saves + 1):
         rho, lost = compiled(rho, lost, *args)
-        masses[k], sides[k] = np.asarray(rho), np.asarray(lost)
+        records.append(jax.device_get(read(readout, rho)))
+        sides.append(np.asarray(lost))
+        if k in keep:
+            masses.append(np.asarray(rho))
         if bar is not None:
             bar.update(1)
     run_seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    return gen, masses, sides, lost0, dt, per_save, compile_seconds, run_seconds
+    means = np.stack([r["means"] for r in records], axis=-1)
+    return _Run(
+        gen=gen,
+        dt=dt,
+        per_save=per_save,
+        lost0=lost0,
+        sides=np.stack(sides),
+        trace=np.array([float(r["trace"]) for r in records]),
+        min_eig=np.array([float(r["min_eig"]) for r in records]),
+        mean={name: means[i] for i, name in enumerate(readout.names)},
+        marginal=np.stack([r["marginal"] for r in records]) if readout.histogram_axes else None,
+        masses=np.stack(masses) if masses else np.zeros((0, *rho.shape), rho.dtype),
+        compile_seconds=compile_seconds,
+        run_seconds=run_seconds,
+    )
+
+
+def _progress_bar(total: int, label: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="save", desc=label or None, dynamic_ncols=True)
 
 
 def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) -> None:
@@ -154,7 +192,8 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
     ``allow_non_cp`` (then ``min_eig`` reports what it does to varrho)."""
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     points = grid.points(dtype).reshape(-1, model.n_coords)
-    rel, amount = jax.tree.map(np.asarray, jax.jit(jax.vmap(lambda z: consistency(model, z, True)))(points))
+    rel, amount = jax.tree.map(np.asarray, map_cells(lambda z: consistency(model, z, True), points))
+    rel = np.where(outside_mask(model, grid, inverse=True).reshape(-1, 1) > 0, rel, 0.0)  # no dynamics outside
     checks = (2,) if allow_non_cp else (2, 0, 1)
     for c in checks:
         k = int(np.argmax(rel[:, c]))
@@ -171,19 +210,79 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
             raise ValueError(f"master: {message}{hint}")
 
 
-def _check_memory(grid: PhaseSpaceGrid, d: int, n_saves: int, error_estimate: bool) -> None:
-    """Refuse, before integrating, a solution whose saved densities do not fit in host memory: cells
-    x d^2 x saves complex entries, once in the run's precision and once in complex64 for the
-    results file, plus a quarter of that for the error estimate's coarse run."""
+def _check_memory(grid: PhaseSpaceGrid, d: int, n_keep: int, error_estimate: bool) -> None:
+    """Refuse, before integrating, a solution that does not fit in memory: per cell, about 24
+    d x d complex matrices while the lattice is built and stepped (its Kraus fields for two jumps
+    per axis and the step's temporaries), plus the kept densities (once in the run's precision and
+    once in complex64 for the results file), plus a 2^-n share of that for the error estimate's
+    coarse run."""
     itemsize = 16 if jax.config.read("jax_enable_x64") else 8
-    entries = float(np.prod(grid.cells, dtype=np.float64)) * d * d * (n_saves + 1)
-    need = entries * (itemsize + 8) * (1.25 if error_estimate else 1.0)
+    cells = float(grid.size)
+    working = cells * d * d * itemsize * (12 + 3 * grid.ndim)
+    kept = cells * d * d * n_keep * (itemsize + 8)
+    need = (working + kept) * ((1 + 2.0**-grid.ndim) if error_estimate else 1.0)
     check_fits(
         "master",
         int(need),
         host_memory(),
-        "use fewer master.cells or run.n_saves (the densities of every saved time are kept)",
+        f"use fewer master.cells ({'x'.join(map(str, grid.cells))} now) or fewer master.save_density times",
     )
+
+
+def density_indices(n_saves: int, t1: float, save_density: int | Sequence[float] | None) -> np.ndarray:
+    """The save indices whose densities are kept: ``None``: every saved time up to 6, else 6
+    evenly spaced from the first to the last; an integer k: k evenly spaced ending with the last;
+    a list of times: those (each must be a saved time)."""
+    if save_density is None:
+        return np.unique(np.round(np.linspace(0, n_saves, min(n_saves + 1, _DEFAULT_DENSITIES))).astype(int))
+    if isinstance(save_density, (int, np.integer)) and not isinstance(save_density, bool):
+        if not 1 <= save_density <= n_saves + 1:
+            raise ValueError(f"master.save_density: need 1..{n_saves + 1} times (run.n_saves + 1), got {save_density}")
+        return np.unique(np.round(np.linspace(n_saves, 0, save_density)).astype(int))
+    out = []
+    for t in save_density:
+        k = round(float(t) * n_saves / t1)
+        if not (0 <= k <= n_saves and abs(k * t1 / n_saves - float(t)) <= 1e-9 * t1):
+            raise ValueError(
+                f"master.save_density: {t} is not a saved time (multiples of t1/n_saves = {t1 / n_saves:.6g})"
+            )
+        out.append(k)
+    if not out:
+        raise ValueError("master.save_density: give at least one time")
+    return np.unique(np.asarray(out, int))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What every integration of one solve reads off: times, observables, histogram."""
+
+    t1: float
+    n_saves: int
+    names: tuple[str, ...]
+    histogram: HistogramSpec | None
+
+
+def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
+    """Each argument of ``solve_master`` checked once, before any grid is built."""
+    if n_saves < 1:
+        raise ValueError(f"run.n_saves: must be >= 1, got {n_saves}")
+    if not t1 > 0:
+        raise ValueError(f"run.t1: must be > 0, got {t1}")
+    for name, value in (extent or {}).items():
+        if name not in model.coords:
+            raise ValueError(f"master.{name}: unknown coordinate; have {list(model.coords)}")
+        if not (len(value) == 2 and value[1] > value[0]):
+            raise ValueError(f"master.{name}: expected [lo, hi] with lo < hi, got {list(value)}")
+    if cells is not None and (len(cells) != model.n_coords or any(n < 1 for n in cells)):
+        raise ValueError(f"master.cells: need one count >= 1 per coordinate {list(model.coords)}, got {list(cells)}")
+    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
+    if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
+        raise ValueError(
+            f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
+            'realises Hermitian back-reaction operators only (trajectories run it with run.state = "mixed")'
+        )
+    for name in observables:
+        parse_observable(name, model)
 
 
 def solve_master(
@@ -192,109 +291,97 @@ def solve_master(
     *,
     t1: float,
     n_saves: int,
-    cells: tuple[int, int] = DEFAULT_CELLS,
+    cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
     dt: float | None = None,
     observables: tuple[str, ...] = (),
     histogram: HistogramSpec | None = None,
     error_estimate: bool = True,
     allow_non_cp: bool = False,
+    save_density: int | Sequence[float] | None = None,
     progress: bool = False,
 ) -> MasterResult:
-    """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a (q, p) grid.
+    """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a phase-space
+    grid with one axis per coordinate (any number of degrees of freedom).
 
     The generator is the one the trajectories follow: the CQ master equation of seed 004 eq. (5)
     (Layton et al., "A healthier semi-classical dynamics"), with the back-reaction term
     -d_i(D1^{a0}_i L_a varrho + D1^{0a}_i varrho L_a^dag) (printed there with a + sign, see
     ``lattice.py``), built from the model as in ``lattice.py``, including extra Lindblad channels,
     jumps, and generators that are not completely positive (then ``min_eig`` shows where
-    positivity fails). ``cells`` per axis and
-    ``extent`` {coordinate: (lo, hi)} fix the grid (default: chosen from the initial state and a
-    pilot run, see ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the
-    discretisation error of every output is estimated from a run with half the cells. The
-    generator is checked on every cell (``check_cells``): one that is not completely positive
-    somewhere is refused unless ``allow_non_cp``.
+    positivity fails). ``cells`` per axis (default ``default_cells``) and ``extent`` {coordinate:
+    (lo, hi)} fix the grid (default: chosen from the initial state and a pilot run, see
+    ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the discretisation error
+    of every output is estimated from a run with half the cells. The generator is checked on
+    every cell (``check_cells``): one that is not completely positive somewhere is refused unless
+    ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
     """
-    if n_saves < 1:
-        raise ValueError(f"run.n_saves: must be >= 1, got {n_saves}")
-    if not t1 > 0:
-        raise ValueError(f"run.t1: must be > 0, got {t1}")
-    if len(model.positions) != 1:
-        raise ValueError(f"master: one degree of freedom (q, p) is supported, model has {list(model.coords)}")
-    for name, value in (extent or {}).items():
-        if name not in model.coords:
-            raise ValueError(f"master.{name}: unknown coordinate; have {list(model.coords)}")
-        if not (len(value) == 2 and value[1] > value[0]):
-            raise ValueError(f"master.{name}: expected [lo, hi] with lo < hi, got {list(value)}")
-    for n in cells:
-        if n < 1:
-            raise ValueError(f"master.cells: need >= 1 cell per axis, got {list(cells)}")
-    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
-    if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
-        raise ValueError(
-            f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
-            'realises Hermitian back-reaction operators only (trajectories run it with run.state = "mixed")'
-        )
-    names = tuple(observables)
-    for name in names:
-        parse_observable(name, model)
-    grid, grid_info = choose_grid(model, initial, t1, tuple(cells), extent)
-    _check_memory(grid, initial.dim, n_saves, error_estimate)
+    _validate(model, initial, t1, n_saves, cells, extent, observables)
+    keep = density_indices(n_saves, t1, save_density)
+    request = _Request(float(t1), int(n_saves), tuple(observables), histogram)
+    grid, grid_info = choose_grid(model, initial, t1, None if cells is None else tuple(cells), extent)
+    _check_memory(grid, initial.dim, len(keep), error_estimate)
     check_cells(model, grid, allow_non_cp)
-    gen, masses, sides, lost0, dt_used, per_save, ct, rt = _integrate(
-        model, initial, grid, t1=t1, n_saves=n_saves, dt=dt, progress=progress, label="master"
-    )
-    t = np.arange(n_saves + 1) * (per_save * dt_used)
-    trace = np.real(np.trace(masses, axis1=-2, axis2=-1)).reshape(len(t), -1).sum(-1)
+    run = _integrate(model, initial, grid, request, dt=dt, keep=set(keep.tolist()), progress=progress, label="master")
+    t = np.arange(n_saves + 1) * (run.per_save * run.dt)
     result = MasterResult(
         t=t,
         grid=grid,
         coords=model.coords,
-        masses=masses,
-        mean=observable_means(model, names, grid, masses),
-        min_eig=min_eig_over_cells(masses),
-        trace=trace,
-        lost=sides.reshape(len(t), -1).sum(-1) + lost0,
-        lost_sides=sides,
-        steps=per_save * n_saves,
-        dt=dt_used,
-        compile_seconds=ct,
-        run_seconds=rt,
-        completely_positive=gen.completely_positive,
+        masses=run.masses,
+        density_t=t[keep],
+        mean=run.mean,
+        min_eig=run.min_eig,
+        trace=run.trace,
+        lost=run.sides.reshape(len(t), -1).sum(-1) + run.lost0,
+        lost_sides=run.sides,
+        steps=run.per_save * n_saves,
+        dt=run.dt,
+        compile_seconds=run.compile_seconds,
+        run_seconds=run.run_seconds,
+        completely_positive=run.gen.completely_positive,
         info={
+            "conserved": [c for c, m in zip(model.coords, run.gen.moves) if not m],
             **grid_info,
             "cells": list(grid.cells),
             "extent": {c: [grid.lo[i], grid.hi[i]] for i, c in enumerate(model.coords)},
-            "rate_bound": gen.rate_bound,
-            "initial_lost": lost0,
-            "completely_positive": gen.completely_positive,
+            "rate_bound": run.gen.rate_bound,
+            "initial_lost": run.lost0,
+            "completely_positive": run.gen.completely_positive,
+            "density_t": t[keep].tolist(),
         },
     )
     if histogram is not None:
-        result.histogram = project_histogram(masses, grid, model.coords, histogram)
-    coarse_cells = tuple(max(n // 2, 4) if n > 1 else n for n in grid.cells)
-    if error_estimate and coarse_cells != grid.cells:
-        auto = [c not in (extent or {}) for c in model.coords]
-        coarse = align_grid(PhaseSpaceGrid(lo=grid.lo, hi=grid.hi, cells=coarse_cells), model, initial, auto)
-        # twice the step as well: the scheme is first order in both, so the difference estimates
-        # the spatial and the temporal error of the fine run together
-        coarse_dt = 2 * dt_used if per_save % 2 == 0 else dt_used
-        _, cm, _, _, _, _, _, rt2 = _integrate(
-            model, initial, coarse, t1=t1, n_saves=n_saves, dt=coarse_dt, progress=False, fallback_dt=dt_used
-        )
-        result.run_seconds += rt2
-        cmean = observable_means(model, names, coarse, cm)
-        bound = observable_bounds(model, names, grid)
-        result.err = {
-            k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - cmean[k])) + result.lost * bound[k]
-            for k in result.mean
-        }
-        if histogram is not None:
-            ch = project_histogram(cm, coarse, model.coords, histogram)
-            diff = result.histogram["density"] - ch["density"]
-            axes = 1 + len(histogram.coords)
-            result.histogram["err"] = _SAFETY_FACTOR * (
-                running_envelope(np.abs(diff.real), axes) + 1j * running_envelope(np.abs(diff.imag), axes)
-            )
-        result.info["error_estimate_cells"] = list(coarse_cells)
+        result.histogram = project_histogram(run.marginal, run.trace, grid, model.coords, histogram)
+    if error_estimate:
+        _error_estimate(model, initial, extent, request, run, result)
     return result
+
+
+def _error_estimate(model, initial, extent, request: _Request, run: _Run, result: MasterResult) -> None:
+    """``result.err`` (and the histogram's ``err``) from a run with half the cells per axis and
+    twice the step (module docstring); nothing when the grid cannot be coarsened."""
+    grid = result.grid
+    coarse_cells = tuple(max(n // 2, 4) if n > 1 else n for n in grid.cells)
+    if coarse_cells == grid.cells:
+        return
+    auto = [c not in (extent or {}) for c in model.coords]
+    coarse = align_grid(PhaseSpaceGrid(lo=grid.lo, hi=grid.hi, cells=coarse_cells), model, initial, auto)
+    # twice the step as well: the scheme is first order in both, so the difference estimates
+    # the spatial and the temporal error of the fine run together
+    coarse_dt = 2 * run.dt if run.per_save % 2 == 0 else run.dt
+    c = _integrate(model, initial, coarse, request, dt=coarse_dt, keep=set(), fallback_dt=run.dt)
+    result.run_seconds += c.run_seconds
+    bound = observable_bounds(model, request.names, grid)
+    result.err = {
+        k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - c.mean[k])) + result.lost * bound[k]
+        for k in result.mean
+    }
+    if request.histogram is not None:
+        ch = project_histogram(c.marginal, c.trace, coarse, model.coords, request.histogram)
+        diff = result.histogram["density"] - ch["density"]
+        axes = 1 + len(request.histogram.coords)
+        result.histogram["err"] = _SAFETY_FACTOR * (
+            running_envelope(np.abs(diff.real), axes) + 1j * running_envelope(np.abs(diff.imag), axes)
+        )
+    result.info["error_estimate_cells"] = list(coarse_cells)
