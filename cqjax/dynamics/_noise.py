@@ -53,19 +53,8 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
     1/6, 2/3, 1/6, from 16 random bits compared with two thresholds (two increments per 32-bit
     word; the 16-bit probabilities and amplitude are exact to 3e-5, the variance exactly 1).
     ``"rademacher"``: -1, +1 with probability 1/2 each, one random bit per increment.
-
-    With a Threefry key the random words come in JAX's original (non-partitionable) layout: each
-    Threefry-2x32 hash of a counter gives two 32-bit words, where the partitionable default keeps
-    one (XOR of the two). A draw of one trajectory's block is never sharded, so nothing is lost,
-    and a float32 normal costs half a hash instead of one. The law is the same; the numbers a seed
-    gives are not those of ``jax.random.normal`` under the default layout.
     """
     check_noise(noise)
-    with jax.threefry_partitionable(False):
-        return _increments(key, shape, dtype, noise)
-
-
-def _increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str) -> Array:
     if noise == "gaussian":
         return jax.random.normal(key, shape, dtype)
     n = math.prod(shape)
