@@ -2,7 +2,14 @@
 jump) and solvers (how one step is taken: Kraus, Euler-Maruyama, Milstein), one per file."""
 
 from ._choice import SOLVERS, UNRAVELLINGS, resolve_unravelling
-from ._coefficients import StepCoefficients
+from ._coefficients import (
+    AbstractStepCoefficients,
+    Channels,
+    ClassicalNoiseCoefficients,
+    DeterministicCoefficients,
+    MeasuredCoefficients,
+    StepCoefficients,
+)
 from ._solver import AbstractSolver
 from ._unravelling import AbstractUnravelling
 from .euler_maruyama import EulerMaruyama
@@ -16,6 +23,11 @@ __all__ = [
     "SOLVERS",
     "UNRAVELLINGS",
     "AbstractSolver",
+    "AbstractStepCoefficients",
+    "Channels",
+    "ClassicalNoiseCoefficients",
+    "DeterministicCoefficients",
+    "MeasuredCoefficients",
     "AbstractUnravelling",
     "EulerMaruyama",
     "Healed",

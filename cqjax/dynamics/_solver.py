@@ -3,6 +3,8 @@
 A solver advances the classical point and the quantum state (a vector psi or, for the
 mixed-state unravelling, a density matrix rho) with the same Wiener increment dW. All have weak
 order 1; strong orders are 1/2 (Euler-Maruyama) and 1 (Milstein, Kraus) for a single noise.
+The operators in the coefficients carry their representation (dense or diagonal), so a solver
+is written once for both.
 """
 
 from __future__ import annotations
@@ -12,37 +14,34 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import equinox as eqx
-from jaxtyping import Array, Float
+from jaxtyping import Array, Complex, Float
 
-from ._coefficients import StepCoefficients
+from ._coefficients import AbstractStepCoefficients
 
-CoefficientsFn = Callable[[Array, Array], StepCoefficients]
+State = Complex[Array, " d"] | Complex[Array, "d d"]
+CoefficientsFn = Callable[[Float[Array, " n"], State], AbstractStepCoefficients]
+QuantumUpdate = Callable[[State, AbstractStepCoefficients, Float[Array, " m"] | None, float], State]
 
 
-QuantumUpdate = Callable[[Array, StepCoefficients, Array | None, float, bool], Array]
-
-
-def classical_update(z: Float[Array, " n"], c: StepCoefficients, dW: Float[Array, " m"] | None, dt) -> Array:
+def classical_update(
+    z: Float[Array, " n"], c: AbstractStepCoefficients, dW: Float[Array, " m"] | None, dt
+) -> Float[Array, " n"]:
     """Z + drift dt + sigma dW (Euler-Maruyama)."""
-    dz = c.drift * dt
-    if c.sigma is not None:
-        dz = dz + c.sigma @ dW
-    return z + dz
+    return z + c.classical_increment(dW, dt)
 
 
 def one_point_step(
     quantum_update: QuantumUpdate,
     coefficients: CoefficientsFn,
-    z: Array,
-    state: Array,
-    dW: Array | None,
+    z: Float[Array, " n"],
+    state: State,
+    dW: Float[Array, " m"] | None,
     dt,
-    diagonal: bool,
-) -> tuple[Array, Array]:
+) -> tuple[Float[Array, " n"], State]:
     """A step that needs the coefficients at the current point only: Euler-Maruyama for z and
-    ``quantum_update(state, c, dW, dt, diagonal)`` for the quantum state."""
+    ``quantum_update(state, c, dW, dt)`` for the quantum state."""
     c = coefficients(z, state)
-    return classical_update(z, c, dW, dt), quantum_update(state, c, dW, dt, diagonal)
+    return classical_update(z, c, dW, dt), quantum_update(state, c, dW, dt)
 
 
 class AbstractSolver(eqx.Module):
@@ -56,10 +55,9 @@ class AbstractSolver(eqx.Module):
         self,
         coefficients: CoefficientsFn,
         z: Float[Array, " n"],
-        state: Array,
+        state: State,
         dW: Float[Array, " m"] | None,
         dt,
-        diagonal: bool,
-    ) -> tuple[Array, Array]:
+    ) -> tuple[Float[Array, " n"], State]:
         """One step from (z, state) with increment dW; ``coefficients(z, state)`` as in the unravelling.
-        ``state`` is psi (d,) or rho (d, d) (or their diagonal-model forms)."""
+        ``state`` is psi (d,) or rho (d, d)."""

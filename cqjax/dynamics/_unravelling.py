@@ -19,8 +19,8 @@ import jax.numpy as jnp
 from jax import Array
 from jaxtyping import PRNGKeyArray
 
-from ..models._base import AbstractModel, is_diagonal
-from ._coefficients import StepCoefficients
+from ..models._base import AbstractModel
+from ._coefficients import AbstractStepCoefficients
 from ._noise import check_noise, increments
 from ._solver import AbstractSolver
 
@@ -32,14 +32,13 @@ def diffusive_step(unravelling: AbstractUnravelling, model: AbstractModel, solve
     """The step of a diffusive unravelling: ``solver`` on its coefficients with dW = xi sqrt(dt),
     xi ~ N(0, I_m) or the moment-matched increments of ``_noise`` (no dW for a deterministic
     unravelling)."""
-    diagonal = is_diagonal(model)
     sqdt = jnp.sqrt(dt)
     coefficients = lambda z, q: unravelling.coefficients(model, z, q)
 
     def step(state, xi):
         z, q = state
         dW = xi * sqdt if unravelling.stochastic else None
-        return solver.step(coefficients, z, q, dW, dt, diagonal)
+        return solver.step(coefficients, z, q, dW, dt)
 
     return step
 
@@ -79,5 +78,5 @@ class AbstractUnravelling(eqx.Module):
         ``noise`` (one of ``NOISES``) is the law of the increments."""
 
     @abc.abstractmethod
-    def coefficients(self, model: AbstractModel, z: Array, psi: Array) -> StepCoefficients:
+    def coefficients(self, model: AbstractModel, z: Array, psi: Array) -> AbstractStepCoefficients:
         """Step coefficients at the classical point z and normalised state psi."""

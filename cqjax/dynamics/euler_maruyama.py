@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax.numpy as jnp
-
+from ..operators._operator import small_dot
+from ._coefficients import MeasuredCoefficients
 from ._quantum import centred_diffusion, normalise, quantum_drift
 from ._solver import AbstractSolver, one_point_step
 
@@ -21,11 +21,11 @@ class EulerMaruyama(AbstractSolver):
     name: ClassVar[str] = "euler-maruyama"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt, diagonal):
-        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt, diagonal)
+    def step(self, coefficients, z, state, dW, dt):
+        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt)
 
-    def quantum_update(self, state, c, dW, dt, diagonal):
-        v = state + dt * quantum_drift(c, state, diagonal)
-        if c.kappa is not None:
-            v = v + jnp.tensordot(dW, centred_diffusion(c, state, diagonal), axes=1)
+    def quantum_update(self, state, c, dW, dt):
+        v = state + dt * quantum_drift(c, state)
+        if isinstance(c, MeasuredCoefficients):
+            v = v + small_dot(dW, centred_diffusion(c, state))
         return normalise(v)

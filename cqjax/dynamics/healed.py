@@ -13,12 +13,12 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jaxtyping import Array, Float
 
-from ..models._base import AbstractGeneralModel, AbstractModel, is_diagonal
+from ..models._base import AbstractGeneralModel, AbstractModel, representation
 from ..models._generator import general_form
-from ..operators._ops import combine, expect_complex, expect_state
-from ._coefficients import StepCoefficients
+from ..operators._operator import small_dot, small_sum
+from ._coefficients import Channels, MeasuredCoefficients
 from ._unravelling import AbstractUnravelling, classical_noise_dim, diffusive_step, normal_draw
 
 
@@ -62,44 +62,54 @@ class Healed(AbstractUnravelling):
 
     def coefficients(self, model, z, psi):
         form = general_form(model, z)
-        diagonal = is_diagonal(model)
+        rep = representation(model)
         hermitian = not isinstance(model, AbstractGeneralModel)
-        sigma_pinv = jnp.linalg.pinv(form.sigma)  # (m, n)
-        kappa = combine(sigma_pinv.astype(form.back.dtype) if not hermitian else sigma_pinv, form.back)
+        sigma_pinv = pinv(form.sigma)  # (m, n)
+        back = rep.from_array(form.back, stack=True)
+        kappa = back.combine(sigma_pinv)
         if hermitian:  # healed: G = F / 2 is Hermitian, <G + G^dag> = 2 <G>
-            mean_back = expect_state(form.back, psi, diagonal)
-            drift = form.drift + 2.0 * mean_back
-            mean_kappa = sigma_pinv @ mean_back
+            mean_back = back.expect(psi)
+            mean_kappa = small_dot(sigma_pinv, mean_back)
         else:
-            mean_back = jnp.real(expect_complex(form.back, psi, diagonal))
-            drift = form.drift + 2.0 * mean_back
-            mean_kappa = jnp.real(expect_complex(kappa, psi, diagonal))
-        c = StepCoefficients(
-            drift=drift,
-            h=form.h,
+            mean_back = jnp.real(back.expect_complex(psi))
+            mean_kappa = jnp.real(kappa.expect_complex(psi))
+        excess = None if form.rates is None else Channels(form.rates, rep.from_array(form.ops, stack=True))
+        c = MeasuredCoefficients(
+            drift=form.drift + 2.0 * mean_back,
+            h=rep.from_array(form.h),
             sigma=form.sigma,
             kappa=kappa,
             mean_kappa=mean_kappa,
-            rates=form.rates,
-            ops=form.ops,
+            excess=excess,
             hermitian=hermitian,
         )
-        return _purified(c, psi, diagonal) if self.purify and form.rates is not None else c
+        return _purified(c, psi) if self.purify and excess is not None else c
 
 
-def _purified(c: StepCoefficients, psi: Array, diagonal: bool) -> StepCoefficients:
+def pinv(sigma: Float[Array, "n m"]) -> Float[Array, "m n"]:
+    """The Moore-Penrose pseudo-inverse; for one noise (m = 1) in closed form, s^T / |s|^2 (0 for s = 0),
+    equal to ``jnp.linalg.pinv`` (whose cutoff only zeroes a vanishing singular value) without its SVD."""
+    if sigma.shape[-1] != 1:
+        return jnp.linalg.pinv(sigma)
+    s = sigma[:, 0]
+    norm2 = small_sum(s * s)
+    return jnp.where(norm2 > 0, s / jnp.where(norm2 > 0, norm2, 1), 0)[None, :]
+
+
+def _purified(c: MeasuredCoefficients, psi: Array) -> MeasuredCoefficients:
     """Move the excess channels r_k D[L_k] into measurement operators sqrt(r_k) L_k driven by
     extra noises (seed 004 App. B); sigma gets zero columns for them. A negative rate (not
     completely positive) gives NaN, which the runner reports, not a clipped rate."""
-    extra = jnp.sqrt(c.rates).reshape((-1,) + (1,) * (c.ops.ndim - 1)) * c.ops
-    kappa = jnp.concatenate([c.kappa.astype(extra.dtype), extra], axis=0)
-    mean_extra = jnp.real(expect_complex(extra, psi, diagonal))
-    sigma = jnp.concatenate([c.sigma, jnp.zeros((c.sigma.shape[0], extra.shape[0]), c.sigma.dtype)], axis=1)
-    return StepCoefficients(
+    extra = c.excess.ops.scaled(jnp.sqrt(c.excess.rates))
+    kappa = c.kappa.stacked(extra)
+    mean_extra = jnp.real(extra.expect_complex(psi))
+    sigma = jnp.concatenate([c.sigma, jnp.zeros((c.sigma.shape[0], extra.stack_len), c.sigma.dtype)], axis=1)
+    return MeasuredCoefficients(
         drift=c.drift,
         h=c.h,
         sigma=sigma,
         kappa=kappa,
         mean_kappa=jnp.concatenate([c.mean_kappa, mean_extra]),
+        excess=None,
         hermitian=False,
     )

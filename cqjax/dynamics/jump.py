@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from ..models._base import AbstractJumpModel, is_diagonal
+from ..models._base import AbstractJumpModel, representation
 from ..models._generator import extra_channels, generator
-from ..operators._ops import apply
-from ._coefficients import StepCoefficients
+from ..operators._operator import AbstractMatrixOperator, norm_squared, small_sum
+from ._coefficients import ClassicalNoiseCoefficients
 from ._noise import check_noise
 from ._unravelling import AbstractUnravelling, classical_noise_dim
 
@@ -43,7 +43,7 @@ class Jump(AbstractUnravelling):
         return classical_noise_dim(model, z)
 
     def make_step(self, model, solver, dt):
-        return jump_step(model, self, dt, is_diagonal(model))
+        return jump_step(model, self, dt)
 
     def make_draw(self, key, m, dtype, noise="gaussian"):  # one key per step: counts, picks and classical noise
         if check_noise(noise) != "gaussian":  # the step draws its own Wiener increments from its key
@@ -56,7 +56,7 @@ class Jump(AbstractUnravelling):
     def coefficients(self, model, z, psi):
         gen = generator(model, z)
         sigma = jnp.asarray(model.noise(z), z.dtype)
-        return StepCoefficients(drift=gen.drift, h=gen.h, sigma=sigma, kappa=None, mean_kappa=None)
+        return ClassicalNoiseCoefficients(drift=gen.drift, h=representation(model).from_array(gen.h), sigma=sigma)
 
 
 MAX_JUMPS_PER_STEP = 64  # a guard only: P(more) < 1e-80 for rate * dt <= 1
@@ -86,39 +86,33 @@ def poisson_inverse(key, mean) -> Array:
     return k
 
 
-def channels(model: AbstractJumpModel, z: Array, diagonal: bool) -> tuple[Array, Array]:
-    """Every channel a jump trajectory applies at z: ``(ops (k, ...), shifts (k, n))``.
+def channels(model: AbstractJumpModel, z: Array) -> tuple[AbstractMatrixOperator, Array]:
+    """Every channel a jump trajectory applies at z: ``(ops (stack of k), shifts (k, n))``.
 
     The model's jump channels L_k (shift z by shifts[k]) and its extra Lindblad channels
     r_k D[L_k] (``dissipators``) as jumps sqrt(r_k) L_k that leave z where it is. A negative
     rate has no jump unravelling: its square root is NaN, which the runner reports (and the
     complete-positivity check refuses before and along the run).
     """
+    rep = representation(model)
     ops, shifts = model.jump_channels(z)
-    ops = jnp.diagonal(ops, axis1=-2, axis2=-1) if diagonal and ops.ndim == 3 else ops
+    ops = rep.from_array(ops, stack=True)
     extra = extra_channels(model, z)
     if extra is None:
         return ops, shifts.astype(z.dtype)
     rates, lops = extra
-    lops = jnp.diagonal(lops, axis1=-2, axis2=-1) if diagonal and lops.ndim == 3 else lops
-    root = jnp.sqrt(jnp.asarray(rates, z.dtype)).reshape((-1,) + (1,) * (lops.ndim - 1))
-    cdtype = jnp.result_type(ops.dtype, lops.dtype)
-    ops = jnp.concatenate([ops.astype(cdtype), (root * lops).astype(cdtype)])
-    return ops, jnp.concatenate([shifts.astype(z.dtype), jnp.zeros((lops.shape[0], z.shape[0]), z.dtype)])
+    lops = rep.from_array(lops, stack=True).scaled(jnp.sqrt(jnp.asarray(rates, z.dtype)))
+    no_shift = jnp.zeros((lops.stack_len, z.shape[0]), z.dtype)
+    return ops.stacked(lops), jnp.concatenate([shifts.astype(z.dtype), no_shift])
 
 
-def no_jump(h: Array, ops: Array, psi: Array, dt, diagonal: bool) -> Array:
+def no_jump(h: AbstractMatrixOperator, ops: AbstractMatrixOperator, psi: Array, dt) -> Array:
     """exp(-(i h + 1/2 sum_k L_k^dag L_k) dt) psi / |.|: the exact no-jump propagator."""
-    if diagonal:
-        decay = 0.5 * jnp.sum(jnp.abs(ops) ** 2, axis=0)  # diagonal of 1/2 sum L^dag L
-        psi = psi * jnp.exp(-dt * (1j * jnp.real(h) + decay))
-    else:
-        ldl = jnp.einsum("kji,kjl->il", jnp.conj(ops), ops)
-        psi = jax.scipy.linalg.expm(-dt * (1j * h + 0.5 * ldl)) @ psi
-    return psi / jnp.sqrt(jnp.real(jnp.vdot(psi, psi)))
+    psi = h.propagate(ops.ldagger_l(jnp.full(ops.stack_len, 0.5, jnp.real(psi).dtype)), psi, dt)
+    return psi / jnp.sqrt(norm_squared(psi))
 
 
-def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
+def jump_step(model: AbstractJumpModel, unravelling: Jump, dt):
     """(z, psi), key -> (z', psi'): Poisson-many Born-rule jumps, then drift, classical noise and
     the no-jump evolution (a Kraus step: the no-jump propagator and the jump operators are the
     exact Kraus operators of the channels over one step)."""
@@ -126,15 +120,15 @@ def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
     sqdt = jnp.sqrt(dt)
 
     def born(z, psi):
-        ops, shifts = channels(model, z, diagonal)
-        l_psi = apply(ops.astype(psi.dtype), psi, diagonal)  # (k, d)
-        return shifts, l_psi, jnp.sum(jnp.abs(l_psi) ** 2, axis=-1)  # |L_k psi|^2
+        ops, shifts = channels(model, z)
+        l_psi = ops.astype(psi.dtype).apply(psi)  # (k, d)
+        return shifts, l_psi, norm_squared(l_psi)  # |L_k psi|^2
 
     def step(state, key):
         z, psi = state
         k_count, k_pick, k_noise = jax.random.split(key, 3)
         *_, weights = born(z, psi)
-        count = poisson_inverse(k_count, jnp.sum(weights) * dt)
+        count = poisson_inverse(k_count, small_sum(weights) * dt)
 
         def jump(carry):  # a state with no jump rate left (all |L_k psi| = 0) takes no further jump
             i, z, psi = carry
@@ -146,8 +140,8 @@ def jump_step(model: AbstractJumpModel, unravelling: Jump, dt, diagonal: bool):
 
         _, z, psi = jax.lax.while_loop(lambda c: c[0] < count, jump, (jnp.zeros((), count.dtype), z, psi))
         c = unravelling.coefficients(model, z, psi)
-        ops, _ = channels(model, z, diagonal)
+        ops, _ = channels(model, z)
         dW = sqdt * jax.random.normal(k_noise, (m,), z.dtype)
-        return z + dt * c.drift + c.sigma @ dW, no_jump(c.h, ops.astype(psi.dtype), psi, dt, diagonal)
+        return z + c.classical_increment(dW, dt), no_jump(c.h, ops.astype(psi.dtype), psi, dt)
 
     return step

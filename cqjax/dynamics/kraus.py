@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax.numpy as jnp
-
-from ..operators._ops import apply, apply_each, is_mixed, sandwich
-from ._quantum import adjoint_ops, cayley, excess_channel, normalise
+from ..operators._ops import is_mixed
+from ._coefficients import MeasuredCoefficients
+from ._quantum import excess_channel, measurement, normalise
 from ._solver import AbstractSolver, one_point_step
 
 
@@ -34,35 +33,16 @@ class Kraus(AbstractSolver):
     name: ClassVar[str] = "kraus"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt, diagonal):
-        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt, diagonal)
+    def step(self, coefficients, z, state, dW, dt):
+        return one_point_step(self.quantum_update, coefficients, z, state, dW, dt)
 
-    def quantum_update(self, state, c, dW, dt, diagonal):
-        measure = lambda v: v
-        if c.kappa is not None:
-            dY = dW + 2.0 * c.mean_kappa * dt
-            kappa_dag = None if c.hermitian else adjoint_ops(c.kappa, diagonal)
-
-            def measure(v):
-                k_v = apply(c.kappa, v, diagonal)  # (m, d): K_i v
-                a_v = dY @ k_v  # A v
-                aa_v = dY @ apply(c.kappa, a_v, diagonal)  # A^2 v
-                kk_v = apply_each(c.kappa, k_v, diagonal)  # K_i^2 v
-                if kappa_dag is not None:
-                    kk_v = 0.5 * (kk_v + apply_each(kappa_dag, k_v, diagonal))
-                return v - dt * jnp.sum(kk_v, axis=0) + a_v + 0.5 * aa_v
-
-        unitary = lambda v: cayley(c.h, v, dt, diagonal)
-        if not is_mixed(state):
-            return unitary(normalise(measure(state)))
-        if diagonal:  # M and U are diagonal: (U M rho M^dag U^dag)_ab = g_a rho_ab g_b^*, g = U M 1
-            g = unitary(measure(jnp.ones(state.shape[-1], state.dtype)))
-            rho = normalise(g[:, None] * state * jnp.conj(g)[None, :])
-        else:  # the Cayley matrix once, not one linear solve per column
-            half = 0.5j * dt
-            eye = jnp.eye(state.shape[-1], dtype=state.dtype)
-            u = jnp.linalg.solve(eye + half * c.h, eye - half * c.h)
-            rho = u @ normalise(sandwich(measure, state)) @ jnp.conj(u.T)
-        if c.rates is not None:
-            rho = excess_channel(rho, c.rates, c.ops, dt, diagonal)
+    def quantum_update(self, state, c, dW, dt):
+        measured = isinstance(c, MeasuredCoefficients)
+        if not is_mixed(state):  # the representation applies M (a diagonal one elementwise, in real arithmetic)
+            measured_state = c.kappa.map_apply(measurement(c, dW, dt), state) if measured else state
+            return c.h.cayley(normalise(measured_state), dt)
+        measured_state = c.kappa.sandwich(measurement(c, dW, dt), state) if measured else state
+        rho = c.h.cayley_conjugate(normalise(measured_state), dt)
+        if measured and c.excess is not None:
+            rho = excess_channel(rho, c.excess, dt)
         return normalise(rho)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..models._base import is_diagonal
+from ..models._base import representation
 from ..models._generator import generator
-from ..operators._ops import expect_state
-from ._coefficients import StepCoefficients
+from ._coefficients import DeterministicCoefficients
 from ._unravelling import AbstractUnravelling, classical_noise_dim, diffusive_step, normal_draw
 
 
@@ -34,10 +33,6 @@ class MeanField(AbstractUnravelling):
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z, jumps=False)
-        return StepCoefficients(
-            drift=gen.drift + expect_state(gen.force, psi, is_diagonal(model)),
-            h=gen.h,
-            sigma=None,
-            kappa=None,
-            mean_kappa=None,
-        )
+        rep = representation(model)
+        force = rep.from_array(gen.force, stack=True)
+        return DeterministicCoefficients(drift=gen.drift + force.expect(psi), h=rep.from_array(gen.h))

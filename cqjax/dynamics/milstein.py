@@ -7,6 +7,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
+from ._coefficients import MeasuredCoefficients
 from ._quantum import centred_diffusion, normalise, quantum_drift
 from ._solver import AbstractSolver, classical_update
 
@@ -24,18 +25,18 @@ class Milstein(AbstractSolver):
     name: ClassVar[str] = "milstein"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt, diagonal):
+    def step(self, coefficients, z, state, dW, dt):
         c = coefficients(z, state)
         z1 = classical_update(z, c, dW, dt)
-        q1 = state + dt * quantum_drift(c, state, diagonal)
-        if c.sigma is None:
+        q1 = state + dt * quantum_drift(c, state)
+        if not isinstance(c, MeasuredCoefficients):
             return z1, normalise(q1)
 
         def diffusion(z, state):
             cc = coefficients(z, state)
-            return cc.sigma, centred_diffusion(cc, state, diagonal)  # (n, m), (m, ...)
+            return cc.sigma, centred_diffusion(cc, state)  # (n, m), (m, ...)
 
-        sig, b = c.sigma, centred_diffusion(c, state, diagonal)
+        sig, b = c.sigma, centred_diffusion(c, state)
         q1 = q1 + jnp.tensordot(dW, b, axes=1)
         tangents = (jnp.moveaxis(sig, -1, 0).astype(z.dtype), b)  # B_k for each k: (m, n), (m, ...)
         dsig, db = jax.vmap(lambda tz, tq: jax.jvp(diffusion, (z, state), (tz, tq))[1])(*tangents)

@@ -20,6 +20,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
+from ..operators._operator import AbstractMatrixOperator, DenseOperator, DiagonalOperator
+
 CONSISTENCY_RTOL = 1e-5  # relative: rounding of the eigenvalues and projections in float32
 
 
@@ -167,6 +169,11 @@ def symplectic(grad_z: Array, n_pairs: int) -> Array:
 
 def is_diagonal(model: AbstractModel) -> bool:
     return isinstance(model, AbstractDiagonalModel)
+
+
+def representation(model: AbstractModel) -> type[AbstractMatrixOperator]:
+    """The operator type the dynamics of ``model`` uses: diagonals for a diagonal model, else matrices."""
+    return DiagonalOperator if is_diagonal(model) else DenseOperator
 
 
 def hamiltonian_rep(model: AbstractModel, z: Array) -> Array:

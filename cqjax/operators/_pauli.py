@@ -8,6 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from ._operator import AbstractOperator
+
 
 def pauli() -> dict[str, jnp.ndarray]:
     """sx, sy, sz in the basis (|0>, |1>) with sz|0> = +|0>."""
@@ -37,8 +39,9 @@ _PRODUCT = {
 }
 
 
-class PauliString(eqx.Module):
-    """``sign * P_1 (x) ... (x) P_n``, ``labels`` a string over "IXYZ" (qubit 1 first), sign +-1."""
+class PauliString(AbstractOperator):
+    """``sign * P_1 (x) ... (x) P_n``, ``labels`` a string over "IXYZ" (qubit 1 first), sign +-1: the
+    Pauli-string representation of an operator (one Hermitian string, no 2^n x 2^n matrix)."""
 
     labels: str = eqx.field(static=True)
     sign: int = eqx.field(static=True, default=1)
