@@ -16,7 +16,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ..operators._pauli import PauliString, global_string, local
 from ._base import AbstractDiagonalModel
-from ._checks import require
+from ._checks import require, require_count
 from .ghz_lattice import MAX_QUBITS, site_sum
 
 __all__ = ["CQChain"]
@@ -53,9 +53,7 @@ class CQChain(AbstractDiagonalModel):
     momenta: ClassVar[tuple[str, ...]]
 
     def __check_init__(self):
-        n = self.n
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_QUBITS:
-            raise ValueError(f"n: must be an integer in 2..{MAX_QUBITS} (the number of sites), got {n!r}")
+        require_count(self, "n", 2, MAX_QUBITS, "the number of sites")
         require(self, ("m", "sigma"), strict=True)
         if isinstance(self.c, (int, float)) and not abs(self.c) < 0.5:
             raise ValueError(f"c: the neighbour noise correlation must satisfy |c| < 1/2, got {self.c}")

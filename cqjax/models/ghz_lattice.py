@@ -14,7 +14,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ..operators._pauli import PauliString, global_string, local
 from ._base import AbstractDiagonalModel
-from ._checks import require
+from ._checks import require, require_count
 
 __all__ = ["GHZLattice"]
 
@@ -65,9 +65,7 @@ class GHZLattice(AbstractDiagonalModel):
     momenta: ClassVar[tuple[str, ...]]
 
     def __check_init__(self):
-        n = self.n
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_QUBITS:
-            raise ValueError(f"n: must be an integer in 1..{MAX_QUBITS} (the number of qubits), got {n!r}")
+        require_count(self, "n", 1, MAX_QUBITS, "the number of qubits")
         require(self, ("m", "sigma"), strict=True)
 
     @property

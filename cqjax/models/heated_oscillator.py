@@ -15,7 +15,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._base import AbstractModel
-from ._checks import require
+from ._checks import require, require_count
 from .jump_oscillator import MAX_LEVELS, lowering
 
 __all__ = ["HeatedOscillator"]
@@ -52,9 +52,7 @@ class HeatedOscillator(AbstractModel):
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
     def __check_init__(self):
-        d = self.levels
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= MAX_LEVELS:
-            raise ValueError(f"levels: must be an integer in 2..{MAX_LEVELS} (the oscillator truncation), got {d!r}")
+        require_count(self, "levels", 2, MAX_LEVELS, "the oscillator truncation")
         require(self, ("M", "sigma", "mu", "omega"), strict=True)
 
     def _ops(self, dtype) -> tuple[Array, Array]:

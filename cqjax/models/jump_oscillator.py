@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._base import AbstractJumpModel
-from ._checks import require
+from ._checks import require, require_count
 
 __all__ = ["JumpOscillator"]
 
@@ -66,9 +66,7 @@ class JumpOscillator(AbstractJumpModel):
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
     def __check_init__(self):
-        d = self.levels
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= MAX_LEVELS:
-            raise ValueError(f"levels: must be an integer in 2..{MAX_LEVELS} (the oscillator truncation), got {d!r}")
+        require_count(self, "levels", 2, MAX_LEVELS, "the oscillator truncation")
         require(self, ("m", "tau", "c"), strict=True)
 
     def _ladder(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
