@@ -323,3 +323,20 @@ def test_jump_qubit_automatic_grid_is_commensurate_and_keeps_the_mass():
     # mean force -omega B sz: exact on the lattice, up to the mass that left the grid
     pmax = np.abs(r.grid.edges(1)).max()
     assert np.all(np.abs(r.mean["p*sz"] + r.t) <= r.lost * pmax + 1e-10)
+
+
+def test_progress_covers_the_pilot_the_run_and_the_error_estimate(capsys):
+    """Every phase of a master run that takes time shows a bar: the automatic grid's pilot runs,
+    the run itself and the error-estimate run (issue: 'solve_master ran 7 minutes with no output')."""
+    solve_master(
+        cqjax.Diosi(m=M, lam=LAM, phi=PHI, sigma=SIGMA),
+        _point([0.0, 0.0], qubit(0.5)),
+        t1=0.2,
+        n_saves=2,
+        cells=(16, 16),
+        observables=("p",),
+        progress=True,
+    )
+    err = capsys.readouterr().err
+    for label in ("master (grid pilot)", "master:", "master (error estimate)"):
+        assert label in err, err[-2000:]

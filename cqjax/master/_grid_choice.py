@@ -61,10 +61,12 @@ def choose_grid(
     t1: float,
     cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
+    progress: bool = False,
 ) -> tuple[PhaseSpaceGrid, dict]:
     """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run loses
     less than 1e-6 of the probability through each side by t1. A coordinate nothing moves and the
-    initial state holds at one value gets a single cell (the reduced form: one 1-D problem)."""
+    initial state holds at one value gets a single cell (the reduced form: one 1-D problem).
+    ``progress``: a bar that counts the pilot runs."""
     extent = dict(extent or {})
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
@@ -76,7 +78,7 @@ def choose_grid(
     cells = list(cells or default_cells(len(names)))
     per_axis = max(8, min(_PILOT_CELLS, math.floor(_PILOT_TOTAL ** (1 / len(names)))))
     pilot_cells = tuple(min(n, per_axis) for n in cells)
-    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells)
+    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress)
     reduced = []
     for i in range(len(names)):
         if auto[i] and not moves[i]:
@@ -93,13 +95,14 @@ def choose_grid(
     return grid, info
 
 
-def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ...], int]:
+def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress=False) -> tuple[tuple[bool, ...], int]:
     """Widen ``lo``/``hi`` (in place) along the automatic axes until a pilot run on ``pilot_cells``
     loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; returns which
     axes anything moves along and the number of pilot runs."""
     moves, rounds = (True,) * len(lo), 0
     if not any(auto):  # every extent given: nothing to pilot (the run's lattice says what moves)
         return moves, rounds
+    bar = _pilot_bar() if progress else None
     for _ in range(12):
         pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
         gen = lattice_generator(model, pilot)
@@ -108,6 +111,8 @@ def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ..
             break
         sides, reach = _pilot_run(gen, initial, pilot, t1)
         rounds += 1
+        if bar is not None:
+            bar.update(1)
         grew = False
         for i in range(len(lo)):
             if not (auto[i] and moves[i]):
@@ -126,7 +131,15 @@ def _grow(model, initial, t1, lo, hi, auto, pilot_cells) -> tuple[tuple[bool, ..
                     e = pilot.edges(i)
                     lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
             break
+    if bar is not None:
+        bar.close()
     return moves, rounds
+
+
+def _pilot_bar():
+    from tqdm.auto import tqdm
+
+    return tqdm(total=None, unit="pilot run", desc="master (grid pilot)", dynamic_ncols=True)
 
 
 def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, list[tuple[int, int]]]:

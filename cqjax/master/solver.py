@@ -314,12 +314,13 @@ def solve_master(
     ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the discretisation error
     of every output is estimated from a run with half the cells. The generator is checked on
     every cell (``check_cells``): one that is not completely positive somewhere is refused unless
-    ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
+    ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``). ``progress``: bars (tqdm, stderr) for
+    the grid's pilot runs, the run and the error-estimate run, moving at every save.
     """
     _validate(model, initial, t1, n_saves, cells, extent, observables)
     keep = density_indices(n_saves, t1, save_density)
     request = _Request(float(t1), int(n_saves), tuple(observables), histogram)
-    grid, grid_info = choose_grid(model, initial, t1, None if cells is None else tuple(cells), extent)
+    grid, grid_info = choose_grid(model, initial, t1, None if cells is None else tuple(cells), extent, progress)
     _check_memory(grid, initial.dim, len(keep), error_estimate)
     check_cells(model, grid, allow_non_cp)
     run = _integrate(model, initial, grid, request, dt=dt, keep=set(keep.tolist()), progress=progress, label="master")
@@ -354,11 +355,13 @@ def solve_master(
     if histogram is not None:
         result.histogram = project_histogram(run.marginal, run.trace, grid, model.coords, histogram)
     if error_estimate:
-        _error_estimate(model, initial, extent, request, run, result)
+        _error_estimate(model, initial, extent, request, run, result, progress)
     return result
 
 
-def _error_estimate(model, initial, extent, request: _Request, run: _Run, result: MasterResult) -> None:
+def _error_estimate(
+    model, initial, extent, request: _Request, run: _Run, result: MasterResult, progress: bool = False
+) -> None:
     """``result.err`` (and the histogram's ``err``) from a run with half the cells per axis and
     twice the step (module docstring); nothing when the grid cannot be coarsened."""
     grid = result.grid
@@ -370,7 +373,10 @@ def _error_estimate(model, initial, extent, request: _Request, run: _Run, result
     # twice the step as well: the scheme is first order in both, so the difference estimates
     # the spatial and the temporal error of the fine run together
     coarse_dt = 2 * run.dt if run.per_save % 2 == 0 else run.dt
-    c = _integrate(model, initial, coarse, request, dt=coarse_dt, keep=set(), fallback_dt=run.dt)
+    label = "master (error estimate)"
+    c = _integrate(
+        model, initial, coarse, request, dt=coarse_dt, keep=set(), progress=progress, label=label, fallback_dt=run.dt
+    )
     result.run_seconds += c.run_seconds
     bound = observable_bounds(model, request.names, grid)
     result.err = {
