@@ -233,7 +233,8 @@ def test_to_xarray(front, master):
     np.testing.assert_allclose(ds["p"].values, np.linspace(-2.75, 2.75, 12))
     assert ds["samples_z"].dims == ("sample", "t", "coord") and list(ds["coord"].values) == ["q", "p"]
     mds = master.to_xarray()
-    assert mds["density"].dims == ("t", "q", "p", "row", "col") and mds["q"].size == 16
+    assert mds["density"].dims == ("density_t", "q", "p", "row", "col") and mds["q"].size == 16
+    np.testing.assert_array_equal(mds["density_t"], master.density_t)
     np.testing.assert_array_equal(mds["err"].sel(observable="X").values, master.err["X"])
     assert mds["histogram_density"].dims == ("t", "p_bin", "row", "col")
 

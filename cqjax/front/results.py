@@ -92,21 +92,22 @@ class Master(MasterResult):
         return write_npz(path, self.record())
 
     def to_xarray(self):
-        """An ``xarray.Dataset``: ``mean``, ``err`` (observable, t); ``density`` (t, q, p, row, col)
-        over the cell centres; ``min_eig``, ``trace``, ``lost`` (t); with a histogram,
-        ``histogram_density`` and ``histogram_err`` over the bin centres."""
+        """An ``xarray.Dataset``: ``mean``, ``err`` (observable, t); ``density`` (density_t, q, p, row,
+        col) over the cell centres at the times it was kept (``master.save_density``); ``min_eig``,
+        ``trace``, ``lost`` (t); with a histogram, ``histogram_density`` and ``histogram_err`` over the
+        bin centres."""
         xr = _xarray()
         names = list(self.mean)
         nan = np.full_like(self.t, np.nan)
         data = {
             "mean": (("observable", "t"), np.stack([self.mean[k] for k in names])),
             "err": (("observable", "t"), np.stack([self.err.get(k, nan) for k in names])),
-            "density": (("t", *self.coords, "row", "col"), self.density),
+            "density": (("density_t", *self.coords, "row", "col"), self.density),
             "min_eig": ("t", self.min_eig),
             "trace": ("t", self.trace),
             "lost": ("t", self.lost),
         }
-        coords = {"t": self.t, "observable": names}
+        coords = {"t": self.t, "density_t": self.density_t, "observable": names}
         coords.update({c: self.grid.centres(i) for i, c in enumerate(self.coords)})
         _histogram_vars(self.histogram, data, coords, "err", prefix="histogram_", bins_suffix="_bin")
         return xr.Dataset(data, coords=coords, attrs={"meta": json.dumps(self.record_meta())})
@@ -231,6 +232,7 @@ def _master_of(data: dict) -> Master:
         grid=grid,
         coords=coords,
         masses=data["density"].astype(complex) * grid.cell_volume,
+        density_t=data.get("density.t", data["t"]),  # files from before save_density kept every time
         mean=mean,
         min_eig=data["min_eig"],
         trace=data["trace"],

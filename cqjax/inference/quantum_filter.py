@@ -14,7 +14,7 @@ from jaxtyping import Array, Complex, Float
 
 from .._precision import cast_model, complex_dtype
 from ..dynamics import Healed, Kraus
-from ..models._base import AbstractAbsorbingModel, AbstractGeneralModel, AbstractJumpModel, AbstractModel, is_diagonal
+from ..models._base import AbstractAbsorbingModel, AbstractGeneralModel, AbstractJumpModel, AbstractModel
 from ..models._generator import general_form
 
 State = Complex[Array, " d"] | Complex[Array, "d d"]
@@ -62,7 +62,7 @@ def transition_loglik(r: Float[Array, " n"], sigma: Float[Array, "n m"], dt) -> 
     return -0.5 * jnp.sum(w**2) / dt - 0.5 * m * jnp.log(2 * jnp.pi * dt) - 0.5 * logdet, w
 
 
-def _step(model: AbstractModel, diagonal: bool):
+def _step(model: AbstractModel):
     """One filter step: (state at t_k), (z_k, z_k+1, dt_k) -> (state at t_k+1, log p(z_k+1 | z_k))."""
     healed, kraus = Healed(), Kraus()
 
@@ -71,7 +71,7 @@ def _step(model: AbstractModel, diagonal: bool):
         c = healed.coefficients(model, z, state)  # drift = D1C + <back-reaction>: the filtered mean
         loglik, dW = transition_loglik(z_next - z - c.drift * dt, c.sigma, dt)
         # dW = pinv(sigma)(dZ - drift dt); the step's innovation dY = dW + 2 Re<K> dt = pinv(sigma)(dZ - D1C dt)
-        return kraus.quantum_update(state, c, dW, dt, diagonal), loglik
+        return kraus.quantum_update(state, c, dW, dt), loglik
 
     return step
 
@@ -104,7 +104,7 @@ def filter(
     ts = jnp.asarray(ts, dtype)
     model = cast_model(model, dtype)
     state0 = filter_state0(model, zs[0], state0)
-    step = _step(model, is_diagonal(model))
+    step = _step(model)
 
     def scan_step(state, x):
         new, loglik = step(state, x)

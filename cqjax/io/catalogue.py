@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +44,15 @@ def catalogue() -> str:
 def _default(model: AbstractModel, f: dataclasses.Field):
     value = getattr(model, f.name)
     return int(value) if f.metadata.get("static", False) else float(value)
+
+
+def _param_line(model: AbstractModel, f: dataclasses.Field) -> str:
+    """``name = default``; a default a config cannot hold (inf: configs take finite numbers) is
+    shown commented out, as the value the model takes when the key is left out."""
+    value = _default(model, f)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"# {f.name} = {value!r} (the default; a config cannot set it: leave the key out)"
+    return f"{f.name} = {value!r}"
 
 
 def _dim(model: AbstractModel) -> int:
@@ -88,7 +98,7 @@ def template(name: str) -> str:
         f'model = "{name}"',
         "",
         "[params]  # the model's parameters (defaults shown)",
-        *(f"{f.name} = {_default(model, f)!r}" for f in dataclasses.fields(model)),
+        *(_param_line(model, f) for f in dataclasses.fields(model)),
         "",
         "[run]",
         "t1 = 1.0              # final time",

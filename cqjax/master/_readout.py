@@ -19,8 +19,9 @@ from .grid import PhaseSpaceGrid
 def _coordinate_factors(model, names, grid):
     """(name, f(z_c) on the grid cells, operator or None) for each non-built-in observable."""
     pts = grid.mesh()
-    for name in names:
-        obs = parse_observable(name, model)
+    for item in names:
+        obs = parse_observable(item, model)
+        name = obs.name  # results are keyed by name (an Observable passed in carries its own)
         if obs.builtin == "stopped":  # the mass frozen in the cells outside the domain
             yield name, outside_mask(model, grid), None
             continue

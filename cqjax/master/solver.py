@@ -314,8 +314,8 @@ def solve_master(
     ``choose_grid``); ``dt`` default: automatic. With ``error_estimate`` the discretisation error
     of every output is estimated from a run with half the cells. The generator is checked on
     every cell (``check_cells``): one that is not completely positive somewhere is refused unless
-    ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``). ``progress``: bars (tqdm, stderr) for
-    the grid's pilot runs, the run and the error-estimate run, moving at every save.
+    ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
+    ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
     _validate(model, initial, t1, n_saves, cells, extent, observables)
     keep = density_indices(n_saves, t1, save_density)
