@@ -5,11 +5,13 @@ PYTHON ?= python3
 install:
 	$(PYTHON) -m pip install -e ".[test,lint,docs]"
 
+# Two workers (pytest-xdist), one test file each at a time: compilation is single-threaded, and a
+# file's tests share their compiled kernels within one worker.
 test:
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile
 
 test-quick:
-	$(PYTHON) -m pytest -q -m "not slow"
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint:
 	$(PYTHON) -m ruff check .
