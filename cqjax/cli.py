@@ -225,10 +225,10 @@ def _stopped(stop: Interrupted, args) -> int:
     incomplete (process 0 of one), say what was kept and how to resume; exit 128 + signal."""
     print(f"cqjax: {stop}", file=sys.stderr)
     if stop.partial is not None:
-        from .io.results import save_results
+        from .io.results import run_meta, save_results
 
         save_results(
-            stop.partial, args.out, {**_meta("run", args.cfg, stop.partial, float("nan")), **_run_meta(stop.partial)}
+            stop.partial, args.out, {**_meta("run", args.cfg, stop.partial, float("nan")), **run_meta(stop.partial)}
         )
         print(
             f"cqjax: partial results ({stop.done} of {stop.requested} trajectories, meta complete = false): {args.out}",
@@ -257,30 +257,19 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     import jax
 
     from .ensemble.runner import run_ensemble
-    from .io.results import save_results
+    from .io.results import run_meta, save_results
 
     t0 = time.perf_counter()
     result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
     if jax.process_index() != 0:
         return False
-    meta = {**_meta("run", cfg, result, wall), **_run_meta(result)}
+    meta = {**_meta("run", cfg, result, wall), **run_meta(result)}
     save_results(result, out, meta)
     print(_summary(result, cfg, meta))
     for line in _warnings(result):
         print(line, file=sys.stderr)
     return True
-
-
-def _run_meta(result) -> dict:
-    """What a run's results file records beyond ``_meta``: counts, throughput, the run's choices
-    (chunk, devices, processes, unravelling, state) and whether it is complete."""
-    return {
-        "trajectory_steps_per_second": result.trajectory_steps_per_second,
-        "trajectories": result.trajectories,
-        "steps": result.steps,
-        **result.info,
-    }
 
 
 def _master(args) -> int:

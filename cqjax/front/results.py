@@ -18,7 +18,7 @@ import numpy as np
 
 from .._files import write_npz
 from ..ensemble.runner import EnsembleResult
-from ..io.results import decoded, ensemble_record, load_results, master_record
+from ..io.results import decoded, ensemble_record, load_results, master_record, run_meta
 from ..master.grid import PhaseSpaceGrid
 from ..master.solver import MasterResult
 
@@ -64,7 +64,7 @@ class Ensemble(EnsembleResult):
         return xr.Dataset(data, coords=coords, attrs={"meta": json.dumps(self.record_meta())})
 
     def record_meta(self) -> dict:
-        return {**self.meta, **_own_meta(self), **self.info}
+        return {**self.meta, **run_meta(self)}
 
     def plot(self, out_dir: str | Path) -> list[Path]:
         """The figures ``cqjax plot`` draws, written to ``out_dir``; returns their paths."""
@@ -115,16 +115,6 @@ class Master(MasterResult):
     def plot(self, out_dir: str | Path) -> list[Path]:
         """The figures ``cqjax plot`` draws of a master file, written to ``out_dir``."""
         return _plot(self, out_dir)
-
-
-def _own_meta(r: EnsembleResult) -> dict:
-    return dict(
-        trajectories=r.trajectories,
-        steps=r.steps,
-        compile_seconds=r.compile_seconds,
-        run_seconds=r.run_seconds,
-        trajectory_steps_per_second=r.trajectory_steps_per_second,
-    )
 
 
 def _histogram_vars(hist, data: dict, coords: dict, spread: str, prefix: str = "", bins_suffix: str = "") -> None:

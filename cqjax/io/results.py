@@ -78,6 +78,19 @@ def ensemble_record(result: EnsembleResult, meta: dict) -> dict[str, np.ndarray]
     return arrays
 
 
+def run_meta(result: EnsembleResult) -> dict:
+    """What a run's results file records of the result itself: counts, throughput, timings and the
+    run's choices (``info``: chunk, devices, processes, unravelling, state, whether it is complete)."""
+    return {
+        "trajectory_steps_per_second": result.trajectory_steps_per_second,
+        "trajectories": result.trajectories,
+        "steps": result.steps,
+        "compile_seconds": result.compile_seconds,
+        "run_seconds": result.run_seconds,
+        **result.info,
+    }
+
+
 def save_master(result, path: str | Path, meta: dict) -> Path:
     """Write a ``MasterResult`` and ``meta`` to an .npz file (keys in the module docstring)."""
     return write_npz(path, master_record(result, meta))
