@@ -117,18 +117,39 @@ def test_array_state_and_compile_cache(front, counter):
     assert not np.array_equal(other.mean["p"], front.mean["p"])
 
 
-def test_sweep_compiles_once_and_matches_single_runs(front, counter):
+def test_sweep_is_one_vmapped_job_compiled_once(front, counter):
+    """A sweep compiles its vmapped kernel once (a second sweep of other values compiles nothing),
+    and each point gives the single run's statistics, to the rounding of a batched kernel."""
+    run = lambda lams: cqjax.run(  # noqa: E731
+        cqjax.Diosi(), PLUS, [0.0, 0.0], observables=OBSERVABLES, histogram=HIST, params={"lam": lams}, **RUN
+    )
+    sweep = run([0.5, 1.0])
     counter.active = True
     try:
-        sweep = cqjax.run(
-            cqjax.Diosi(), PLUS, [0.0, 0.0], observables=OBSERVABLES, histogram=HIST, params={"lam": [0.5, 1.0]}, **RUN
-        )
+        again = run([0.7, 1.3])
     finally:
         counter.active = False
-    assert counter.count == 0 and len(sweep) == 2
-    _same(sweep[1], front)
+    assert counter.count == 0 and len(sweep) == 2 and len(again) == 2
+    assert sweep[1].info["sweep_points"] == 2 and sweep[0].meta["config"]["params"]["lam"] == 0.5
+    single = cqjax.run(cqjax.Diosi(lam=0.5), PLUS, [0.0, 0.0], observables=OBSERVABLES, histogram=HIST, **RUN)
+    for point, alone in ((sweep[1], front), (sweep[0], single)):
+        for k in alone.mean:
+            np.testing.assert_allclose(point.mean[k], alone.mean[k], rtol=1e-5, atol=1e-6, err_msg=k)
+            np.testing.assert_allclose(point.sem[k], alone.sem[k], rtol=1e-4, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(point.histogram["density"], alone.histogram["density"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(point.counted, alone.counted)
+    assert not np.allclose(sweep[0].mean["p*sz"], sweep[1].mean["p*sz"])
     with pytest.raises(ValueError, match="params.nope"):
         cqjax.run(cqjax.Diosi(), PLUS, [0.0, 0.0], observables=["p"], params={"nope": [1.0]}, **RUN)
+    with pytest.raises(ValueError, match="params: every parameter needs the same number"):
+        cqjax.run(cqjax.Diosi(), PLUS, [0.0, 0.0], observables=["p"], params={"lam": [1.0], "sigma": [1, 2]}, **RUN)
+
+
+def test_sweep_refuses_points_with_different_dynamics():
+    """Points that need different state representations (pure below saturation, mixed above) are
+    refused, not run with one of them."""
+    with pytest.raises(ValueError, match="params: the sweep's points need different dynamics"):
+        cqjax.run(cqjax.Seed000(), PLUS, [0.0, 0.0], observables=["p"], params={"gamma_q": [0.125, 1.0]}, **RUN)
 
 
 def test_operator_and_function_observables(front):

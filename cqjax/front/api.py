@@ -11,12 +11,12 @@ import sys
 import time
 from collections.abc import Mapping
 
-import equinox as eqx
 import jax
 import numpy as np
 
 from ..analysis.compare import Comparison, compare_results
 from ..ensemble.runner import run_ensemble
+from ..ensemble.sweep import run_sweep, swept_models
 from ..io.results import environment
 from ..master.grid import DEFAULT_CELLS
 from ..master.solver import solve_master
@@ -66,9 +66,10 @@ def run(
     Weller-Davies, "A healthier semi-classical dynamics"). ``progress``: a bar (default: when
     stderr is a terminal).
 
-    ``params`` {name: values (B,)}: a sweep: B runs of the model with those parameters replaced,
-    one after another on the same compiled kernel (compiled once; not one vmapped job); returns a
-    list of B results.
+    ``params`` {name: values (B,)}: a sweep: the model with those float parameters replaced by
+    each of their B values, run as one vmapped job compiled once (every chunk of every point in
+    one device call; the same trajectory keys at every point); returns a list of B results, each
+    equal to the single run of its point to rounding.
     """
     initial = _inputs.initial_state(model, state0, z0)
     t1, n_saves = _inputs.times(t1, tsave, n_saves)
@@ -95,36 +96,30 @@ def run(
         progress=sys.stderr.isatty() if progress is None else progress,
     )
     if params is not None:
-        return [_run_one(m, initial, kwargs) for m in _swept(model, params)]
+        return _sweep(model, initial, params, kwargs)
     return _run_one(model, initial, kwargs)
 
 
 def _run_one(model, initial, kwargs) -> Ensemble:
     t0 = time.perf_counter()
     result = run_ensemble(model, initial, **kwargs)
+    return _as_ensemble(model, result, kwargs, time.perf_counter() - t0)
+
+
+def _sweep(model, initial, params, kwargs) -> list[Ensemble]:
+    """The points of a sweep, one vmapped job (``run_sweep``); each result records its model."""
+    t0 = time.perf_counter()
+    results = run_sweep(model, initial, params, **kwargs)
+    wall = (time.perf_counter() - t0) / len(results)
+    _, models = swept_models(model, params)
+    return [_as_ensemble(m, r, kwargs, wall) for m, r in zip(models, results)]
+
+
+def _as_ensemble(model, result, kwargs, wall: float) -> Ensemble:
     choices = {k: kwargs[k] for k in ("t1", "dt", "n_saves", "trajectories", "seed", "precision", "noise", "prng")}
     choices.update(method=kwargs["solver"].name, samples=result.samples_z.shape[0])
-    meta = _meta("run", model, {"run": choices}, time.perf_counter() - t0)
+    meta = _meta("run", model, {"run": choices}, wall)
     return as_ensemble(result, meta)
-
-
-def _swept(model: AbstractModel, params: Mapping[str, object]) -> list[AbstractModel]:
-    """The models of a sweep: each named parameter (a float leaf) replaced by its b-th value."""
-    fields = {f.name: f for f in dataclasses.fields(model)}
-    values = {}
-    for name, v in params.items():
-        if name not in fields or fields[name].metadata.get("static", False):
-            raise ValueError(f"params.{name}: not a swept parameter of {type(model).__name__} (a float field)")
-        values[name] = np.asarray(v, float)
-        if values[name].ndim != 1 or values[name].size < 1:
-            shape = values[name].shape
-            raise ValueError(f"params.{name}: expected a 1-d array of values (the batch), got shape {shape}")
-    sizes = {v.size for v in values.values()}
-    if len(sizes) != 1:
-        raise ValueError(f"params: every parameter needs the same number of values, got {sorted(sizes)}")
-    names = list(values)
-    get = lambda m: [getattr(m, k) for k in names]  # noqa: E731
-    return [eqx.tree_at(get, model, [values[k][b] for k in names]) for b in range(sizes.pop())]
 
 
 def master(
