@@ -19,7 +19,7 @@ from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
 from .sqrt_well import SqrtWell
-from .superposed_mass import SuperposedMass
+from .superposed_mass import PlanarSuperposedMass, SuperposedMass
 
 __all__ = [
     "AbstractAbsorbingModel",
@@ -36,6 +36,7 @@ __all__ = [
     "JumpOscillator",
     "JumpQubit",
     "MODELS",
+    "PlanarSuperposedMass",
     "Seed000",
     "SqrtWell",
     "SuperposedMass",

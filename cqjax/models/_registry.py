@@ -11,7 +11,7 @@ from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
 from .seed000 import Seed000
 from .sqrt_well import SqrtWell
-from .superposed_mass import SuperposedMass
+from .superposed_mass import PlanarSuperposedMass, SuperposedMass
 
 MODELS: dict[str, type[AbstractModel]] = {
     "diosi": Diosi,
@@ -19,6 +19,7 @@ MODELS: dict[str, type[AbstractModel]] = {
     "jump_qubit": JumpQubit,
     "jump_oscillator": JumpOscillator,
     "superposed_mass": SuperposedMass,
+    "planar_superposed_mass": PlanarSuperposedMass,
     "ghz_lattice": GHZLattice,
     "sqrt_well": SqrtWell,
     "cq_chain": CQChain,

@@ -14,7 +14,31 @@ from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel
 from ._checks import require
 
-__all__ = ["SuperposedMass"]
+__all__ = ["PlanarSuperposedMass", "SuperposedMass"]
+
+
+def _potential(model, r: Float[Array, " k"], s: float) -> Float[Array, ""]:
+    """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
+    e_x = jnp.zeros_like(r).at[0].set(1.0)
+    dr = r - s * model.d * e_x
+    return -model.G * model.M * model.m / jnp.sqrt(dr @ dr + model.softening**2)
+
+
+def _energies(model, z: Float[Array, " n"]) -> Float[Array, 2]:
+    """The two branch energies p.p/2m + V(r, +-1) +- phi, with r, p the halves of z."""
+    k = z.shape[0] // 2
+    r, p = z[:k], z[k:]
+    kinetic = p @ p / (2 * model.m)
+    return jnp.stack(
+        [kinetic + _potential(model, r, 1.0) + model.phi, kinetic + _potential(model, r, -1.0) - model.phi]
+    )
+
+
+def _noise(model, z: Float[Array, " n"]) -> Float[Array, "n k"]:
+    """sigma on each momentum, none on the positions."""
+    k = z.shape[0] // 2
+    s = jnp.asarray(model.sigma, z.dtype)
+    return jnp.concatenate([jnp.zeros((k, k), z.dtype), s * jnp.eye(k, dtype=z.dtype)])
 
 
 class SuperposedMass(AbstractDiagonalModel):
@@ -46,17 +70,48 @@ class SuperposedMass(AbstractDiagonalModel):
 
     def potential(self, r: Float[Array, 3], s: float) -> Float[Array, ""]:
         """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
-        dr = r - s * self.d * jnp.array([1.0, 0.0, 0.0], r.dtype)
-        return -self.G * self.M * self.m / jnp.sqrt(dr @ dr + self.softening**2)
+        return _potential(self, r, s)
 
     def energies(self, z: Float[Array, 6]) -> Float[Array, 2]:
-        r, p = z[:3], z[3:]
-        kinetic = p @ p / (2 * self.m)
-        return jnp.stack([kinetic + self.potential(r, 1.0) + self.phi, kinetic + self.potential(r, -1.0) - self.phi])
+        return _energies(self, z)
 
     def noise(self, z: Float[Array, 6]) -> Float[Array, "6 3"]:
-        s = jnp.asarray(self.sigma, z.dtype)
-        return jnp.concatenate([jnp.zeros((3, 3), z.dtype), s * jnp.eye(3, dtype=z.dtype)])
+        return _noise(self, z)
+
+    def operators(self):
+        return pauli()
+
+
+class PlanarSuperposedMass(AbstractDiagonalModel):
+    """``SuperposedMass`` restricted to the (x, y) plane: two degrees of freedom (x, y, px, py).
+
+    The same Hamiltonian, H = p.p / 2m - G M m / sqrt(|r - sz d e_x|^2 + softening^2) + phi sz,
+    with r = (x, y): the planet's two positions +-d e_x lie in the plane, so a motion that starts
+    in it (z = pz = 0) stays in it, and the 3-D model's planar trajectories are these (seed 004
+    App. C.4, eqs. (C.14)-(C.17), with the sign of (C.17) corrected as for ``SuperposedMass``).
+    Two degrees of freedom fit a 4-D master-equation grid, so ``cqjax compare`` checks the
+    gravitational model against the CQ master equation.
+    """
+
+    G: Float[ArrayLike, ""] = 1.0
+    M: Float[ArrayLike, ""] = 10.0
+    m: Float[ArrayLike, ""] = 0.01
+    d: Float[ArrayLike, ""] = 1.0
+    sigma: Float[ArrayLike, ""] = 0.02
+    phi: Float[ArrayLike, ""] = 0.0
+    softening: Float[ArrayLike, ""] = 0.0
+
+    positions: ClassVar[tuple[str, ...]] = ("x", "y")
+    momenta: ClassVar[tuple[str, ...]] = ("px", "py")
+
+    def __check_init__(self):
+        require(self, ("m", "sigma"), strict=True)
+
+    def energies(self, z: Float[Array, 4]) -> Float[Array, 2]:
+        return _energies(self, z)
+
+    def noise(self, z: Float[Array, 4]) -> Float[Array, "4 2"]:
+        return _noise(self, z)
 
     def operators(self):
         return pauli()
