@@ -21,6 +21,7 @@ from .dynamics import (
     Healed,
     Jump,
     Kraus,
+    Linear,
     MeanField,
     Milstein,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "Interrupted",
     "Jump",
     "Kraus",
+    "Linear",
     "MasterOptions",
     "MasterResult",
     "MeanField",
