@@ -119,8 +119,8 @@ def from_record(record: dict, start: int, n_valid: int) -> Accumulator:
         sample_index=_first_indices(z.shape[1], start, n_valid),
         sample_z=z,
         sample_psi=np.asarray(record["psi"]),
-        w_sum=f64("w_sum"),
-        w2_sum=f64("w2_sum"),
+        w_sum=f64("w_sum") if "w_sum" in record else f64("count"),  # a record without weights: unit weights
+        w2_sum=f64("w2_sum") if "w2_sum" in record else f64("count"),
         **paths,
     )
 

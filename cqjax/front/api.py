@@ -51,6 +51,8 @@ def run(
     devices: int | None = None,
     params: Mapping[str, object] | None = None,
     progress: bool | None = None,
+    paths: int = 0,
+    path_stride: int = 1,
 ) -> Ensemble | list[Ensemble]:
     """Run ``trajectories`` trajectories of ``model`` from ``state0`` and ``z0``; the statistics.
 
@@ -60,11 +62,13 @@ def run(
     spaced from 0. ``observables``: names (``"p"``, ``"p*sz"``, ``"purity"``), operators (arrays,
     ``Qobj``, ``cqjax.operators.pauli_string``), functions f(z, rho) -> scalar, or a mapping
     {name: any of these}. ``histogram``: {coordinate: (lo, hi, bins)} for one or two coordinates.
-    ``unravelling`` (``"healed"``, ``"mean-field"``) and ``method`` (``"kraus"``,
-    ``"euler-maruyama"``, ``"milstein"``) by name or as objects; the other options are those of
+    ``unravelling`` (``"healed"``, ``"mean-field"``, ``"linear"``: weighted means and ``.ess``) and
+    ``method`` (``"kraus"``, ``"euler-maruyama"``, ``"milstein"``) by name or as objects; the other options are those of
     ``run_ensemble`` (the healed equations of seed 004 eqs. 11-12, Layton, Oppenheim and
     Weller-Davies, "A healthier semi-classical dynamics"). ``progress``: a bar (default: when
-    stderr is a terminal).
+    stderr is a terminal). ``paths``: keep the first ``paths`` trajectories every ``path_stride``
+    steps (``Ensemble.paths``: ``t``, ``z``, the observables along them; the record format of
+    ``cqjax.fit``'s data).
 
     ``params`` {name: values (B,)}: a sweep: B runs of the model with those parameters replaced,
     one after another on the same compiled kernel (compiled once; not one vmapped job); returns a
@@ -93,6 +97,8 @@ def run(
         noise=noise,
         prng=prng,
         progress=sys.stderr.isatty() if progress is None else progress,
+        paths=paths,
+        path_stride=path_stride,
     )
     if params is not None:
         return [_run_one(m, initial, kwargs) for m in _swept(model, params)]
@@ -104,6 +110,7 @@ def _run_one(model, initial, kwargs) -> Ensemble:
     result = run_ensemble(model, initial, **kwargs)
     choices = {k: kwargs[k] for k in ("t1", "dt", "n_saves", "trajectories", "seed", "precision", "noise", "prng")}
     choices.update(method=kwargs["solver"].name, samples=result.samples_z.shape[0])
+    choices.update(unravelling=result.info["unravelling"], paths=kwargs["paths"], path_stride=kwargs["path_stride"])
     meta = _meta("run", model, {"run": choices}, time.perf_counter() - t0)
     return as_ensemble(result, meta)
 
