@@ -6,6 +6,7 @@ One trajectory's step is written unbatched. The same loop runs a single trajecto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -38,6 +39,12 @@ def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: Ab
     return stopping_step
 
 
+def path_group(grid: TimeGrid, stride: int) -> int:
+    """Steps between the points a path-keeping loop evaluates: gcd(noise block, stride), so that the
+    path points at multiples of ``stride`` are among them; stride // group of them per kept point."""
+    return math.gcd(grid.block, stride)
+
+
 def time_loop(
     step: Callable,
     draw: Callable,
@@ -55,36 +62,34 @@ def time_loop(
     first; ``record(state)`` is what is kept at each save point (including t = 0); ``on_save(i)``
     (optional, traced) runs after save block i (the runner's progress). ``path(state)`` (optional)
     is kept after every ``stride``-th step and at t = 0 (``stride`` divides the steps per save): a
-    buffer of the save interval's path points rides in the scan, each step writing its slot
-    s // stride, so the last write to a slot is the state after its stride-th step.
+    block's steps run in groups of g = gcd(block, stride) steps, each group's end state is a scan
+    output, and every (stride / g)-th of them is kept (the same steps and noise as without paths).
     """
     block = grid.block
     blocks_per_save = grid.steps_per_save // block
+    g = path_group(grid, stride)
 
-    def one_step(carry, xs):
-        if path is None:
-            return step(carry, xs), None
-        (state, buf), (x, s) = carry, xs
-        state = step(state, x)
-        buf = jax.tree.map(lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, s // stride, 0), buf, path(state))
-        return (state, buf), None
+    def run_steps(state, xi):
+        state, _ = jax.lax.scan(lambda s, x: (step(s, x), None), state, xi)
+        return state
 
-    def run_block(carry, b):
+    def run_group(state, xg):
+        state = run_steps(state, xg)
+        return state, path(state)
+
+    def run_block(state, b):
         xi = draw(b, block)
-        xs = xi if path is None else (xi, (b % blocks_per_save) * block + jnp.arange(block))
-        carry, _ = jax.lax.scan(one_step, carry, xs)
-        return carry, None
+        if path is None:
+            return run_steps(state, xi), None
+        return jax.lax.scan(run_group, state, jax.tree.map(lambda a: a.reshape(block // g, g, *a.shape[1:]), xi))
 
     def run_save(state, i):
         blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
-        if path is None:
-            state, _ = jax.lax.scan(run_block, state, blocks)
-            out = record(state)
-        else:
-            per_save = grid.steps_per_save // stride
-            buf = jax.tree.map(lambda a: jnp.zeros((per_save, *a.shape), a.dtype), path(state))
-            (state, buf), _ = jax.lax.scan(run_block, (state, buf), blocks)
-            out = (record(state), buf)
+        state, ys = jax.lax.scan(run_block, state, blocks)
+        out = record(state)
+        if path is not None:  # (blocks, block / g, ...) -> every (stride / g)-th group end
+            r = stride // g
+            out = (out, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[r - 1 :: r], ys))
         if on_save is not None:
             on_save(i)
         return state, out
@@ -92,9 +97,9 @@ def time_loop(
     first = record(state)
     final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))
     if path is not None:
-        rest, bufs = rest
+        rest, kept = rest
     records = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
     if path is None:
         return final, records
-    paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b.reshape(-1, *a.shape)]), path(state), bufs)
+    paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b.reshape(-1, *a.shape)]), path(state), kept)
     return final, records, paths

@@ -52,7 +52,7 @@ from ._histogram import histogram_estimate
 from ._interrupt import stop_on_signals
 from ._kernel import chunk_kernel
 from ._keys import MAX_INDEX, initial_key, split_index, trajectory_key
-from ._loop import has_boundary
+from ._loop import has_boundary, path_group
 from ._processes import chunks_of, gather
 from ._progress import long_chunk, progress_bar
 from ._statistics import check_statistics, first_violation
@@ -570,7 +570,8 @@ def _plan(
 def _check_paths(paths, stride, trajectories: int, grid: TimeGrid, model, observables, dtype) -> None:
     """``run.paths`` in 0..trajectories and ``run.path_stride`` >= 1 dividing the steps between saves;
     no observable named like a path key; the kept paths fit in memory (host: the merged paths and a
-    merge's copies; device: two chunks' buffers in flight and their stacking)."""
+    merge's copies; device: two chunks' buffers in flight, their stacking, and a save interval's
+    group ends, ``time_loop``)."""
     for name, value, low in (("paths", paths, 0), ("path_stride", stride, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"run.{name}: must be an integer >= {low}, got {value!r}")
@@ -588,13 +589,11 @@ def _check_paths(paths, stride, trajectories: int, grid: TimeGrid, model, observ
             raise ValueError(
                 f"run.paths: the observable name {o.name!r} is reserved in paths (paths.{o.name}); rename it"
             )
-    points = (grid.n_steps // stride + 1) * paths * (model.n_coords + len(observables) + 1)
-    check_fits(
-        "run.paths",
-        7 * points * jnp.dtype(dtype).itemsize,
-        host_memory(),
-        "keep fewer run.paths or a larger run.path_stride",
-    )
+    width = paths * (model.n_coords + len(observables) + 1)  # numbers per path time
+    kept = (grid.n_steps // stride + 1) * width
+    transient = grid.steps_per_save // path_group(grid, stride) * width  # a save interval's group ends
+    need = (7 * kept + 2 * transient) * jnp.dtype(dtype).itemsize
+    check_fits("run.paths", need, host_memory(), "keep fewer run.paths or a larger run.path_stride")
 
 
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:
