@@ -2,6 +2,7 @@
 chunks (devices: tests/test_scale_out.py), through a checkpoint, in the results file and the front
 door, in the record format that 'cqjax fit --data' reads."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -91,6 +92,9 @@ def test_front_door_paths_save_and_load(whole, tmp_path):
         np.testing.assert_array_equal(back.paths[k], ens.paths[k])
     data = cqjax.load_paths(tmp_path / "r.npz", MODEL, dt=0.01)  # the results file is a record
     np.testing.assert_array_equal(data.z, ens.paths["z"])
+    if importlib.util.find_spec("xarray") is not None:
+        ds = ens.to_xarray()
+        assert ds["paths_z"].dims == ("path", "path_t", "coord") and ds["paths_sz"].shape == (5, 21)
 
 
 def test_cqjax_run_paths_are_data_for_cqjax_fit(tmp_path, capsys):
