@@ -142,3 +142,17 @@ def test_cli_linear_config_reports_the_effective_sample_size(tmp_path, capsys):
     assert back.paths["weight"].shape == (2, 101) and np.allclose(back.paths["weight"][:, 0], 1, rtol=1e-12)
     with pytest.raises(cqjax.DataError, match="paths.weight: these are paths of the linear unravelling"):
         cqjax.load_paths(out, MODEL)
+
+
+@pytest.mark.slow
+def test_excess_decoherence_linear_agrees_with_healed():
+    """Seed 000 above saturation (gamma_q > lam^2 / 16 gamma_c): mixed states with the excess channel."""
+    model = cqjax.Seed000(lam=-1.0, gamma_c=0.5, gamma_q=0.3)
+    init = cqjax.InitialState(z_mean=jnp.zeros(2), z_cov=jnp.diag(jnp.array([0.25, 1.0])), psi=jnp.asarray(PSI))
+    obs = ("p", "p*p", "sx", "q*sy", "purity")
+    kw = dict(t1=0.5, dt=0.01, n_saves=1, trajectories=4000, seed=3, precision="float64", observables=obs)
+    linear, healed = (cqjax.run_ensemble(model, init, unravelling=u, **kw) for u in (cqjax.Linear(), cqjax.Healed()))
+    assert linear.info["state"] == healed.info["state"] == "mixed"
+    for name in obs:
+        se = np.hypot(linear.sem[name], healed.sem[name])[1:]
+        assert_close(linear.mean[name][1:], healed.mean[name][1:], se, bias=BIAS, what=name)
