@@ -21,6 +21,7 @@ from .dynamics import (
     Healed,
     Jump,
     Kraus,
+    Linear,
     MeanField,
     Milstein,
 )
@@ -122,6 +123,7 @@ __all__ = [
     "Interrupted",
     "Jump",
     "Kraus",
+    "Linear",
     "MasterOptions",
     "MasterResult",
     "MeanField",

@@ -131,6 +131,14 @@ def _summary(result, cfg, meta) -> str:
     ]
     for name in result.mean:
         lines.append(f"{name:<16} {result.mean[name][-1]:>16.6g} +- {result.sem[name][-1]:>12.3g}")
+    if result.ess is not None:
+        lines.append(
+            f"weighted means (linear unravelling): effective sample size {result.ess[-1]:.4g} of "
+            f"{int(result.counted[-1])} at t={result.t[-1]:.4g} ('ess' in the results)"
+        )
+    if result.paths is not None:
+        n, p = result.paths["z"].shape[:2]
+        lines.append(f"paths: {n} x {p} times (dt {result.paths['t'][1]:.4g}) in paths.* of the results")
     lines.append(
         f"wall {meta['wall_seconds']:.2f} s (compile {result.compile_seconds:.2f} s, "
         f"run {result.run_seconds:.2f} s), {result.trajectory_steps_per_second:.3g} trajectory-steps/s"

@@ -180,14 +180,15 @@ from helpers import qubit
 jax.config.update("jax_enable_x64", True)
 model = cqjax.Diosi()
 init = cqjax.InitialState(z_mean=jnp.zeros(2), z_cov=0.1 * jnp.eye(2), psi=qubit(0.5))
-kw = dict(t1=0.2, dt=0.01, n_saves=4, trajectories=2001, seed=5, precision="float64",
+kw = dict(t1=0.2, dt=0.01, n_saves=4, trajectories=2001, seed=5, precision="float64", paths=350,
           observables=("q", "p", "sz", "sx"), histogram=cqjax.HistogramSpec(("p",), ((-3.0, 3.0, 8),)))
 out = {}
 for name, extra in {"one": dict(devices=1), "four": {}, "four_chunked": dict(chunk_size=400),
                     "three": dict(devices=3, chunk_size=301)}.items():
     r = cqjax.run_ensemble(model, init, **kw, **extra)
     out[name] = dict(mean={k: v.tolist() for k, v in r.mean.items()}, sem={k: v.tolist() for k, v in r.sem.items()},
-                     hist=np.abs(r.histogram["density"]).tolist(), samples=r.samples_z.tolist(), info=r.info)
+                     hist=np.abs(r.histogram["density"]).tolist(), samples=r.samples_z.tolist(), info=r.info,
+                     paths={k: v.tolist() for k, v in r.paths.items()})
 print("RESULT" + json.dumps(out))
 """
 
@@ -204,6 +205,8 @@ def test_sharded_over_four_devices_equals_one_device():
         _close(out[name]["sem"], out["one"]["sem"], OBS, rtol=1e-10)
         np.testing.assert_allclose(out[name]["hist"], out["one"]["hist"], rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(out[name]["samples"], out["one"]["samples"])
+        for k in ("t", "z", "sz", "sx"):  # the first 350 paths: more than a chunk of 301 or 303
+            np.testing.assert_array_equal(out[name]["paths"][k], out["one"]["paths"][k], err_msg=k)
 
 
 def test_more_devices_than_there_are_is_refused(tmp_path, capsys):

@@ -1,5 +1,5 @@
 """The dynamics of one trajectory: unravellings (which stochastic equations: healed, mean-field,
-jump) and solvers (how one step is taken: Kraus, Euler-Maruyama, Milstein), one per file."""
+jump, linear) and solvers (how one step is taken: Kraus, Euler-Maruyama, Milstein), one per file."""
 
 from ._choice import SOLVERS, UNRAVELLINGS, resolve_unravelling
 from ._coefficients import (
@@ -16,6 +16,7 @@ from .euler_maruyama import EulerMaruyama
 from .healed import Healed
 from .jump import Jump
 from .kraus import Kraus
+from .linear import Linear
 from .mean_field import MeanField
 from .milstein import Milstein
 
@@ -33,6 +34,7 @@ __all__ = [
     "Healed",
     "Jump",
     "Kraus",
+    "Linear",
     "MeanField",
     "Milstein",
     "StepCoefficients",

@@ -9,6 +9,7 @@ from .euler_maruyama import EulerMaruyama
 from .healed import Healed
 from .jump import Jump
 from .kraus import Kraus
+from .linear import Linear
 from .mean_field import MeanField
 from .milstein import Milstein
 
@@ -19,6 +20,7 @@ UNRAVELLINGS: dict[str, type[AbstractUnravelling]] = {
 
 
 UNRAVELLINGS["jump"] = Jump
+UNRAVELLINGS["linear"] = Linear
 
 
 def resolve_unravelling(
@@ -31,6 +33,15 @@ def resolve_unravelling(
     jumpy = isinstance(model, AbstractJumpModel)
     if isinstance(unravelling, Jump) and not jumpy:
         raise ValueError(f"run.unravelling: 'jump' needs a jump model; {type(model).__name__} has none")
+    if isinstance(unravelling, Linear) and jumpy:
+        raise ValueError(
+            f"run.unravelling: 'linear' unravels diffusive CQ dynamics; {type(model).__name__} is a jump model"
+        )
+    if isinstance(unravelling, Linear) and solver_name != "kraus":
+        raise ValueError(
+            f"run.method: the linear unravelling steps with its own unnormalised Kraus map; {solver_name!r} does not "
+            'apply: use method = "kraus"'
+        )
     if jumpy and isinstance(unravelling, Healed):
         unravelling = Jump()
     if isinstance(unravelling, Jump) and solver_name != "kraus":

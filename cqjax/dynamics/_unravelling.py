@@ -63,6 +63,7 @@ class AbstractUnravelling(eqx.Module):
 
     name: ClassVar[str]
     stochastic: ClassVar[bool]
+    weighted: ClassVar[bool]  # trajectories carry an unnormalised state whose norm is a weight (``Linear``)
 
     @abc.abstractmethod
     def noise_dim(self, model: AbstractModel, z: Array) -> int:

@@ -45,6 +45,7 @@ class Healed(AbstractUnravelling):
 
     name: ClassVar[str] = "healed"
     stochastic: ClassVar[bool] = True
+    weighted: ClassVar[bool] = False
     purify: bool = eqx.field(static=True, default=False)
 
     def noise_dim(self, model: AbstractModel, z: Array) -> int:

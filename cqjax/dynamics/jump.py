@@ -38,6 +38,7 @@ class Jump(AbstractUnravelling):
 
     name: ClassVar[str] = "jump"
     stochastic: ClassVar[bool] = True
+    weighted: ClassVar[bool] = False
 
     def noise_dim(self, model, z):
         return classical_noise_dim(model, z)

@@ -21,6 +21,7 @@ class MeanField(AbstractUnravelling):
 
     name: ClassVar[str] = "mean-field"
     stochastic: ClassVar[bool] = False
+    weighted: ClassVar[bool] = False
 
     def noise_dim(self, model, z):
         return classical_noise_dim(model, z)

@@ -6,6 +6,7 @@ One trajectory's step is written unbatched. The same loop runs a single trajecto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -38,30 +39,67 @@ def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: Ab
     return stopping_step
 
 
-def time_loop(step: Callable, draw: Callable, state, grid: TimeGrid, record: Callable, on_save: Callable | None = None):
-    """Nested scan: save points outer, noise blocks, then steps. Returns (final, records).
+def path_group(grid: TimeGrid, stride: int) -> int:
+    """Steps between the points a path-keeping loop evaluates: gcd(noise block, stride), so that the
+    path points at multiples of ``stride`` are among them; stride // group of them per kept point."""
+    return math.gcd(grid.block, stride)
+
+
+def time_loop(
+    step: Callable,
+    draw: Callable,
+    state,
+    grid: TimeGrid,
+    record: Callable,
+    on_save: Callable | None = None,
+    path: Callable | None = None,
+    stride: int = 1,
+):
+    """Nested scan: save points outer, noise blocks, then steps. Returns (final, records), and with
+    ``path`` (final, records, paths).
 
     ``draw(block_index, block_len)`` gives the block's standard normals with the step axis
     first; ``record(state)`` is what is kept at each save point (including t = 0); ``on_save(i)``
-    (optional, traced) runs after save block i (the runner's progress).
+    (optional, traced) runs after save block i (the runner's progress). ``path(state)`` (optional)
+    is kept after every ``stride``-th step and at t = 0 (``stride`` divides the steps per save): a
+    block's steps run in groups of g = gcd(block, stride) steps, each group's end state is a scan
+    output, and every (stride / g)-th of them is kept (the same steps and noise as without paths).
     """
     block = grid.block
     blocks_per_save = grid.steps_per_save // block
+    g = path_group(grid, stride)
+
+    def run_steps(state, xi):
+        state, _ = jax.lax.scan(lambda s, x: (step(s, x), None), state, xi)
+        return state
+
+    def run_group(state, xg):
+        state = run_steps(state, xg)
+        return state, path(state)
 
     def run_block(state, b):
         xi = draw(b, block)
-        state, _ = jax.lax.scan(lambda s, x: (step(s, x), None), state, xi)
-        return state, None
+        if path is None:
+            return run_steps(state, xi), None
+        return jax.lax.scan(run_group, state, jax.tree.map(lambda a: a.reshape(block // g, g, *a.shape[1:]), xi))
 
     def run_save(state, i):
         blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
-        state, _ = jax.lax.scan(run_block, state, blocks)
+        state, ys = jax.lax.scan(run_block, state, blocks)
         out = record(state)
+        if path is not None:  # (blocks, block / g, ...) -> every (stride / g)-th group end
+            r = stride // g
+            out = (out, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[r - 1 :: r], ys))
         if on_save is not None:
             on_save(i)
         return state, out
 
     first = record(state)
     final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))
+    if path is not None:
+        rest, kept = rest
     records = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
-    return final, records
+    if path is None:
+        return final, records
+    paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b.reshape(-1, *a.shape)]), path(state), kept)
+    return final, records, paths

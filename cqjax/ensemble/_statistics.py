@@ -15,15 +15,33 @@ from ._histogram import histogram_record
 
 
 def chunk_record(
-    model, observables, z, psi, valid, offsets, *, pure, unravelled, n_samples, hist, hist_idx, mixed, boundary
+    model,
+    observables,
+    z,
+    psi,
+    valid,
+    offsets,
+    *,
+    pure,
+    unravelled,
+    n_samples,
+    hist,
+    hist_idx,
+    mixed,
+    boundary,
+    weighted=False,
 ) -> dict:
     """A chunk's reductions at one saved time: count, mean and centred second moment of every
     observable over the trajectories that are the run's (``valid``) and finite, the number that
     are not finite (and the smallest such offset), the worst ``consistency`` violation, the first
     ``n_samples`` trajectories whole, the stopped count and the histogram sums. A trajectory that
-    is not finite never enters a mean."""
+    is not finite never enters a mean. ``weighted`` (the linear unravelling): each trajectory's
+    value is w O(z, rho~ / w), w = Tr rho~ (|psi~|^2), so that the mean is the unbiased linear
+    estimator of the CQ state's expectation; ``w_sum``, ``w2_sum``: the sums of w and w^2 (of 1
+    and 1 without weights), for the effective sample size."""
     chunk = z.shape[0]
-    values = jnp.stack([jax.vmap(o)(z, psi) for o in observables], axis=-1)  # (B, k)
+    weight, state = trajectory_weights(psi, weighted)
+    values = jnp.stack([jax.vmap(o)(z, state) for o in observables], axis=-1)  # (B, k)
     finite = (
         valid
         & jnp.all(jnp.isfinite(z), axis=-1)
@@ -33,12 +51,15 @@ def chunk_record(
     bad = valid & ~finite
     w = finite.astype(z.dtype)
     count = jnp.sum(w)
-    values = jnp.where(finite[:, None], values, 0)
+    values = jnp.where(finite[:, None], values * weight[:, None], 0)
+    weight = jnp.where(finite, weight, 0)
     mean = jnp.sum(w[:, None] * values, axis=0) / jnp.maximum(count, 1)
     out = dict(
         count=count,
         mean=mean,
         m2=jnp.sum(w[:, None] * (values - mean) ** 2, axis=0),
+        w_sum=jnp.sum(w * weight),
+        w2_sum=jnp.sum(w * weight**2),
         nonfinite=jnp.sum(bad),
         first_bad=jnp.min(jnp.where(bad, offsets, chunk)),
         z=z[:n_samples],
@@ -50,6 +71,18 @@ def chunk_record(
     if hist is not None:
         out.update(histogram_record(z, psi, w, hist, hist_idx, mixed))
     return out
+
+
+def trajectory_weights(psi, weighted: bool):
+    """(weights (B,), states to evaluate observables on): w = Tr rho~ or |psi~|^2 and the normalised
+    states for a weighted (linear) unravelling; ones and the states as they are otherwise."""
+    if not weighted:
+        return jnp.ones(psi.shape[0], jnp.real(psi).dtype), psi
+    if psi.ndim == 3:
+        weight = jnp.real(jnp.trace(psi, axis1=-2, axis2=-1))
+        return weight, psi / jnp.where(weight > 0, weight, 1)[:, None, None]  # an underflowed weight: value 0
+    weight = jnp.sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=-1)
+    return weight, psi * jax.lax.rsqrt(jnp.where(weight > 0, weight, 1))[:, None]
 
 
 def consistency_record(model, z, finite, index, pure, unravelled) -> dict:

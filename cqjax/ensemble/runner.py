@@ -52,7 +52,7 @@ from ._histogram import histogram_estimate
 from ._interrupt import stop_on_signals
 from ._kernel import chunk_kernel
 from ._keys import MAX_INDEX, initial_key, split_index, trajectory_key
-from ._loop import has_boundary
+from ._loop import has_boundary, path_group
 from ._processes import chunks_of, gather
 from ._progress import long_chunk, progress_bar
 from ._statistics import check_statistics, first_violation
@@ -74,7 +74,11 @@ DEFAULT_SAMPLES = 4  # full trajectories kept (fewer if the run has fewer)
 @dataclass
 class EnsembleResult:
     """Statistics of an ensemble run (numpy arrays on the host). ``nonfinite`` (T,): trajectories
-    that were NaN/inf at each saved time; ``counted`` (T,): trajectories in the statistics."""
+    that were NaN/inf at each saved time; ``counted`` (T,): trajectories in the statistics.
+    ``ess`` (T,): the effective sample size (sum w)^2 / sum w^2 of a weighted (linear) unravelling,
+    None otherwise. ``paths`` (with ``run.paths``): ``t`` (P,), ``z`` (N, P, n), ``<observable>``
+    (N, P) for each observable that is not a bare coordinate (those are columns of ``z``), and
+    ``weight`` (N, P) for a weighted unravelling; None without paths."""
 
     t: np.ndarray
     mean: dict[str, np.ndarray]
@@ -91,6 +95,8 @@ class EnsembleResult:
     histogram: dict[str, np.ndarray] | None = None
     stopped: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    ess: np.ndarray | None = None
+    paths: dict[str, np.ndarray] | None = None
 
     @property
     def trajectory_steps_per_second(self) -> float:
@@ -123,6 +129,8 @@ def run_ensemble(
     checkpoint_seconds: float = 60.0,
     resume: bool = False,
     progress: bool = False,
+    paths: int = 0,
+    path_stride: int = 1,
 ) -> EnsembleResult:
     """Run ``trajectories`` trajectories in chunks and return streamed ensemble statistics.
 
@@ -154,6 +162,13 @@ def run_ensemble(
     continues from it (refused if it is of a different run). SIGINT/SIGTERM stop the run after
     the chunk in flight, save the checkpoint and raise ``Interrupted``; a second signal abandons
     the chunk.
+
+    ``paths``: the first ``paths`` trajectories (by index, whatever the chunks, devices and
+    processes) are kept every ``path_stride`` steps from t = 0 (``path_stride`` must divide the
+    steps between saves): their points, their observables' conditional values and, for the linear
+    unravelling, their weights (``EnsembleResult.paths``; the results file's ``paths.*``, the
+    record format ``cqjax fit --data`` reads). The linear unravelling (``Linear``) reports weighted
+    means, the unbiased linear estimator mean_i Tr(O rho~_i), and ``ess``.
     """
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
     processes, process = jax.process_count(), jax.process_index()
@@ -184,11 +199,13 @@ def run_ensemble(
         devices=devices,
         noise=noise,
         prng=prng,
+        paths=paths,
+        path_stride=path_stride,
     )
     show = progress and process == 0
     program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None, ticks=show)
     fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
-    acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples), 0)
+    acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples, plan.paths), 0)
     chunks = chunks_of(process, processes, first, -(-trajectories // program.chunk))
     done_before = int(acc.done)
     t0 = time.perf_counter()
@@ -220,6 +237,8 @@ _KERNEL = jax.jit(
         "pure",
         "noise",
         "ticks",
+        "n_paths",
+        "path_stride",
     ),
 )
 
@@ -280,6 +299,8 @@ def _lower(plan: _Plan, initial, solver, histogram, chunk: int, ticks: bool = Fa
         pure=plan.pure,
         noise=plan.noise,
         ticks=ticks,
+        n_paths=min(plan.paths, chunk),
+        path_stride=plan.path_stride,
     )
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, plan.observables, initial, plan.key)
@@ -361,6 +382,8 @@ def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict,
         compile_seconds=program.compile_seconds,
         run_seconds=run_seconds,
         stopped=stats.stopped if has_boundary(plan.model) else None,
+        ess=stats.ess if plan.unravelling.weighted else None,
+        paths=_paths(plan, stats.paths),
         info=dict(
             info,
             chunk_size=program.chunk,
@@ -381,6 +404,22 @@ def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict,
     if acc.hist is not None:
         result.histogram = histogram_estimate(acc.hist, plan.histogram, acc.count, float(done))
     return result
+
+
+PATH_KEYS = ("t", "z", "coords", "weight")  # what a path record names besides the observables
+
+
+def _paths(plan: _Plan, kept: dict | None) -> dict | None:
+    """The kept paths as ``EnsembleResult.paths``: times, points, the values of the observables that
+    are not bare coordinates, the weights of a weighted unravelling."""
+    if kept is None:
+        return None
+    stride = plan.path_stride
+    out = {"t": np.arange(plan.grid.n_steps // stride + 1) * (stride * plan.grid.dt), "z": kept["z"]}
+    out.update({k: v for k, v in kept["values"].items() if k not in plan.model.coords})
+    if plan.unravelling.weighted:
+        out["weight"] = kept["weight"]
+    return out
 
 
 def _fingerprint(plan, initial, solver, histogram, precision, nonfinite, chunk, processes) -> dict:
@@ -410,6 +449,7 @@ def _fingerprint(plan, initial, solver, histogram, precision, nonfinite, chunk, 
             processes=processes,
             noise=plan.noise,
             prng=plan.prng,
+            **(dict(paths=plan.paths, path_stride=plan.path_stride) if plan.paths else {}),
         ).items()
     }
 
@@ -439,6 +479,8 @@ class _Plan:
     hist_idx: tuple[int, ...]
     noise: str
     prng: str
+    paths: int = 0
+    path_stride: int = 1
 
 
 def _plan(
@@ -462,6 +504,8 @@ def _plan(
     devices,
     noise,
     prng,
+    paths=0,
+    path_stride=1,
 ) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, choose the devices and
     the chunk, and check that the histogram fits in memory."""
@@ -491,6 +535,7 @@ def _plan(
     if not obs:
         raise ValueError("observables.names: give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
+    _check_paths(paths, path_stride, trajectories, grid, model, obs, dtype)
     chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
     key = jax.random.key(seed, impl=prng_impl(prng))
     unravelling, mixed, state_name = _representation(
@@ -517,7 +562,38 @@ def _plan(
         hist_idx=hist_idx,
         noise=noise,
         prng=prng,
+        paths=paths,
+        path_stride=path_stride,
     )
+
+
+def _check_paths(paths, stride, trajectories: int, grid: TimeGrid, model, observables, dtype) -> None:
+    """``run.paths`` in 0..trajectories and ``run.path_stride`` >= 1 dividing the steps between saves;
+    no observable named like a path key; the kept paths fit in memory (host: the merged paths and a
+    merge's copies; device: two chunks' buffers in flight, their stacking, and a save interval's
+    group ends, ``time_loop``)."""
+    for name, value, low in (("paths", paths, 0), ("path_stride", stride, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"run.{name}: must be an integer >= {low}, got {value!r}")
+    if paths > trajectories:
+        raise ValueError(f"run.paths: must be in 0..run.trajectories = {trajectories}, got {paths}")
+    if grid.steps_per_save % stride:
+        raise ValueError(
+            f"run.path_stride: {stride} does not divide the steps between saves (t1 / dt / n_saves = "
+            f"{grid.steps_per_save})"
+        )
+    if not paths:
+        return
+    for o in observables:
+        if o.name in PATH_KEYS and o.name not in model.coords:
+            raise ValueError(
+                f"run.paths: the observable name {o.name!r} is reserved in paths (paths.{o.name}); rename it"
+            )
+    width = paths * (model.n_coords + len(observables) + 1)  # numbers per path time
+    kept = (grid.n_steps // stride + 1) * width
+    transient = grid.steps_per_save // path_group(grid, stride) * width  # a save interval's group ends
+    need = (7 * kept + 2 * transient) * jnp.dtype(dtype).itemsize
+    check_fits("run.paths", need, host_memory(), "keep fewer run.paths or a larger run.path_stride")
 
 
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:

@@ -65,7 +65,20 @@ def _sweep_kernel(base, values, observables, initial, key, start_hi, start_lo, o
     return jax.vmap(one)(values)
 
 
-_STATIC = ("grid", "unravelling", "solver", "dtype", "n_samples", "hist", "hist_idx", "mixed", "pure", "noise")
+_STATIC = (
+    "grid",
+    "unravelling",
+    "solver",
+    "dtype",
+    "n_samples",
+    "hist",
+    "hist_idx",
+    "mixed",
+    "pure",
+    "noise",
+    "n_paths",
+    "path_stride",
+)
 _SWEEP = jax.jit(_sweep_kernel, static_argnames=("names", *_STATIC))
 
 
@@ -102,7 +115,7 @@ def run_sweep(
     program = _compile(
         first, initial, names, [p.model for p in plans], kwargs["solver"], kwargs.get("histogram"), chunk
     )
-    accs = [init(program.record, n_samples) for _ in plans]
+    accs = [init(program.record, n_samples, first.paths) for _ in plans]
     t0 = time.perf_counter()
     with progress_bar(progress, trajectories, 0) as bar:
         accs = _stream(program, plans, accs, bar)
@@ -141,6 +154,8 @@ def _compile(plan: _Plan, initial, names, models, solver, histogram, chunk: int)
         mixed=plan.mixed,
         pure=plan.pure,
         noise=plan.noise,
+        n_paths=min(plan.paths, chunk),
+        path_stride=plan.path_stride,
     )
     values = tuple(jnp.stack([jnp.asarray(getattr(m, k)) for m in models]) for k in names)
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))

@@ -51,6 +51,8 @@ def run(
     devices: int | None = None,
     params: Mapping[str, object] | None = None,
     progress: bool | None = None,
+    paths: int = 0,
+    path_stride: int = 1,
 ) -> Ensemble | list[Ensemble]:
     """Run ``trajectories`` trajectories of ``model`` from ``state0`` and ``z0``; the statistics.
 
@@ -60,11 +62,13 @@ def run(
     spaced from 0. ``observables``: names (``"p"``, ``"p*sz"``, ``"purity"``), operators (arrays,
     ``Qobj``, ``cqjax.operators.pauli_string``), functions f(z, rho) -> scalar, or a mapping
     {name: any of these}. ``histogram``: {coordinate: (lo, hi, bins)} for one or two coordinates.
-    ``unravelling`` (``"healed"``, ``"mean-field"``) and ``method`` (``"kraus"``,
-    ``"euler-maruyama"``, ``"milstein"``) by name or as objects; the other options are those of
+    ``unravelling`` (``"healed"``, ``"mean-field"``, ``"linear"``: weighted means and ``.ess``) and
+    ``method`` (``"kraus"``, ``"euler-maruyama"``, ``"milstein"``) by name or as objects; the other options are those of
     ``run_ensemble`` (the healed equations of seed 004 eqs. 11-12, Layton, Oppenheim and
     Weller-Davies, "A healthier semi-classical dynamics"). ``progress``: a bar (default: when
-    stderr is a terminal).
+    stderr is a terminal). ``paths``: keep the first ``paths`` trajectories every ``path_stride``
+    steps (``Ensemble.paths``: ``t``, ``z``, the observables along them; the record format of
+    ``cqjax.fit``'s data).
 
     ``params`` {name: values (B,)}: a sweep: the model with those float parameters replaced by
     each of their B values, run as one vmapped job compiled once (every chunk of every point in
@@ -94,6 +98,8 @@ def run(
         noise=noise,
         prng=prng,
         progress=sys.stderr.isatty() if progress is None else progress,
+        paths=paths,
+        path_stride=path_stride,
     )
     if params is not None:
         return _sweep(model, initial, params, kwargs)
@@ -118,6 +124,7 @@ def _sweep(model, initial, params, kwargs) -> list[Ensemble]:
 def _as_ensemble(model, result, kwargs, wall: float) -> Ensemble:
     choices = {k: kwargs[k] for k in ("t1", "dt", "n_saves", "trajectories", "seed", "precision", "noise", "prng")}
     choices.update(method=kwargs["solver"].name, samples=result.samples_z.shape[0])
+    choices.update(unravelling=result.info["unravelling"], paths=kwargs["paths"], path_stride=kwargs["path_stride"])
     meta = _meta("run", model, {"run": choices}, wall)
     return as_ensemble(result, meta)
 

@@ -32,7 +32,9 @@ _MASTER_META = ("steps", "dt", "compile_seconds", "run_seconds")
 class Ensemble(EnsembleResult):
     """An ensemble's statistics: ``t`` (T,), ``mean[name]`` and ``sem[name]`` (T,), ``histogram``
     (``density`` (T, bins..., d, d), ``sem``, ``edges``, ``outside``), ``samples_z``,
-    ``samples_psi`` (the trajectories kept whole), ``nonfinite``, ``counted``, ``stopped``."""
+    ``samples_psi`` (the trajectories kept whole), ``nonfinite``, ``counted``, ``stopped``; ``ess``
+    (T,) for the linear unravelling; ``paths`` (``t`` (P,), ``z`` (N, P, n), ``<observable>``
+    (N, P), ``weight``) with ``paths=N``."""
 
     meta: dict = field(default_factory=dict)
 
@@ -59,7 +61,15 @@ class Ensemble(EnsembleResult):
         }
         if self.stopped is not None:
             data["stopped"] = ("t", self.stopped)
+        if self.ess is not None:
+            data["ess"] = ("t", self.ess)
         coords = {"t": self.t, "observable": names, "coord": list(self.coords)}
+        if self.paths is not None:
+            coords["path_t"] = self.paths["t"]
+            data["paths_z"] = (("path", "path_t", "coord"), self.paths["z"])
+            for k, v in self.paths.items():
+                if k not in ("t", "z"):
+                    data[f"paths_{k}"] = (("path", "path_t"), v)
         _histogram_vars(self.histogram, data, coords, "sem")
         return xr.Dataset(data, coords=coords, attrs={"meta": json.dumps(self.record_meta())})
 
@@ -205,6 +215,9 @@ def _ensemble_of(data: dict) -> Ensemble:
         run_seconds=float(meta.get("run_seconds", np.nan)),
         histogram=_histogram(data),
         stopped=data.get("stopped"),
+        ess=data.get("ess"),
+        paths={k[len("paths.") :]: v for k, v in data.items() if k.startswith("paths.") and k != "paths.coords"}
+        or None,
         info={k: v for k, v in meta.items() if k not in _META + _RUN_META},
         meta={k: v for k, v in meta.items() if k in _META},
     )

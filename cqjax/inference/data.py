@@ -3,7 +3,8 @@
 A record is a set of N classical paths sampled at common times: ``t`` (T,) strictly increasing and
 ``z`` (N, T, n), the coordinates in the model's order (``model.coords``: positions, then momenta).
 On disk: an npz with ``paths.t`` and ``paths.z`` (optionally ``paths.coords``, the coordinate
-names, and ``paths.<operator>``, conditional expectations of simulated data), or a CSV with a
+names, and ``paths.<observable>``, conditional expectations of simulated data: what ``cqjax run``
+writes with ``run.paths``), or a CSV with a
 time column ``t`` and one column per coordinate, named as the model names them (one path).
 """
 
@@ -105,8 +106,14 @@ def _read_npz(path: Path, model: AbstractModel):
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files if k in ("paths.t", "paths.z", "paths.coords")}
+            weighted = "paths.weight" in f.files
     except (OSError, ValueError) as err:
         raise DataError(f"data: {path}: not a readable npz file ({err})") from None
+    if weighted:
+        raise DataError(
+            f"data: {path}: paths.weight: these are paths of the linear unravelling (no back-reaction, weighted), "
+            "not draws of the model; simulate records with the healed unravelling"
+        )
     for key in ("paths.t", "paths.z"):
         if key not in arrays:
             raise DataError(f"data: {path}: no array {key!r} (a record needs paths.t (T,) and paths.z (N, T, n))")

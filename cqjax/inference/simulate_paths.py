@@ -42,6 +42,10 @@ def simulate_paths(
     draw, not trajectory i of a ``run_ensemble`` with other ``n_saves``. ``state``: ``"auto"``
     (mixed when the model's decoherence exceeds saturation or ``initial.rho`` is given), ``"pure"``
     or ``"mixed"``.
+
+    A run keeps paths in the same format (``run_ensemble(..., paths=N, path_stride=k)``, ``run.paths``
+    in a config) but not the quantum states along them (d or d^2 numbers per point); this function
+    returns those states too, to check the filter path by path.
     """
     if state not in STATES:
         raise ValueError(f"state: unknown {state!r}; choose from {list(STATES)}")

@@ -55,6 +55,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "devices": ((int,), None),
         "noise": ((str,), "gaussian"),
         "prng": ((str,), "threefry"),
+        "paths": ((int,), 0),
+        "path_stride": ((int,), 1),
     },
     "initial": {
         "z_mean": ((list,), ...),
@@ -122,6 +124,8 @@ class RunConfig:
     devices: int | None = None
     noise: str = "gaussian"
     prng: str = "threefry"
+    paths: int = 0
+    path_stride: int = 1
     master: MasterOptions = dataclasses.field(default_factory=MasterOptions)
 
     def master_kwargs(self) -> dict:
@@ -159,6 +163,8 @@ class RunConfig:
             devices=self.devices,
             noise=self.noise,
             prng=self.prng,
+            paths=self.paths,
+            path_stride=self.path_stride,
         )
 
 
@@ -403,6 +409,8 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
         devices=run["devices"],
         noise=run["noise"],
         prng=run["prng"],
+        paths=run["paths"],
+        path_stride=run["path_stride"],
     )
 
 

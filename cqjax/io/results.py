@@ -5,8 +5,11 @@ trajectories in the statistics at each saved time; ``samples.z``
 (k, T, n) and ``samples.psi`` (k, T, d) (``samples.rho`` (k, T, d, d) for mixed states);
 ``nonfinite`` (T,); ``stopped`` (T,), the fraction stopped by an absorbing rule; with a histogram,
 ``histogram.density`` (T, bins..., d, d), ``histogram.sem`` (complex: SE of real and imaginary
-parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); and
-``meta``, a JSON string.
+parts), ``histogram.coords``, ``histogram.edges.<coord>``, ``histogram.outside`` (T,); with the
+linear unravelling, ``ess`` (T,), the effective sample size; with ``run.paths``, the record format
+of ``cqjax.inference.data``: ``paths.t`` (P,), ``paths.z`` (N, P, n), ``paths.coords``,
+``paths.<observable>`` (N, P) (observables that are not bare coordinates) and, for the linear
+unravelling, ``paths.weight`` (N, P); and ``meta``, a JSON string.
 
 Master files (``cqjax master``) share ``t``, ``<name>.mean``, ``coords``, ``histogram.*`` and
 ``meta``, and add ``<name>.err`` and ``histogram.err`` (estimated discretisation error),
@@ -71,6 +74,11 @@ def ensemble_record(result: EnsembleResult, meta: dict) -> dict[str, np.ndarray]
         arrays["samples.rho" if result.samples_psi.ndim == 4 else "samples.psi"] = result.samples_psi
     if result.stopped is not None:
         arrays["stopped"] = result.stopped
+    if result.ess is not None:
+        arrays["ess"] = result.ess
+    if result.paths is not None:
+        arrays.update({f"paths.{k}": v for k, v in result.paths.items()})
+        arrays["paths.coords"] = np.array(result.coords)
     if result.histogram is not None:
         for k, v in result.histogram.items():
             arrays[f"histogram.{k}"] = np.asarray(v)
