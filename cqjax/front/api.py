@@ -18,6 +18,7 @@ from ..analysis.compare import Comparison, compare_results
 from ..ensemble.runner import run_ensemble
 from ..ensemble.sweep import run_sweep, swept_models
 from ..io.results import environment
+from ..master._traced import concrete
 from ..master.grid import DEFAULT_CELLS
 from ..master.solver import solve_master
 from ..models._base import AbstractModel
@@ -201,7 +202,7 @@ def _meta(kind: str, model: AbstractModel, config: dict, wall: float) -> dict:
     for f in dataclasses.fields(model):
         value = getattr(model, f.name)
         if np.ndim(value) == 0 and isinstance(value, (int, float, np.generic, jax.Array)):
-            params[f.name] = float(value)
+            params[f.name] = float(concrete(value))  # its value also when jax.grad traces it
     return {
         "kind": kind,
         "model": type(model).__name__,

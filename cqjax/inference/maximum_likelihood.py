@@ -156,9 +156,10 @@ def loglik_at(model: AbstractModel, data: PathData, names, values, state0) -> fl
     return -float(_value_and_grad(u, *args, *data_args, float(data.transitions))[0]) * data.transitions
 
 
-def _minimise(u, args, max_iterations: int, gtol: float):
-    """L-BFGS directions with Armijo backtracking: (u, gradient small, iterations)."""
-    value, grad = _value_and_grad(u, *args)
+def _minimise(u, args, max_iterations: int, gtol: float, value_and_grad=_value_and_grad):
+    """L-BFGS directions with Armijo backtracking: (u, gradient small, iterations); ``value_and_grad(u,
+    *args)`` of the objective (default: the path likelihood's, compiled)."""
+    value, grad = value_and_grad(u, *args)
     if not np.isfinite(float(value)):
         raise ValueError(
             f"fit: the log-likelihood at the starting values {dict(zip(args[1], np.asarray(u).tolist()))} is not finite"
@@ -174,7 +175,7 @@ def _minimise(u, args, max_iterations: int, gtol: float):
         t = 1.0
         while True:
             trial = u - t * direction
-            v, g = _value_and_grad(trial, *args)
+            v, g = value_and_grad(trial, *args)
             if np.isfinite(float(v)) and float(v) <= float(value) - 1e-4 * t * slope:
                 break
             t *= 0.5

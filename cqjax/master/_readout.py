@@ -13,6 +13,7 @@ from jaxtyping import Array, Complex, Float
 from ..models._base import AbstractAbsorbingModel
 from ..spec.histogram import HistogramSpec
 from ..spec.observables import parse_observable
+from ._traced import is_traced
 from .grid import PhaseSpaceGrid
 
 
@@ -122,12 +123,13 @@ def project_histogram(
 ) -> dict[str, np.ndarray]:
     """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates),
     from its ``marginal`` on the kept axes (in grid order) and the ``total`` mass on the grid."""
+    xp = jnp if is_traced(marginal) else np  # jax values when the solve is differentiated
     axes = [coords.index(c) for c in spec.coords]
     kept = sorted(axes)
-    binned = np.transpose(marginal, (0, *(1 + kept.index(a) for a in axes), marginal.ndim - 2, marginal.ndim - 1))
+    binned = xp.transpose(marginal, (0, *(1 + kept.index(a) for a in axes), marginal.ndim - 2, marginal.ndim - 1))
     for k, (e, a) in enumerate(zip(spec.edges(), axes)):
-        binned = np.moveaxis(np.tensordot(_overlap(e, grid, a), binned, axes=([1], [1 + k])), 0, 1 + k)
-    inside = np.real(np.trace(binned, axis1=-2, axis2=-1)).reshape(binned.shape[0], -1).sum(-1)
+        binned = xp.moveaxis(xp.tensordot(_overlap(e, grid, a), binned, axes=([1], [1 + k])), 0, 1 + k)
+    inside = xp.real(xp.trace(binned, axis1=-2, axis2=-1)).reshape(binned.shape[0], -1).sum(-1)
     out = {"density": binned / spec.cell_volume, "coords": np.array(spec.coords), "outside": total - inside}
     for c, e in zip(spec.coords, spec.edges()):
         out[f"edges.{c}"] = e

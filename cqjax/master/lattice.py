@@ -42,6 +42,7 @@ The scheme in one notation: the Physics page of the documentation (docs/physics.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -54,6 +55,7 @@ from jaxtyping import Array, Complex, Float
 from ..models._base import AbstractAbsorbingModel, AbstractJumpModel, AbstractModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
+from ._traced import concrete, eigvalsh, hermitian_function, is_traced, safe_abs, safe_sqrt
 from .grid import PhaseSpaceGrid
 
 _CELL_BATCH = 2**14  # cells per batch when the model is evaluated on the grid (bounds the memory)
@@ -96,43 +98,68 @@ class LatticeGenerator(eqx.Module):
         return self.channels.negative_rates is None
 
 
-def _norm(ops: Array, diagonal: bool) -> Array:
-    """Operator norm per cell of Hermitian (or diagonal) operators."""
+def _norm(ops: Array, diagonal: bool, xp) -> Array:
+    """Operator norm per cell of Hermitian (or diagonal) operators (differentiable with xp = jnp)."""
     if diagonal:
-        return np.max(np.abs(ops), axis=-1)
-    return np.max(np.abs(np.linalg.eigvalsh(ops)), axis=-1)
+        return xp.max(np.abs(ops) if xp is np else safe_abs(ops), axis=-1)
+    return xp.max(xp.abs(np.linalg.eigvalsh(ops) if xp is np else eigvalsh(ops)), axis=-1)
 
 
-def _as_rep(ops: Array, diagonal: bool, what: str) -> Array:
+def _sqrt(x: Array, xp) -> Array:
+    return np.sqrt(x) if xp is np else safe_sqrt(x)
+
+
+def _as_rep(ops: Array, diagonal: bool, what: str, xp) -> Array:
     """Dense (..., d, d) model operators in the model's representation (diagonals if diagonal)."""
     if not diagonal:
         return ops
-    diag = np.diagonal(ops, axis1=-2, axis2=-1)
-    off = ops - np.einsum("...i,ij->...ij", diag, np.eye(ops.shape[-1]))
-    if float(np.max(np.abs(off), initial=0.0)) > 1e-12 * max(float(np.max(np.abs(ops), initial=0.0)), 1e-30):
-        raise ValueError(f"{what}: operator is not diagonal, but the model is an AbstractDiagonalModel")
-    return diag
+    if xp is np:
+        off = ops - np.einsum("...i,ij->...ij", np.diagonal(ops, axis1=-2, axis2=-1), np.eye(ops.shape[-1]))
+        if float(np.max(np.abs(off), initial=0.0)) > 1e-12 * max(float(np.max(np.abs(ops), initial=0.0)), 1e-30):
+            raise ValueError(f"{what}: operator is not diagonal, but the model is an AbstractDiagonalModel")
+    return xp.diagonal(ops, axis1=-2, axis2=-1)
 
 
-def _split_shift(shift: float, spacing: float, cells: int, what: str) -> list[tuple[int, float]]:
+def _split_shift(shift: float, spacing: float, cells: int, what: str) -> tuple[tuple[int, float], ...]:
     """A shift in coordinate units as whole-cell offsets with linear weights."""
     if cells == 1:
         if abs(shift) > 0:
             raise ValueError(f"{what}: jumps move a coordinate the grid holds at a single value")
-        return [(0, 1.0)]
+        return ((0, 1.0),)
     x = shift / spacing
     lo = math.floor(x + 1e-9)
     frac = x - lo
     if frac < 1e-9:
-        return [(lo, 1.0)]
-    return [(lo, 1.0 - frac), (lo + 1, frac)]
+        return ((lo, 1.0),)
+    return ((lo, 1.0 - frac), (lo + 1, frac))
 
 
-def map_cells(f, points: Array):
-    """``f`` on every row of ``points`` (cells, n), compiled once, in batches of ``_CELL_BATCH``
-    cells (vmapped inside a batch), so that a 4-D grid never holds every cell's Jacobians at once."""
-    batch = min(_CELL_BATCH, points.shape[0])
-    return jax.jit(lambda p: jax.lax.map(f, p, batch_size=batch))(points)
+def map_cells(f, points: Array, *args):
+    """``f(z, *args)`` on every row ``z`` of ``points`` (cells, n), in batches of ``_CELL_BATCH``
+    cells (vmapped inside a batch), so that a 4-D grid never holds every cell's Jacobians at once.
+    ``f`` a module-level function: compiled once per ``f``, grid size and structure of ``args``
+    (a model's array leaves, traced ones included, are arguments, not constants)."""
+    return _map_cells(f, points, args, min(_CELL_BATCH, points.shape[0]))
+
+
+@eqx.filter_jit
+def _map_cells(f, points, args, batch: int):
+    return jax.lax.map(lambda z: f(z, *args), points, batch_size=batch)
+
+
+def _cell(z: Array, model: AbstractModel, cdtype):
+    """The model at one cell centre: H_I / hbar, F, drift, D2, extra channels, jumps (``_cell_fields``)."""
+    g = generator(model, z)
+    sigma = jnp.asarray(model.noise(z), z.dtype)
+    d2 = 0.5 * sigma @ sigma.T
+    fields = (g.h.astype(cdtype), g.force.astype(cdtype), g.drift, d2, extra_channels(model, z))
+    jumps = model.jump_channels(z) if isinstance(model, AbstractJumpModel) else None
+    if isinstance(model, AbstractAbsorbingModel):  # the model may be undefined (NaN) outside: where, not product
+        keep = model.inside(z)
+        fields = jax.tree.map(lambda x: jnp.where(keep, x, jnp.zeros_like(x)), fields)
+        if jumps is not None:
+            jumps = (jnp.where(keep, jumps[0], jnp.zeros_like(jumps[0])), jumps[1])
+    return (*fields, jumps)
 
 
 def _cell_fields(model: AbstractModel, grid: PhaseSpaceGrid, dtype, cdtype):
@@ -141,28 +168,13 @@ def _cell_fields(model: AbstractModel, grid: PhaseSpaceGrid, dtype, cdtype):
     An absorbing model's cells outside its domain (``inside`` false at the centre) get no
     dynamics at all (every field zero: no jumps out, U = I): mass that jumps into them stays
     frozen there, as a stopped trajectory's point and state do, and is what ``stopped`` reads."""
-    jumpy = isinstance(model, AbstractJumpModel)
-    absorbing = isinstance(model, AbstractAbsorbingModel)
-
-    def cell(z):
-        g = generator(model, z)
-        sigma = jnp.asarray(model.noise(z), z.dtype)
-        d2 = 0.5 * sigma @ sigma.T
-        fields = (g.h.astype(cdtype), g.force.astype(cdtype), g.drift, d2, extra_channels(model, z))
-        jumps = model.jump_channels(z) if jumpy else None
-        if absorbing:  # the model may be undefined (NaN) outside: where, not multiplication
-            keep = model.inside(z)
-            fields = jax.tree.map(lambda x: jnp.where(keep, x, jnp.zeros_like(x)), fields)
-            if jumps is not None:
-                jumps = (jnp.where(keep, jumps[0], jnp.zeros_like(jumps[0])), jumps[1])
-        return (*fields, jumps)
-
     points = grid.points(dtype).reshape(-1, grid.ndim)
-    h, force, drift, d2, diss, jump_data = jax.tree.map(np.asarray, map_cells(cell, points))
+    fields = map_cells(_cell, points, model, jnp.dtype(cdtype))
+    h, force, drift, d2 = (concrete(x) for x in fields[:4])
     if not all(bool(np.all(np.isfinite(x))) for x in (h, force, drift, d2)):
         raise ValueError("master: the model's Hamiltonian, drift or noise is not finite on the grid")
     _check_uncorrelated(d2, model.coords)
-    return h, force, drift, d2, diss, jump_data
+    return fields
 
 
 def _check_uncorrelated(d2: np.ndarray, coords: tuple[str, ...]) -> None:
@@ -178,17 +190,36 @@ def _check_uncorrelated(d2: np.ndarray, coords: tuple[str, ...]) -> None:
 
 
 class _Builder:
-    """Collects the channels of the lattice (cells flattened) while they are built."""
+    """Collects the channels of the lattice (cells flattened) while they are built.
 
-    def __init__(self, n_axes: int, d: int, diagonal: bool, cdtype):
-        self.n_axes, self.diagonal, self.cdtype = n_axes, diagonal, cdtype
-        self.eye = np.ones(d, cdtype) if diagonal else np.eye(d, dtype=cdtype)
-        self.kraus: list[tuple[np.ndarray, tuple[int, ...]]] = []
-        self.scalar: list[tuple[np.ndarray, tuple[int, ...]]] = []
-        self.local: list[tuple[np.ndarray, np.ndarray]] = []  # (signed rate (cells,), operator field)
+    Two passes: on the values (numpy, ``xp = np``) it decides which channels exist and records
+    each decision in ``decisions``; on the traced model (``xp = jnp`` inside ``jax.jit``) it
+    replays them, so that the same code yields values through which ``jax.grad`` flows."""
+
+    def __init__(self, n_axes: int, d: int, diagonal: bool, cdtype, xp, replay: tuple | None = None):
+        self.n_axes, self.diagonal, self.cdtype, self.xp = n_axes, diagonal, cdtype, xp
+        self.eye = xp.ones(d, cdtype) if diagonal else xp.eye(d, dtype=cdtype)
+        self.kraus: list[tuple[Array, tuple[int, ...]]] = []
+        self.scalar: list[tuple[Array, tuple[int, ...]]] = []
+        self.local: list[tuple[Array, Array]] = []  # (signed rate (cells,), operator field)
         self.moves = [False] * n_axes
+        self.decisions: list = []
+        self._replay = None if replay is None else iter(replay)
 
-    def op(self, x: np.ndarray) -> np.ndarray:
+    @property
+    def deciding(self) -> bool:
+        """Whether this pass decides (on values) rather than replays."""
+        return self._replay is None
+
+    def decide(self, rule):
+        """``rule()`` (a hashable decision from the values) in the deciding pass; the recorded one after."""
+        if self._replay is not None:
+            return next(self._replay)
+        value = rule()
+        self.decisions.append(value)
+        return value
+
+    def op(self, x: Array) -> Array:
         """A per-cell scalar broadcast against per-cell operators."""
         return x[:, None] if self.diagonal else x[:, None, None]
 
@@ -199,13 +230,13 @@ class _Builder:
         for i, k in enumerate(offset):
             self.moves[i] |= k != 0
 
-    def add(self, kraus: np.ndarray, offset: tuple[int, ...]) -> None:
-        if float(np.max(np.abs(kraus))) > 0:
+    def add(self, kraus: Array, offset: tuple[int, ...]) -> None:
+        if self.decide(lambda: float(np.max(np.abs(kraus))) > 0):
             self.kraus.append((kraus, offset))
             self._moved(offset)
 
-    def add_scalar(self, rate: np.ndarray, offset: tuple[int, ...]) -> None:
-        if float(np.max(rate)) > 0:
+    def add_scalar(self, rate: Array, offset: tuple[int, ...]) -> None:
+        if self.decide(lambda: float(np.max(rate)) > 0):
             self.scalar.append((rate, offset))
             self._moved(offset)
 
@@ -213,127 +244,160 @@ class _Builder:
 def _axis_channels(b: _Builder, i: int, grid: PhaseSpaceGrid, name: str, force, d2ii, drift) -> None:
     """Along axis ``i``: the back-reaction/diffusion pair sqrt(r)(I +- a G) (module docstring),
     the decoherence beyond what that pair builds in, and the upwind drift."""
-    delta = grid.spacing[i]
-    rate = np.maximum(d2ii / delta**2, _norm(force, b.diagonal) / (4 * delta))
+    xp, delta = b.xp, grid.spacing[i]
+    rate = xp.maximum(d2ii / delta**2, _norm(force, b.diagonal, xp) / (4 * delta))
     if grid.cells[i] == 1:
-        if float(np.max(rate)) > 0:
+        if b.deciding and float(np.max(rate)) > 0:
             raise ValueError(
                 f"master: coordinate {name!r} has one grid cell but diffuses or feels a back-reaction; "
                 "give it more cells"
             )
-        if float(np.max(np.abs(drift))) > 0:
+        if b.deciding and float(np.max(np.abs(drift))) > 0:
             raise ValueError(f"master: coordinate {name!r} has one grid cell but drifts; give it more cells")
         return
-    safe = np.where(rate > 0, rate, 1.0)
-    a = np.where(rate > 0, 1.0 / (4 * delta * safe), 0.0)
+    safe = xp.where(rate > 0, rate, 1.0)
+    a = xp.where(rate > 0, 1.0 / (4 * delta * safe), 0.0)
     for sign in (1, -1):
-        b.add(b.op(np.sqrt(rate)) * (b.eye + sign * b.op(a) * force), b.unit(i, sign))
-    built_in = np.where(rate > 0, 1.0 / (8 * safe * delta**2), 0.0)
-    healed = np.where(d2ii > 0, 1.0 / (8 * np.where(d2ii > 0, d2ii, 1.0)), 0.0)
+        b.add(b.op(_sqrt(rate, xp)) * (b.eye + sign * b.op(a) * force), b.unit(i, sign))
+    built_in = xp.where(rate > 0, 1.0 / (8 * safe * delta**2), 0.0)
+    healed = xp.where(d2ii > 0, 1.0 / (8 * xp.where(d2ii > 0, d2ii, 1.0)), 0.0)
     excess = healed - built_in  # zero (up to rounding) where r = D2 / Delta^2
-    b.local.append((np.where(np.abs(excess) <= 1e-9 * healed, 0.0, excess), force))
+    b.local.append((xp.where(xp.abs(excess) <= 1e-9 * healed, 0.0, excess), force))
     for sign in (1, -1):
-        b.add_scalar(np.maximum(sign * drift, 0.0) / delta, b.unit(i, sign))
+        b.add_scalar(xp.maximum(sign * drift, 0.0) / delta, b.unit(i, sign))
 
 
 def _model_jumps(b: _Builder, grid: PhaseSpaceGrid, jump_data) -> float:
-    """The model's own jump channels, moved by their shifts (split between neighbouring offsets);
-    returns the largest jump rate."""
+    """The model's own jump channels, moved by their shifts (split between neighbouring offsets;
+    the shifts are structure, decided from their values and not differentiated); returns the
+    largest jump rate (deciding pass; 0 when replaying)."""
     jops, shifts = jump_data
-    jops = _as_rep(np.asarray(jops, b.cdtype), b.diagonal, "model.jump_channels")
-    shifts = np.asarray(shifts)
+    jops = _as_rep(b.xp.asarray(jops, b.cdtype), b.diagonal, "model.jump_channels", b.xp)
     jump_rate = 0.0
     for k in range(shifts.shape[1]):
-        s = shifts[:, k]
-        if np.max(np.abs(s - s[0])) > 1e-12 * max(np.max(np.abs(s)), 1e-30):
-            raise ValueError("model.jump_channels: the lattice needs shifts that do not depend on z")
-        parts = [
-            _split_shift(float(s[0, i]), grid.spacing[i], grid.cells[i], "model.jump_channels")
-            for i in range(grid.ndim)
-        ]
+        parts = b.decide(lambda k=k: _jump_offsets(np.asarray(shifts[:, k]), grid))
         ops = jops[:, k]
-        gram = np.sum(np.abs(ops) ** 2, axis=-1) if b.diagonal else np.sum(np.abs(ops) ** 2, axis=(-2, -1))
-        jump_rate = max(jump_rate, float(np.max(gram)))
+        if b.deciding:
+            gram = np.sum(np.abs(ops) ** 2, axis=-1 if b.diagonal else (-2, -1))
+            jump_rate = max(jump_rate, float(np.max(gram)))
         for combo in itertools.product(*parts):
             weight = math.prod(w for _, w in combo)
             b.add(math.sqrt(weight) * ops, tuple(o for o, _ in combo))
     return jump_rate
 
 
+def _jump_offsets(s: np.ndarray, grid: PhaseSpaceGrid) -> tuple:
+    """Per axis, the (offset, weight) pairs of one jump channel's shift (cells, n)."""
+    if np.max(np.abs(s - s[0])) > 1e-12 * max(np.max(np.abs(s)), 1e-30):
+        raise ValueError("model.jump_channels: the lattice needs shifts that do not depend on z")
+    return tuple(
+        _split_shift(float(s[0, i]), grid.spacing[i], grid.cells[i], "model.jump_channels") for i in range(grid.ndim)
+    )
+
+
 def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) -> LatticeGenerator:
-    """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc)."""
+    """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc).
+
+    Which channels exist and the rate bounds are decided from the model's values; when its
+    parameters are traced (``jax.grad``), the fields are then rebuilt as jax expressions of them
+    (``_traced_channels``) with the same decisions, so that derivatives flow through the lattice."""
     if grid.ndim != model.n_coords:
         raise ValueError(f"master grid: {grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
     dtype = dtype or (jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
     cdtype = jnp.result_type(dtype, jnp.complex64)
-    h, force, drift, d2, diss, jump_data = _cell_fields(model, grid, dtype, cdtype)
+    fields = _cell_fields(model, grid, dtype, cdtype)
     diagonal = is_diagonal(model)
-    b = _Builder(grid.ndim, h.shape[-1], diagonal, cdtype)
-    for i, name in enumerate(model.coords):
+    b = _build(jax.tree.map(concrete, fields), grid, model.coords, diagonal, np.dtype(cdtype), np, None)
+    gen = _assemble(b, b.h, grid)
+    if not is_traced(fields):
+        return gen
+    h, channels = _traced_channels(fields, grid, model.coords, diagonal, np.dtype(cdtype), tuple(b.decisions))
+    return LatticeGenerator(h, channels, gen.rate_bound, gen.jump_rate, gen.unitary_rate, gen.moves)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _traced_channels(fields, grid, coords, diagonal, cdtype, decisions) -> tuple[Array, LatticeChannels]:
+    """The lattice's fields as jax expressions of the cell fields, replaying ``decisions``."""
+    b = _build(fields, grid, coords, diagonal, cdtype, jnp, decisions)
+    return _stack(b, b.h, grid)
+
+
+def _build(fields, grid: PhaseSpaceGrid, coords, diagonal: bool, cdtype, xp, replay) -> _Builder:
+    """Every channel of the lattice from the cell fields (one pass of ``_Builder``)."""
+    h, force, drift, d2, diss, jump_data = fields
+    b = _Builder(grid.ndim, h.shape[-1], diagonal, cdtype, xp, replay)
+    b.h = h
+    for i, name in enumerate(coords):
         _axis_channels(b, i, grid, name, force[:, i], d2[:, i, i], drift[:, i])
     if diss is not None:
         rates, ops = diss
-        ops = _as_rep(np.asarray(ops, cdtype), diagonal, "model.dissipators")
-        b.local += [(np.asarray(rates[:, k], dtype), ops[:, k]) for k in range(rates.shape[1])]
-    jump_rate = _model_jumps(b, grid, jump_data) if jump_data is not None else 0.0
-    b.local = [(rate, L) for rate, L in b.local if float(np.max(np.abs(L))) > 0]
+        ops = _as_rep(xp.asarray(ops, cdtype), diagonal, "model.dissipators", xp)
+        b.local += [(rates[:, k], ops[:, k]) for k in range(rates.shape[1])]
+    b.jump_rate = _model_jumps(b, grid, jump_data) if jump_data is not None else 0.0
+    keep = [b.decide(lambda L=L: float(np.max(np.abs(L))) > 0) for _, L in b.local]
+    b.local = [channel for channel, k in zip(b.local, keep) if k]
     for rate, L in b.local:
-        b.add(b.op(np.sqrt(np.maximum(rate, 0.0)).astype(cdtype)) * L, (0,) * grid.ndim)
-    return _assemble(b, h, grid, jump_rate)
+        b.add(b.op(_sqrt(xp.maximum(rate, 0.0), xp).astype(cdtype)) * L, (0,) * grid.ndim)
+    b.negative = [b.decide(lambda r=rate: float(np.min(r)) < 0) for rate, _ in b.local]
+    return b
 
 
-def _assemble(b: _Builder, h: np.ndarray, grid: PhaseSpaceGrid, jump_rate: float) -> LatticeGenerator:
-    """Stack the collected channels into fields over the grid and bound the step's rates."""
-    shape = grid.cells
+def _stack(b: _Builder, h: Array, grid: PhaseSpaceGrid) -> tuple[Array, LatticeChannels]:
+    """The collected channels stacked into fields over the grid."""
+    xp, shape = b.xp, grid.cells
 
     def field(x):
         return x.reshape(*shape, *x.shape[1:])
 
-    jumps = np.stack([field(k) for k, _ in b.kraus]) if b.kraus else np.zeros((0, *shape, *b.eye.shape), b.cdtype)
-    real = np.real(b.eye).dtype
-    rates = np.stack([field(r) for r, _ in b.scalar]).astype(real) if b.scalar else np.zeros((0, *shape), real)
-    total = _gram(jumps, rates, b.diagonal)
-    bound = total.real if b.diagonal else np.linalg.eigvalsh(total)
-    bound = np.max(bound, axis=-1)
-    negatives = [(np.minimum(rate, 0.0), L) for rate, L in b.local if float(np.min(rate)) < 0]
-    neg_rates = neg_ops = None
-    if negatives:
-        neg_rates = np.stack([field(r) for r, _ in negatives])
-        neg_ops = np.stack([field(L) for _, L in negatives])
-        norms = np.stack([field(_norm(L, b.diagonal)) for _, L in negatives])
-        bound = bound + 2 * np.sum(np.abs(neg_rates) * norms**2, axis=0)
-    to_device = lambda x: None if x is None else jnp.asarray(x)
+    jumps = xp.stack([field(k) for k, _ in b.kraus]) if b.kraus else xp.zeros((0, *shape, *b.eye.shape), b.cdtype)
+    real = np.real(np.zeros((), b.cdtype)).dtype
+    rates = xp.stack([field(r) for r, _ in b.scalar]).astype(real) if b.scalar else xp.zeros((0, *shape), real)
+    negatives = [(xp.minimum(rate, 0.0), L) for (rate, L), neg in zip(b.local, b.negative) if neg]
+    neg_rates = xp.stack([field(r) for r, _ in negatives]) if negatives else None
+    neg_ops = xp.stack([field(L) for _, L in negatives]) if negatives else None
     channels = LatticeChannels(
-        jumps=jnp.asarray(jumps),
-        rates=jnp.asarray(rates),
-        negative_rates=to_device(neg_rates),
-        negative_ops=to_device(neg_ops),
+        jumps=jumps,
+        rates=rates,
+        negative_rates=neg_rates,
+        negative_ops=neg_ops,
         offsets=tuple(o for _, o in b.kraus),
         rate_offsets=tuple(o for _, o in b.scalar),
         diagonal=b.diagonal,
     )
+    return field(h), channels
+
+
+def _assemble(b: _Builder, h: np.ndarray, grid: PhaseSpaceGrid) -> LatticeGenerator:
+    """The lattice from the deciding pass (numpy values): its fields on the device and the step's rate bounds."""
+    h_field, ch = _stack(b, h, grid)
+    bound = _gram(ch.jumps, ch.rates, b.diagonal, np)
+    bound = np.max(bound.real if b.diagonal else np.linalg.eigvalsh(bound), axis=-1)
+    if ch.negative_rates is not None:
+        norms = np.stack([_norm(L, b.diagonal, np) for L in ch.negative_ops])
+        bound = bound + 2 * np.sum(np.abs(ch.negative_rates) * norms**2, axis=0)
+    to_device = lambda x: None if x is None else jnp.asarray(x)  # noqa: E731
     return LatticeGenerator(
-        hamiltonian=jnp.asarray(field(h)),
-        channels=channels,
+        hamiltonian=jnp.asarray(h_field),
+        channels=jax.tree.map(to_device, ch),
         rate_bound=float(np.max(bound)),
-        jump_rate=jump_rate,
-        unitary_rate=float(np.max(_norm(h, b.diagonal))),
+        jump_rate=b.jump_rate,
+        unitary_rate=float(np.max(_norm(h, b.diagonal, np))),
         moves=tuple(b.moves),
     )
 
 
-def _gram(jumps: np.ndarray, rates: np.ndarray, diagonal: bool) -> np.ndarray:
+def _gram(jumps: Array, rates: Array, diagonal: bool, xp=jnp) -> Array:
     """sum_j M_j^dag M_j + sum_s rate_s I per cell: (*cells, d) diagonal or (*cells, d, d)."""
-    scalar = np.sum(rates, axis=0)
+    scalar = xp.sum(rates, axis=0)
     if diagonal:
-        return np.sum(np.abs(jumps) ** 2, axis=0) + scalar[..., None]
+        return xp.sum(xp.real(xp.conj(jumps) * jumps), axis=0) + scalar[..., None]
     d = jumps.shape[-1]
-    dense = np.einsum("j...ki,j...kl->...il", np.conj(jumps), jumps) if jumps.shape[0] else 0.0
-    return dense + scalar[..., None, None] * np.eye(d)
+    dense = xp.einsum("j...ki,j...kl->...il", xp.conj(jumps), jumps) if jumps.shape[0] else 0.0
+    return dense + scalar[..., None, None] * xp.eye(d)
 
 
 def _matrix_function(f, a: np.ndarray, diagonal: bool) -> np.ndarray:
-    """f(a) for Hermitian a per cell (diagonal a: elementwise)."""
+    """f(a) for Hermitian a per cell (diagonal a: elementwise), on the host."""
     if diagonal:
         return f(np.real(a))
     w, v = np.linalg.eigh(a)
@@ -341,19 +405,34 @@ def _matrix_function(f, a: np.ndarray, diagonal: bool) -> np.ndarray:
 
 
 def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
-    """K0 = sqrt(I - dt sum_j M_j^dag M_j) and U = exp(-i H_I dt / hbar) per cell.
+    """K0 = sqrt(I - dt sum_j M_j^dag M_j) and U = exp(-i H_I dt / hbar) per cell (on the host, or,
+    when the lattice is traced, differentiably: ``_traced_step_operators``).
 
     Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
     if dt * gen.rate_bound > 1.0 + 1e-12:
         raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
     ch = gen.channels
-    total = _gram(np.asarray(ch.jumps), np.asarray(ch.rates), ch.diagonal)
+    if is_traced((ch, gen.hamiltonian)):
+        return _traced_step_operators(ch, gen.hamiltonian, float(dt))
+    total = _gram(np.asarray(ch.jumps), np.asarray(ch.rates), ch.diagonal, np)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total, ch.diagonal)
     unitary = _matrix_function(lambda w: np.exp(-1j * w * dt), np.asarray(gen.hamiltonian), ch.diagonal)
     real = np.real(np.zeros((), ch.jumps.dtype)).dtype
     root = root.astype(real) if ch.diagonal else root.astype(ch.jumps.dtype)  # diagonal: real, half the work
     return jnp.asarray(root), jnp.asarray(unitary.astype(ch.jumps.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _traced_step_operators(ch: LatticeChannels, hamiltonian: Array, dt: float) -> tuple[Array, Array]:
+    """``step_operators`` as jax expressions (derivatives by ``hermitian_function``); ``dt`` static."""
+    total = _gram(ch.jumps, ch.rates, ch.diagonal)
+    root_of = lambda w: safe_sqrt(jnp.maximum(1.0 - dt * w, 0.0))  # noqa: E731
+    phase_of = lambda w: jnp.exp(-1j * w * dt)  # noqa: E731
+    if ch.diagonal:
+        return root_of(jnp.real(total)), phase_of(jnp.real(hamiltonian)).astype(ch.jumps.dtype)
+    root = hermitian_function(root_of, total).astype(ch.jumps.dtype)
+    return root, hermitian_function(phase_of, hamiltonian).astype(ch.jumps.dtype)
 
 
 def _trace(x: Array) -> Array:
@@ -415,3 +494,19 @@ def advance(
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
     """``n_steps`` steps of ``master_step`` (a traced count: one compilation per grid shape)."""
     return jax.lax.fori_loop(0, n_steps, lambda _, state: master_step(*state, channels, ops, dt), (rho, lost))
+
+
+@functools.partial(jax.jit, static_argnames="n_steps")
+def advance_checkpointed(
+    rho: Complex[Array, "*cells d d"],
+    lost: Float[Array, "n 2"],
+    channels: LatticeChannels,
+    ops: tuple[Array, Array],
+    dt: Float[Array, ""],
+    n_steps: int,
+) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
+    """``advance`` for reverse-mode differentiation: a scan of fixed length whose steps the backward
+    pass recomputes (``jax.checkpoint``), so that it keeps one state per call and, while one call is
+    differentiated, one per step, instead of every intermediate of every step."""
+    step = jax.checkpoint(lambda state, _: (master_step(*state, channels, ops, dt), None))
+    return jax.checkpoint(lambda state: jax.lax.scan(step, state, length=n_steps)[0])((rho, lost))

@@ -27,6 +27,7 @@ the kept densities are ever copied to the host.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -45,8 +46,9 @@ from ..spec.observables import parse_observable
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
 from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
+from ._traced import concrete, concrete_model, host, is_traced
 from .grid import PhaseSpaceGrid
-from .lattice import advance, lattice_generator, map_cells, step_operators
+from .lattice import advance, advance_checkpointed, lattice_generator, map_cells, step_operators
 
 _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
 
@@ -134,47 +136,63 @@ def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float |
 
 def _integrate(model, initial, grid, request, *, dt, keep, progress=False, label="", fallback_dt=None) -> _Run:
     """Integrate on ``grid`` to ``request.t1``, reading off the observables (``request.names``) and
-    the histogram marginal at every save on the device; the densities at save indices ``keep``."""
+    the histogram marginal at every save on the device; the densities at save indices ``keep``.
+
+    A model whose parameters are traced (``jax.grad``) gives jax values that carry the derivative
+    (the steps then run as ``advance_checkpointed``), any other numpy arrays on the host."""
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+    traced = is_traced(model)
     gen = lattice_generator(model, grid, dtype)
     dt, per_save = _time_step(gen, request.t1, request.n_saves, dt, fallback_dt)
     ops = step_operators(gen, dt)
     rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
     rho = jnp.asarray(rho)
-    readout = Readout.build(model, request.names, grid, rho.shape[-1], request.histogram, dtype)
+    readout = Readout.build(concrete_model(model), request.names, grid, rho.shape[-1], request.histogram, dtype)
     lost = jnp.zeros((grid.ndim, 2), dtype)
-    args = (gen.channels, ops, jnp.asarray(dt, dtype), per_save)
+    args = (gen.channels, ops, jnp.asarray(dt, dtype))
     t0 = time.perf_counter()
-    compiled = advance.lower(rho, lost, *args).compile()
+    if traced:
+        advance_save = functools.partial(advance_checkpointed, n_steps=per_save)
+    else:
+        compiled = advance.lower(rho, lost, *args, per_save).compile()
+        advance_save = lambda *a: compiled(*a, per_save)  # noqa: E731
     compile_seconds = time.perf_counter() - t0
-    records, sides, masses = [jax.device_get(read(readout, rho))], [np.asarray(lost)], []
+    fetch = (lambda x: x) if traced else jax.device_get
+    records, sides, masses = [fetch(read(readout, rho))], [host(lost)], []
     if 0 in keep:
-        masses.append(np.asarray(rho))
+        masses.append(host(rho))
     bar = _progress_bar(request.n_saves, label) if progress else None
     t0 = time.perf_counter()
     for k in range(1, request.n_saves + 1):
-        rho, lost = compiled(rho, lost, *args)
-        records.append(jax.device_get(read(readout, rho)))
-        sides.append(np.asarray(lost))
+        rho, lost = advance_save(rho, lost, *args)
+        records.append(fetch(read(readout, rho)))
+        sides.append(host(lost))
         if k in keep:
-            masses.append(np.asarray(rho))
+            masses.append(host(rho))
         if bar is not None:
             bar.update(1)
     run_seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    means = np.stack([r["means"] for r in records], axis=-1)
+    stack = jnp.stack if traced else np.stack
+    scalars = (
+        (lambda key: jnp.stack([r[key] for r in records]))
+        if traced
+        # noqa: E731
+        else (lambda key: np.array([float(r[key]) for r in records]))
+    )
+    means = stack([r["means"] for r in records], axis=-1)
     return _Run(
         gen=gen,
         dt=dt,
         per_save=per_save,
         lost0=lost0,
-        sides=np.stack(sides),
-        trace=np.array([float(r["trace"]) for r in records]),
-        min_eig=np.array([float(r["min_eig"]) for r in records]),
+        sides=stack(sides),
+        trace=scalars("trace"),
+        min_eig=scalars("min_eig"),
         mean={name: means[i] for i, name in enumerate(readout.names)},
-        marginal=np.stack([r["marginal"] for r in records]) if readout.histogram_axes else None,
-        masses=np.stack(masses) if masses else np.zeros((0, *rho.shape), rho.dtype),
+        marginal=stack([r["marginal"] for r in records]) if readout.histogram_axes else None,
+        masses=stack(masses) if masses else np.zeros((0, *rho.shape), rho.dtype),
         compile_seconds=compile_seconds,
         run_seconds=run_seconds,
     )
@@ -192,7 +210,7 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
     ``allow_non_cp`` (then ``min_eig`` reports what it does to varrho)."""
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     points = grid.points(dtype).reshape(-1, model.n_coords)
-    rel, amount = jax.tree.map(np.asarray, map_cells(lambda z: consistency(model, z, True), points))
+    rel, amount = jax.tree.map(np.asarray, map_cells(_consistency_at, points, model))
     rel = np.where(outside_mask(model, grid, inverse=True).reshape(-1, 1) > 0, rel, 0.0)  # no dynamics outside
     checks = (2,) if allow_non_cp else (2, 0, 1)
     for c in checks:
@@ -208,6 +226,10 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
                 )
             )
             raise ValueError(f"master: {message}{hint}")
+
+
+def _consistency_at(z, model):
+    return consistency(model, z, True)
 
 
 def _check_memory(grid: PhaseSpaceGrid, d: int, n_keep: int, error_estimate: bool) -> None:
@@ -317,12 +339,13 @@ def solve_master(
     ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
     ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
-    _validate(model, initial, t1, n_saves, cells, extent, observables)
+    values = concrete_model(model)  # the model itself, or its values when jax.grad traces it
+    _validate(values, initial, t1, n_saves, cells, extent, observables)
     keep = density_indices(n_saves, t1, save_density)
     request = _Request(float(t1), int(n_saves), tuple(observables), histogram)
-    grid, grid_info = choose_grid(model, initial, t1, None if cells is None else tuple(cells), extent, progress)
+    grid, grid_info = choose_grid(values, initial, t1, None if cells is None else tuple(cells), extent, progress)
     _check_memory(grid, initial.dim, len(keep), error_estimate)
-    check_cells(model, grid, allow_non_cp)
+    check_cells(values, grid, allow_non_cp)
     run = _integrate(model, initial, grid, request, dt=dt, keep=set(keep.tolist()), progress=progress, label="master")
     t = np.arange(n_saves + 1) * (run.per_save * run.dt)
     result = MasterResult(
@@ -355,7 +378,7 @@ def solve_master(
     if histogram is not None:
         result.histogram = project_histogram(run.marginal, run.trace, grid, model.coords, histogram)
     if error_estimate:
-        _error_estimate(model, initial, extent, request, run, result, progress)
+        _error_estimate(values, initial, extent, request, run, result, progress)
     return result
 
 
@@ -363,7 +386,8 @@ def _error_estimate(
     model, initial, extent, request: _Request, run: _Run, result: MasterResult, progress: bool = False
 ) -> None:
     """``result.err`` (and the histogram's ``err``) from a run with half the cells per axis and
-    twice the step (module docstring); nothing when the grid cannot be coarsened."""
+    twice the step (module docstring); nothing when the grid cannot be coarsened. The estimate is
+    not differentiated: it is computed from the values of ``result``."""
     grid = result.grid
     coarse_cells = tuple(max(n // 2, 4) if n > 1 else n for n in grid.cells)
     if coarse_cells == grid.cells:
@@ -379,13 +403,14 @@ def _error_estimate(
     )
     result.run_seconds += c.run_seconds
     bound = observable_bounds(model, request.names, grid)
+    lost = concrete(result.lost)
     result.err = {
-        k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(result.mean[k] - c.mean[k])) + result.lost * bound[k]
+        k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(concrete(result.mean[k]) - c.mean[k])) + lost * bound[k]
         for k in result.mean
     }
     if request.histogram is not None:
         ch = project_histogram(c.marginal, c.trace, coarse, model.coords, request.histogram)
-        diff = result.histogram["density"] - ch["density"]
+        diff = concrete(result.histogram["density"]) - ch["density"]
         axes = 1 + len(request.histogram.coords)
         result.histogram["err"] = _SAFETY_FACTOR * (
             running_envelope(np.abs(diff.real), axes) + 1j * running_envelope(np.abs(diff.imag), axes)
