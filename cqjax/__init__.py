@@ -34,7 +34,7 @@ from .ensemble import (
     trajectory_key,
 )
 from .errors import Interrupted, SimulationError
-from .front import Ensemble, Master, compare, load, master, run
+from .front import Ensemble, Master, Mixture, compare, load, master, run
 from .inference import (
     DataError,
     FitResult,
@@ -83,7 +83,7 @@ from .models import (
 )
 from .operators import pauli
 from .plot import plot_comparison, plot_results
-from .spec import HistogramSpec, InitialState, Observable, parse_observable
+from .spec import HistogramSpec, InitialState, MixtureState, Observable, parse_observable
 
 __version__ = "0.1.0"
 
@@ -123,6 +123,8 @@ __all__ = [
     "MasterOptions",
     "MasterResult",
     "MeanField",
+    "Mixture",
+    "MixtureState",
     "Milstein",
     "Observable",
     "PhaseSpaceGrid",

@@ -442,9 +442,12 @@ def _fit(args) -> int:
     from ._files import write_atomic
     from .inference import fit, load_paths
     from .inference.parameters import check_free
-    from .io.config import load_config
+    from .io.config import ConfigError, load_config
+    from .spec.initial import MixtureState
 
     cfg = load_config(args.config, args.overrides)
+    if isinstance(cfg.initial, MixtureState):
+        raise ConfigError("initial.components: cqjax fit takes one initial quantum state, not a mixture")
     free = tuple(n.strip() for n in args.free.split(",") if n.strip())
     check_free(cfg.model, free)
     if args.dt is not None and not args.dt > 0:

@@ -25,7 +25,7 @@ from ..ensemble._time import TimeGrid
 from ..ensemble.runner import DEFAULT_SAMPLES, MAX_TRAJECTORIES, NONFINITE, STATES
 from ..models._base import AbstractModel
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import parse_observable
 from ._model_spec import resolve_model
 
@@ -57,7 +57,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "prng": ((str,), "threefry"),
     },
     "initial": {
-        "z_mean": ((list,), ...),
+        "z_mean": ((list,), None),
+        "components": ((list,), None),
         "z_cov": ((list,), None),
         "psi": ((str, list), None),
         "rho": ((list,), None),
@@ -446,9 +447,48 @@ def _run_section(run: dict) -> dict:
     return run
 
 
-def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
-    """``[initial]``: the classical mean and covariance and exactly one of psi and rho; the
-    initial state and its resolved (recorded) form."""
+def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState | MixtureState, dict]:
+    """``[initial]``: the classical mean and covariance and exactly one of psi and rho, or a list
+    ``components`` of such tables, each with a positive ``weight`` (normalised by their sum: a
+    correlated CQ state); the initial state and its resolved (recorded) form."""
+    if init["components"] is None:
+        if init["z_mean"] is None:
+            raise ConfigError("initial.z_mean: required (or give initial.components)")
+        return _component(init, model)
+    if any(init[k] is not None for k in ("z_mean", "z_cov", "psi", "rho")):
+        raise ConfigError("initial.components: give either components or z_mean/z_cov/psi/rho, not both")
+    comps, weights, resolved = [], [], []
+    if not init["components"]:
+        raise ConfigError("initial.components: give at least one component")
+    for k, raw in enumerate(init["components"]):
+        field = f"initial.components[{k}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{field}: expected a table with weight, z_mean, z_cov, psi or rho")
+        raw = dict(raw)
+        weight = raw.pop("weight", None)
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not (math.isfinite(weight) and weight > 0)
+        ):
+            raise ConfigError(f"{field}.weight: required, a finite number > 0; got {weight!r}")
+        try:
+            if "components" in raw or "z_mean" not in raw:
+                raise ConfigError("initial.z_mean: required in each component (components do not nest)")
+            comp, res = _component(_section({"initial": raw}, "initial"), model)
+        except ConfigError as err:
+            raise ConfigError(f"{field}: {err}") from None
+        comps.append(comp)
+        weights.append(float(weight))
+        resolved.append({"weight": float(weight), **res})
+    total = sum(weights)
+    for r in resolved:
+        r["weight"] = r["weight"] / total
+    return MixtureState(comps, weights), {"components": resolved}
+
+
+def _component(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
+    """One Gaussian point with a pure state or a density matrix, and its resolved form."""
     n = model.n_coords
     z_mean = _float_list("initial.z_mean", init["z_mean"], n)
     z_cov = None
