@@ -24,6 +24,7 @@ from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
 from ..ensemble.runner import DEFAULT_SAMPLES, MAX_TRAJECTORIES, NONFINITE, STATES
 from ..models._base import AbstractModel
+from ..models._time import clocked, is_time_dependent
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import parse_observable
@@ -361,7 +362,7 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
     initial, resolved_initial = _initial_section(_section(raw, "initial"), model)
     names = _observables_section(_section(raw, "observables"), model)
     histogram = _histogram_section(_section(raw, "histogram"), model) if "histogram" in raw else None
-    master = _master_section(raw.get("master", {}), model)
+    master = _master_section(raw.get("master", {}), clocked(model) if is_time_dependent(model) else model)
     resolved = {
         "model": raw["model"],
         "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},

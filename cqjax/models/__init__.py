@@ -11,8 +11,10 @@ from ._base import (
 from ._consistency import check_complete_positivity, check_positivity, consistency
 from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
 from ._registry import MODELS, register_model
+from ._time import AbstractTimeDependentModel, clocked
 from .cq_chain import CQChain
 from .diosi import Diosi
+from .driven_diosi import DrivenDiosi
 from .ghz_lattice import GHZLattice
 from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
@@ -27,8 +29,10 @@ __all__ = [
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
+    "AbstractTimeDependentModel",
     "CQChain",
     "Diosi",
+    "DrivenDiosi",
     "GHZLattice",
     "GeneralForm",
     "Generator",
@@ -41,6 +45,7 @@ __all__ = [
     "SuperposedMass",
     "check_complete_positivity",
     "check_positivity",
+    "clocked",
     "consistency",
     "extra_channels",
     "general_form",
