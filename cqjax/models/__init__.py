@@ -15,10 +15,12 @@ from ._time import AbstractTimeDependentModel, clocked
 from .cq_chain import CQChain
 from .diosi import Diosi
 from .driven_diosi import DrivenDiosi
+from .finite import AbstractFiniteModel, check_finite_positivity
 from .ghz_lattice import GHZLattice
 from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
 from .jump_qubit import JumpQubit
+from .pointer_qubit import PointerQubit
 from .seed000 import Seed000
 from .sqrt_well import SqrtWell
 from .superposed_mass import SuperposedMass
@@ -26,6 +28,7 @@ from .superposed_mass import SuperposedMass
 __all__ = [
     "AbstractAbsorbingModel",
     "AbstractDiagonalModel",
+    "AbstractFiniteModel",
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
@@ -40,10 +43,12 @@ __all__ = [
     "JumpOscillator",
     "JumpQubit",
     "MODELS",
+    "PointerQubit",
     "Seed000",
     "SqrtWell",
     "SuperposedMass",
     "check_complete_positivity",
+    "check_finite_positivity",
     "check_positivity",
     "clocked",
     "consistency",
