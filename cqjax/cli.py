@@ -259,6 +259,8 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     from .ensemble.runner import run_ensemble
     from .io.results import run_meta, save_results
 
+    if _finite(cfg, "run", out, checkpointing):
+        return True
     t0 = time.perf_counter()
     result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
@@ -272,6 +274,20 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     return True
 
 
+def _finite(cfg, kind: str, out: str, checkpointing: dict) -> bool:
+    """A finite classical state space: the jump unravelling or the exact block ODE (False: not one)."""
+    from .io.finite_config import FiniteConfig, finite_job
+    from .io.results import environment
+
+    if not isinstance(cfg, FiniteConfig):
+        return False
+    if checkpointing:
+        raise ValueError("--checkpoint: not available for finite-state models (their runs are short)")
+    meta = {"kind": kind, "config": cfg.resolved, "model": cfg.resolved["model"], "environment": environment()}
+    print(finite_job(kind, cfg, out, meta))
+    return True
+
+
 def _master(args) -> int:
     return _config_job(args, _master_job)
 
@@ -280,6 +296,8 @@ def _master_job(cfg, out: str, progress: bool) -> bool:
     from .io.results import save_master
     from .master.solver import solve_master
 
+    if _finite(cfg, "master", out, {}):
+        return True
     t0 = time.perf_counter()
     result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
     wall = time.perf_counter() - t0
@@ -446,6 +464,8 @@ def _fit(args) -> int:
     from .spec.initial import MixtureState
 
     cfg = load_config(args.config, args.overrides)
+    if not hasattr(cfg, "initial"):
+        raise ConfigError("model: cqjax fit takes a model with a continuous phase space, not a finite-state model")
     if isinstance(cfg.initial, MixtureState):
         raise ConfigError("initial.components: cqjax fit takes one initial quantum state, not a mixture")
     free = tuple(n.strip() for n in args.free.split(",") if n.strip())

@@ -4,12 +4,18 @@ the jump unravelling against the block ODE (``compare``), on the three-state poi
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import cqjax
 from cqjax.analysis.finite import compare_finite
+from cqjax.cli import main
 from cqjax.ensemble.finite import run_finite
 from cqjax.master.finite import finite_generator, solve_finite
 from cqjax.models.finite import check_finite_positivity
@@ -100,3 +106,38 @@ def test_finite_inputs_refused(model):
         solve_finite(model, READY, PSI, t1=1.0, n_saves=1, observables=("q",))
     with pytest.raises(ValueError, match="whole number of steps"):
         run_finite(model, READY, PSI, t1=1.0, dt=0.3, n_saves=1, trajectories=10, observables=("z",))
+
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "pointer_qubit_compare.toml"
+
+
+def test_cli_compare_on_the_config(ensemble, tmp_path):
+    """``cqjax compare configs/pointer_qubit_compare.toml``: the jump unravelling and the block ODE
+    through the results files, exit 0 and the same means as ``run_finite`` (same seed and shapes)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["compare", str(CONFIG), "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0, out.getvalue()
+    assert "agree" in out.getvalue()
+    run = cqjax.load_results(tmp_path / "run.npz")
+    np.testing.assert_allclose(run["P2.mean"], ensemble.mean["P2"], rtol=0, atol=1e-12)
+    master = cqjax.load_results(tmp_path / "master.npz")
+    assert master["meta"]["kind"] == "master" and float(np.min(master["min_eig"])) > -1e-12
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("initial.z0=3", "initial.z0: a state index in 0..2"),
+        ("initial.z0=[0.5, 0.6, 0.0]", "initial.z0:"),
+        ("params.g=-1.0", "W\\^ab"),
+        ("run.n_saves=3", "run.n_saves: 3 does not divide"),
+        ("observables.names=['q']", "observables: 'q'"),
+        ("run.method='kraus'", "run.method: unknown key"),
+    ],
+)
+def test_cli_config_refused(override, message, tmp_path):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["master", str(CONFIG), "--set", override, "--out", str(tmp_path / "m.npz"), "--no-progress"])
+    assert rc == 2 and re.search(message, err.getvalue()), err.getvalue()

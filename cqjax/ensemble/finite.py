@@ -11,6 +11,7 @@ The jump time is resolved to the step (weak error O(dt)); at most one jump per s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -94,6 +95,12 @@ def _trajectory(U, Uh, J, targets, f_obs, o_obs, p0, psi0, key, n_saves: int, pe
 _CHUNK = 2**14
 
 
+@partial(jax.jit, static_argnums=(2, 3))
+def _batch(arrays, keys, n_saves: int, per_save: int):
+    """The trajectories of ``keys`` (compiled once per shape: the model's arrays are arguments)."""
+    return jax.vmap(lambda k: _trajectory(*arrays, k, n_saves, per_save))(keys)
+
+
 def run_finite(
     model: AbstractFiniteModel,
     z0,
@@ -125,26 +132,14 @@ def run_finite(
     obs = [finite_observable(name, model) for name in observables]
     f_obs = jnp.asarray(np.stack([f for f, _ in obs]))
     o_obs = jnp.asarray(np.stack([o for _, o in obs]))
-    one = lambda k: _trajectory(  # noqa: E731
-        jnp.asarray(U),
-        jnp.asarray(Uh),
-        jnp.asarray(J),
-        jnp.asarray(targets),
-        f_obs,
-        o_obs,
-        p0,
-        jnp.asarray(psi0 / np.linalg.norm(psi0)),
-        k,
-        n_saves,
-        n_steps // n_saves,
-    )
-    batch = jax.jit(jax.vmap(one))
+    arrays = tuple(jnp.asarray(a) for a in (U, Uh, J, targets, f_obs, o_obs, p0, psi0 / np.linalg.norm(psi0)))
     root = jax.random.key(seed)
     total = squares = shift = None
     chunk = min(_CHUNK, trajectories)
     for start in range(0, trajectories, chunk):  # one compiled shape: the last chunk is padded
         keys = jax.vmap(lambda i: trajectory_key(root, i))(jnp.arange(start, start + chunk))
-        values = np.asarray(batch(keys), np.float64)[: trajectories - start]  # (B, T, k)
+        values = np.asarray(_batch(arrays, keys, n_saves, n_steps // n_saves), np.float64)
+        values = values[: trajectories - start]  # (B, T, k)
         if shift is None:  # sums about the first trajectory: a quantity every trajectory shares is exact
             shift = values[0]
             total, squares = np.zeros_like(shift), np.zeros_like(shift)

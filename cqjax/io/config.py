@@ -29,6 +29,7 @@ from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import parse_observable
 from ._model_spec import resolve_model
+from .finite_config import FiniteConfig, is_finite, parse_finite_config
 
 NAMED_STATES = {
     "zero": [1.0, 0.0],
@@ -187,7 +188,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig | FiniteConfig:
     """Read a TOML file, apply overrides and validate."""
     try:
         raw = tomllib.loads(Path(path).read_text())
@@ -197,7 +198,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
         raise ConfigError(f"config: cannot read {str(path)!r}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
-    return parse_config(apply_overrides(raw, list(overrides)), base=Path(path).parent)
+    raw = apply_overrides(raw, list(overrides))
+    if is_finite(raw):  # a finite classical state space: its own sections (finite_config.py)
+        return parse_finite_config(raw, ConfigError)
+    return parse_config(raw, base=Path(path).parent)
 
 
 def _check_type(field: str, value, types) -> None:
