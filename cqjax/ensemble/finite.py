@@ -17,8 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..master.finite import _expm, initial_probabilities
-from ..models.finite import AbstractFiniteModel, check_finite_positivity, finite_data, finite_observable
+from ..models.finite import (
+    AbstractFiniteModel,
+    check_finite_positivity,
+    expm,
+    finite_data,
+    finite_observable,
+    initial_probabilities,
+)
 from ._keys import trajectory_key
 
 
@@ -51,8 +57,8 @@ def _propagators(model: AbstractFiniteModel, dt: float) -> tuple[np.ndarray, ...
     """exp(-i H_eff(z) dt) and over dt / 2 per state, the channels and their targets."""
     J, targets, H = jump_channels(model)
     gamma = np.einsum("zcji,zcjk->zik", J.conj(), J)
-    U = np.stack([_expm(-1j * (H[z] - 0.5j * gamma[z]) * dt) for z in range(H.shape[0])])
-    Uh = np.stack([_expm(-0.5j * (H[z] - 0.5j * gamma[z]) * dt) for z in range(H.shape[0])])
+    U = np.stack([expm(-1j * (H[z] - 0.5j * gamma[z]) * dt) for z in range(H.shape[0])])
+    Uh = np.stack([expm(-0.5j * (H[z] - 0.5j * gamma[z]) * dt) for z in range(H.shape[0])])
     return U, Uh, J, targets
 
 

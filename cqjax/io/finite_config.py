@@ -6,12 +6,10 @@ runs the jump unravelling, ``cqjax master`` the exact block ODE, ``cqjax compare
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._files import write_npz
 from ..models.finite import AbstractFiniteModel, finite_data, finite_observable
 from ..models.pointer_qubit import PointerQubit
 
@@ -118,41 +116,3 @@ def _z0(value, K: int, error):
         if np.all(p >= 0) and abs(p.sum() - 1) <= 1e-9:
             return [float(v) for v in value]
     raise error(f"initial.z0: a state index in 0..{K - 1} or {K} probabilities summing to 1, got {value!r}")
-
-
-def finite_job(kind: str, cfg: FiniteConfig, out: str, meta: dict) -> str:
-    """Run the jump unravelling (``kind`` "run") or the block ODE ("master"), write ``out`` in the
-    results-file format ``cqjax compare`` reads; the summary lines."""
-    from ..analysis.finite import finite_master_record, finite_run_record
-    from ..ensemble.finite import run_finite
-    from ..master.finite import solve_finite
-
-    t0 = time.perf_counter()
-    common = dict(t1=cfg.t1, n_saves=cfg.n_saves, observables=cfg.observables)
-    if kind == "run":
-        result = run_finite(
-            cfg.model, cfg.z0, cfg.psi, dt=cfg.dt, trajectories=cfg.trajectories, seed=cfg.seed, **common
-        )
-        record = finite_run_record(result, meta)
-    else:
-        result = solve_finite(cfg.model, cfg.z0, cfg.psi, **common)
-        record = finite_master_record(result, meta)
-    record["meta"] = {**record["meta"], "wall_seconds": time.perf_counter() - t0}
-    import json
-
-    write_npz(
-        out,
-        {**{k: np.asarray(v) for k, v in record.items() if k != "meta"}, "meta": np.array(json.dumps(record["meta"]))},
-    )
-    lines = [
-        f"cqjax {kind}: finite-state model {cfg.resolved['model']}, "
-        + (
-            f"{cfg.trajectories} trajectories x {round(cfg.t1 / cfg.dt)} steps (jump unravelling)"
-            if kind == "run"
-            else "exact block ODE"
-        )
-    ]
-    for name in cfg.observables:
-        err = f" +- {result.sem[name][-1]:.3g}" if kind == "run" else ""
-        lines.append(f"{name:<16} {result.mean[name][-1]:>14.6g}{err}")
-    return "\n".join(lines)

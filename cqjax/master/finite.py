@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models.finite import AbstractFiniteModel, check_finite_positivity, finite_data, finite_observable
+from ..models.finite import (
+    AbstractFiniteModel,
+    check_finite_positivity,
+    expm,
+    finite_data,
+    finite_observable,
+    initial_probabilities,
+)
 
 
 @dataclass
@@ -55,7 +62,7 @@ def solve_finite(
     x0 = (p0[:, None, None] * rho0).reshape(-1)
     G = finite_generator(model)
     t = np.linspace(0.0, t1, n_saves + 1)
-    step = _expm(G * (t1 / n_saves))
+    step = expm(G * (t1 / n_saves))
     xs = [x0]
     for _ in range(n_saves):
         xs.append(step @ xs[-1])
@@ -65,30 +72,3 @@ def solve_finite(
         f, op = finite_observable(name, model)
         mean[name] = np.einsum("z,tzij,ji->t", f, rho, op).real
     return FiniteMasterResult(t=t, rho=rho, mean=mean)
-
-
-def initial_probabilities(p0, K: int) -> np.ndarray:
-    """p(z, 0) from a state index or a probability vector (K,), validated."""
-    if np.ndim(p0) == 0:
-        k = int(p0)
-        if k != p0 or not 0 <= k < K:
-            raise ValueError(f"z0: a state index in 0..{K - 1}, got {p0!r}")
-        return np.eye(K)[k]
-    p = np.asarray(p0, float)
-    if p.shape != (K,) or not np.all(p >= 0) or abs(p.sum() - 1) > 1e-9:
-        raise ValueError(f"z0: probabilities of the {K} states (non-negative, sum 1), got {p0!r}")
-    return p
-
-
-def _expm(a: np.ndarray) -> np.ndarray:
-    """exp(a) by scaling and squaring of a Taylor series (complex128; small dense matrices)."""
-    norm = np.linalg.norm(a, 1)
-    s = int(np.ceil(np.log2(norm / 0.25))) if norm > 0.25 else 0
-    a = a / 2**s
-    out, term = np.eye(len(a), dtype=complex), np.eye(len(a), dtype=complex)
-    for j in range(1, 24):
-        term = term @ a / j
-        out = out + term
-    for _ in range(s):
-        out = out @ out
-    return out

@@ -118,3 +118,30 @@ def finite_observable(name: str, model: AbstractFiniteModel) -> tuple[np.ndarray
                 f"observables: {name!r}: {part!r} is not z, P0..P{len(values) - 1} or one operator of {sorted(ops)}"
             )
     return f, op
+
+
+def initial_probabilities(p0, K: int) -> np.ndarray:
+    """p(z, 0) from a state index or a probability vector (K,), validated."""
+    if np.ndim(p0) == 0:
+        k = int(p0)
+        if k != p0 or not 0 <= k < K:
+            raise ValueError(f"z0: a state index in 0..{K - 1}, got {p0!r}")
+        return np.eye(K)[k]
+    p = np.asarray(p0, float)
+    if p.shape != (K,) or not np.all(p >= 0) or abs(p.sum() - 1) > 1e-9:
+        raise ValueError(f"z0: probabilities of the {K} states (non-negative, sum 1), got {p0!r}")
+    return p
+
+
+def expm(a: np.ndarray) -> np.ndarray:
+    """exp(a) by scaling and squaring of a Taylor series (complex128; small dense matrices)."""
+    norm = np.linalg.norm(a, 1)
+    s = int(np.ceil(np.log2(norm / 0.25))) if norm > 0.25 else 0
+    a = a / 2**s
+    out, term = np.eye(len(a), dtype=complex), np.eye(len(a), dtype=complex)
+    for j in range(1, 24):
+        term = term @ a / j
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
