@@ -14,6 +14,7 @@ as ``from cqjax.master import solve_master``.)
 
 from . import operators
 from .analysis import Comparison, compare_results
+from .analysis.finite import compare_finite
 from .dynamics import (
     AbstractSolver,
     AbstractUnravelling,
@@ -33,6 +34,7 @@ from .ensemble import (
     simulate,
     trajectory_key,
 )
+from .ensemble.finite import run_finite
 from .errors import Interrupted, SimulationError
 from .front import Ensemble, Master, Mixture, compare, load, master, run
 from .inference import (
@@ -60,6 +62,7 @@ from .io import (
     save_results,
 )
 from .master import MasterResult, PhaseSpaceGrid, solve_master
+from .master.finite import solve_finite
 from .models import (
     AbstractAbsorbingModel,
     AbstractDiagonalModel,
@@ -160,6 +163,7 @@ __all__ = [
     "plot_results",
     "compare",
     "compare_results",
+    "compare_finite",
     "generator",
     "initialize_distributed",
     "load_config",
@@ -172,9 +176,11 @@ __all__ = [
     "register_model",
     "run",
     "run_ensemble",
+    "run_finite",
     "save_master",
     "save_results",
     "solve_master",
+    "solve_finite",
     "simulate",
     "trajectory_key",
 ]

@@ -123,3 +123,19 @@ def test_time_dependent_refusals():
         cqjax.clocked(cqjax.Diosi())
     with pytest.raises(ValueError, match="time-dependent coefficients"):
         cqjax.filter(cqjax.DrivenDiosi(), jnp.zeros((3,)), jnp.zeros((3, 2)), PLUS)
+
+
+def test_channels_that_appear_later_choose_mixed_states():
+    """DrivenDense from t = 0 has its extra channel's rate 0.3 t^2 = 0 at the start: the automatic
+    choice must still be the mixed-state unravelling (a pure-state run would drop the channel)."""
+    r = cqjax.run_ensemble(
+        DrivenDense(t=0.0),
+        cqjax.InitialState(z_mean=jnp.asarray(Z0), psi=PLUS),
+        t1=0.1,
+        dt=0.05,
+        n_saves=1,
+        trajectories=4,
+        observables=("sx",),
+        precision="float64",
+    )
+    assert r.info["state"] == "mixed"

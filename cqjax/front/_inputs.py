@@ -28,6 +28,11 @@ def as_array(x, field: str) -> np.ndarray:
 
 
 def model_dim(model: AbstractModel) -> int:
+    if not isinstance(model, AbstractModel):
+        raise ValueError(
+            f"model: {type(model).__name__} is not a cqjax.AbstractModel (a finite-state model runs with "
+            "cqjax.run_finite / cqjax.solve_finite / cqjax.compare_finite or its config)"
+        )
     return int(jax.eval_shape(model.hamiltonian, jnp.zeros(model.n_coords)).shape[-1])
 
 

@@ -137,3 +137,14 @@ def clocked(model: AbstractTimeDependentModel) -> Clocked | ClockedDiagonal:
                 "(the master equation cannot integrate them; their trajectories can)"
             )
     return ClockedDiagonal(model) if isinstance(model, AbstractDiagonalModel) else Clocked(model)
+
+
+def channels_may_appear(model: AbstractModel, z: Float[Array, " n"]) -> bool:
+    """Whether a time-dependent model declares extra Lindblad channels (or is in general form):
+    their rates may be zero at the start and not later, so the automatic choice of the pure-state
+    unravelling, which the start alone decides for an autonomous model, is not safe."""
+    if not is_time_dependent(model):
+        return False
+    if isinstance(model, AbstractGeneralModel):
+        return True
+    return jax.eval_shape(model.dissipators, z) is not None
