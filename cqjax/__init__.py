@@ -14,6 +14,7 @@ as ``from cqjax.master import solve_master``.)
 
 from . import operators
 from .analysis import Comparison, compare_results
+from .analysis.finite import compare_finite
 from .dynamics import (
     AbstractSolver,
     AbstractUnravelling,
@@ -34,8 +35,9 @@ from .ensemble import (
     simulate,
     trajectory_key,
 )
+from .ensemble.finite import run_finite
 from .errors import Interrupted, SimulationError
-from .front import Ensemble, Master, compare, load, master, run
+from .front import Ensemble, Master, Mixture, compare, load, master, run
 from .inference import (
     DataError,
     FitResult,
@@ -64,40 +66,49 @@ from .io import (
     save_results,
 )
 from .master import MasterResult, PhaseSpaceGrid, solve_master
+from .master.finite import solve_finite
 from .models import (
     AbstractAbsorbingModel,
     AbstractDiagonalModel,
+    AbstractFiniteModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    AbstractTimeDependentModel,
     CQChain,
     Diosi,
+    DrivenDiosi,
     GHZLattice,
     HeatedOscillator,
     JumpOscillator,
     JumpQubit,
     PlanarSuperposedMass,
+    PointerQubit,
     Seed000,
     SqrtWell,
     SuperposedMass,
     check_complete_positivity,
+    check_finite_positivity,
     check_positivity,
+    clocked,
     consistency,
     generator,
     register_model,
 )
 from .operators import pauli
 from .plot import plot_comparison, plot_results
-from .spec import HistogramSpec, InitialState, Observable, parse_observable
+from .spec import HistogramSpec, InitialState, MixtureState, Observable, parse_observable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AbstractAbsorbingModel",
     "AbstractDiagonalModel",
+    "AbstractFiniteModel",
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
+    "AbstractTimeDependentModel",
     "AbstractSolver",
     "AbstractUnravelling",
     "Comparison",
@@ -109,11 +120,13 @@ __all__ = [
     "ConfigError",
     "CQChain",
     "Diosi",
+    "DrivenDiosi",
     "GHZLattice",
     "HeatedOscillator",
     "JumpOscillator",
     "JumpQubit",
     "PlanarSuperposedMass",
+    "PointerQubit",
     "Seed000",
     "SqrtWell",
     "SuperposedMass",
@@ -131,6 +144,8 @@ __all__ = [
     "MasterOptions",
     "MasterResult",
     "MeanField",
+    "Mixture",
+    "MixtureState",
     "Milstein",
     "Observable",
     "PhaseSpaceGrid",
@@ -139,7 +154,9 @@ __all__ = [
     "Solution",
     "TimeGrid",
     "check_complete_positivity",
+    "check_finite_positivity",
     "check_positivity",
+    "clocked",
     "consistency",
     "filter",
     "filter_paths",
@@ -156,6 +173,7 @@ __all__ = [
     "plot_results",
     "compare",
     "compare_results",
+    "compare_finite",
     "generator",
     "initialize_distributed",
     "load_config",
@@ -168,9 +186,11 @@ __all__ = [
     "register_model",
     "run",
     "run_ensemble",
+    "run_finite",
     "save_master",
     "save_results",
     "solve_master",
+    "solve_finite",
     "simulate",
     "trajectory_key",
 ]

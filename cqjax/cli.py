@@ -267,6 +267,8 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     from .ensemble.runner import run_ensemble
     from .io.results import run_meta, save_results
 
+    if _finite(cfg, "run", out, checkpointing):
+        return True
     t0 = time.perf_counter()
     result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
@@ -280,6 +282,57 @@ def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     return True
 
 
+def _finite(cfg, kind: str, out: str, checkpointing: dict) -> bool:
+    """A finite classical state space: the jump unravelling or the exact block ODE (False: not one)."""
+    from .io.finite_config import FiniteConfig
+    from .io.results import environment
+
+    if not isinstance(cfg, FiniteConfig):
+        return False
+    if checkpointing:
+        raise ValueError("--checkpoint: not available for finite-state models (their runs are short)")
+    meta = {"kind": kind, "config": cfg.resolved, "model": cfg.resolved["model"], "environment": environment()}
+    print(_finite_job(kind, cfg, out, meta))
+    return True
+
+
+def _finite_job(kind: str, cfg, out: str, meta: dict) -> str:
+    """Run the jump unravelling (``kind`` "run") or the block ODE ("master") of a ``FiniteConfig``,
+    write ``out`` in the results-file format ``cqjax compare`` reads; the summary lines."""
+    import json
+
+    from ._files import write_npz
+    from .analysis.finite import finite_master_record, finite_run_record
+    from .ensemble.finite import run_finite
+    from .master.finite import solve_finite
+
+    t0 = time.perf_counter()
+    common = dict(t1=cfg.t1, n_saves=cfg.n_saves, observables=cfg.observables)
+    if kind == "run":
+        result = run_finite(
+            cfg.model, cfg.z0, cfg.psi, dt=cfg.dt, trajectories=cfg.trajectories, seed=cfg.seed, **common
+        )
+        record = finite_run_record(result, meta)
+    else:
+        result = solve_finite(cfg.model, cfg.z0, cfg.psi, **common)
+        record = finite_master_record(result, meta)
+    record["meta"] = {**record["meta"], "wall_seconds": time.perf_counter() - t0}
+    arrays = {k: np.asarray(v) for k, v in record.items() if k != "meta"}
+    write_npz(out, {**arrays, "meta": np.array(json.dumps(record["meta"]))})
+    lines = [
+        f"cqjax {kind}: finite-state model {cfg.resolved['model']}, "
+        + (
+            f"{cfg.trajectories} trajectories x {round(cfg.t1 / cfg.dt)} steps (jump unravelling)"
+            if kind == "run"
+            else "exact block ODE"
+        )
+    ]
+    for name in cfg.observables:
+        err = f" +- {result.sem[name][-1]:.3g}" if kind == "run" else ""
+        lines.append(f"{name:<16} {result.mean[name][-1]:>14.6g}{err}")
+    return "\n".join(lines)
+
+
 def _master(args) -> int:
     return _config_job(args, _master_job)
 
@@ -288,6 +341,8 @@ def _master_job(cfg, out: str, progress: bool) -> bool:
     from .io.results import save_master
     from .master.solver import solve_master
 
+    if _finite(cfg, "master", out, {}):
+        return True
     t0 = time.perf_counter()
     result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
     wall = time.perf_counter() - t0
@@ -450,9 +505,14 @@ def _fit(args) -> int:
     from ._files import write_atomic
     from .inference import fit, load_paths
     from .inference.parameters import check_free
-    from .io.config import load_config
+    from .io.config import ConfigError, load_config
+    from .spec.initial import MixtureState
 
     cfg = load_config(args.config, args.overrides)
+    if not hasattr(cfg, "initial"):
+        raise ConfigError("model: cqjax fit takes a model with a continuous phase space, not a finite-state model")
+    if isinstance(cfg.initial, MixtureState):
+        raise ConfigError("initial.components: cqjax fit takes one initial quantum state, not a mixture")
     free = tuple(n.strip() for n in args.free.split(",") if n.strip())
     check_free(cfg.model, free)
     if args.dt is not None and not args.dt > 0:

@@ -79,12 +79,12 @@ def make_step_only(model, unravelling, solver, grid):
     nested scan, every block fed the same pre-drawn noise."""
     from cqjax.ensemble._loop import make_step
 
-    step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
+    step = jax.vmap(make_step(model, unravelling, solver, grid.dt), in_axes=(0, 0, None))
     blocks_per_save = grid.steps_per_save // grid.block
 
     def run(state, xi):
         def run_block(s, _):
-            s, _ = jax.lax.scan(lambda s, x: (step(s, x), None), s, xi)
+            s, _ = jax.lax.scan(lambda s, x: (step(s, x, 0.0), None), s, xi)
             return s, None
 
         def run_save(s, _):

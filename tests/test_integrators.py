@@ -35,7 +35,7 @@ def _strong_errors(solver, levels, fine=12, n=1000, t1=0.5):
         k = 2 ** (fine - level)
         xi = xi_fine.reshape(n, 2**level, k, 1).sum(2) / np.sqrt(k)  # the same Brownian path
         step = make_step(model, cqjax.Healed(), solver, t1 / 2**level)
-        path = lambda x: jax.lax.scan(lambda s, e: (step(s, e), None), (z0, psi0), x)[0]
+        path = lambda x: jax.lax.scan(lambda s, e: (step(s, e, 0.0), None), (z0, psi0), x)[0]
         return jax.jit(jax.vmap(path))(xi)
 
     z_ref, psi_ref = final(cqjax.Milstein(), fine)

@@ -470,3 +470,41 @@ def heating_rate(lam: float, sigma: float, mu: float, M: float = math.inf) -> tu
 
 
 __all__ += ["heating_rate"]
+
+
+# --------------------------------------------------------------------------------------------
+# Diosi with a time-dependent coupling lam(t) = lam0 cos(omega t) (seed 004 App. H)
+# --------------------------------------------------------------------------------------------
+
+
+def driven_diosi_exact(
+    t1: float, z0: Float[ArrayLike, 2], lam0: float, omega: float, m: float, phi: float, sigma: float, n: int = 200_001
+) -> dict[str, float]:
+    """Exact E<sx>, E<sy>, E p, E p^2 and E[p sz] at t1 of the healed ``DrivenDiosi`` master equation
+    from the point z0 and |+>. With Lam(t) = int_0^t lam: E[p sz] = -2 Lam, E p^2 = p0^2 + sigma^2 t
+    + 4 Lam^2 (from d E[p sz]/dt = -2 lam, d E p^2/dt = -4 lam E[p sz] + sigma^2). The coherence
+    c = int rho_01 dz solves a first-order equation in Fourier space, along its characteristics
+    K(s) = -4 (Lam(t1) - Lam(s)), L(s) = int_s^t1 K / m: c = 1/2 exp(i (K(0) q0 + L(0) p0) - 2 i phi t1
+    - int_0^t1 (sigma^2 L^2 / 2 + 2 lam^2 / sigma^2)), E<sx> = 2 Re c, E<sy> = -2 Im c. The
+    decoherence factor exp(-2 int lam^2 / sigma^2) is the healed rate (lam / sigma)^2 D[sz].
+    """
+    q0, p0 = (float(v) for v in np.asarray(z0, np.float64))
+    big_lam = lambda s: lam0 * np.sin(omega * s) / omega  # noqa: E731
+    int_big_lam = lambda s: lam0 * (1 - np.cos(omega * s)) / omega**2  # noqa: E731
+    s = np.linspace(0.0, t1, n)
+    K = -4 * (big_lam(t1) - big_lam(s))
+    L = -(4 / m) * (big_lam(t1) * (t1 - s) - (int_big_lam(t1) - int_big_lam(s)))
+    int_l2 = np.trapezoid(L**2, s)
+    int_lam2 = lam0**2 * (t1 / 2 + np.sin(2 * omega * t1) / (4 * omega))
+    c = 0.5 * np.exp(1j * (K[0] * q0 + L[0] * p0) - 2j * phi * t1 - sigma**2 * int_l2 / 2 - 2 * int_lam2 / sigma**2)
+    lam_t = big_lam(t1)
+    return {
+        "sx": float(2 * c.real),
+        "sy": float(-2 * c.imag),
+        "p": p0,
+        "p*p": p0**2 + sigma**2 * t1 + 4 * lam_t**2,
+        "p*sz": -2 * lam_t,
+    }
+
+
+__all__ += ["driven_diosi_exact"]

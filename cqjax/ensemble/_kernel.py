@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..models._time import at_time
 from ._keys import index_words, initial_key, noise_key, trajectory_key_words
 from ._loop import has_boundary, make_step, time_loop
 from ._progress import on_save
@@ -46,13 +47,13 @@ def chunk_kernel(
     z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed))(tkeys)
     nkeys = jax.vmap(noise_key)(tkeys)
     m = unravelling.noise_dim(model, z0[0])
-    step = jax.vmap(make_step(model, unravelling, solver, grid.dt))
+    step = jax.vmap(make_step(model, unravelling, solver, grid.dt), in_axes=(0, 0, None))
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
         jax.vmap(lambda k: unravelling.make_draw(k, m, dtype, noise)(b, length))(nkeys), 0, 1
     )
-    record = lambda state: chunk_record(
-        model,
+    record = lambda state, t: chunk_record(
+        at_time(model, jnp.asarray(t, dtype)),
         observables,
         *state,
         offsets < n_valid,

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..models._base import AbstractAbsorbingModel, AbstractModel
+from ..models._time import at_time, is_time_dependent
 from ._time import TimeGrid
 
 
@@ -24,16 +25,25 @@ def has_boundary(model: AbstractModel) -> bool:
 
 
 def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):
-    """One step (z, state), noise -> (z', state') for one trajectory: the unravelling's own step
-    and, with an absorbing rule, a trajectory whose point is outside the model's domain keeps its
-    state (it is stopped)."""
-    step = unravelling.make_step(model, solver, dt)
+    """One step (z, state), noise, t -> (z', state') for one trajectory from time t (since the
+    start of the run): the unravelling's own step of the model (a time-dependent model at its
+    start time + t: every coefficient at the step's left end, as the clock form has it) and, with
+    an absorbing rule, a trajectory whose point is outside the model's domain keeps its state (it
+    is stopped)."""
+    timed = is_time_dependent(model)
+    fixed = None if timed else unravelling.make_step(model, solver, dt)
+
+    def step(state, noise, t):
+        if not timed:
+            return fixed(state, noise)
+        return unravelling.make_step(at_time(model, jnp.asarray(t, state[0].dtype)), solver, dt)(state, noise)
+
     if not has_boundary(model):
         return step
 
-    def stopping_step(state, noise):
-        new = step(state, noise)
-        live = model.inside(state[0])
+    def stopping_step(state, noise, t):
+        new = step(state, noise, t)
+        live = at_time(model, jnp.asarray(t, state[0].dtype)).inside(state[0])
         return jax.tree.map(lambda a, b: jnp.where(live, a, b), new, state)
 
     return stopping_step
@@ -59,18 +69,19 @@ def time_loop(
     ``path`` (final, records, paths).
 
     ``draw(block_index, block_len)`` gives the block's standard normals with the step axis
-    first; ``record(state)`` is what is kept at each save point (including t = 0); ``on_save(i)``
-    (optional, traced) runs after save block i (the runner's progress). ``path(state)`` (optional)
-    is kept after every ``stride``-th step and at t = 0 (``stride`` divides the steps per save): a
-    block's steps run in groups of g = gcd(block, stride) steps, each group's end state is a scan
-    output, and every (stride / g)-th of them is kept (the same steps and noise as without paths).
+    first; ``step(state, noise, t)`` advances from time t = step index x dt; ``record(state, t)``
+    is what is kept at each save point (including t = 0); ``on_save(i)`` (optional, traced) runs
+    after save block i (the runner's progress). ``path(state)`` (optional) is kept after every
+    ``stride``-th step and at t = 0 (``stride`` divides the steps per save): a block's steps run in
+    groups of g = gcd(block, stride) steps, each group's end state is a scan output, and every
+    (stride / g)-th of them is kept (the same steps and noise as without paths).
     """
     block = grid.block
     blocks_per_save = grid.steps_per_save // block
     g = path_group(grid, stride)
 
-    def run_steps(state, xi):
-        state, _ = jax.lax.scan(lambda s, x: (step(s, x), None), state, xi)
+    def run_steps(state, xs):  # xs: (noise, t) per step
+        state, _ = jax.lax.scan(lambda s, x: (step(s, *x), None), state, xs)
         return state
 
     def run_group(state, xg):
@@ -79,14 +90,15 @@ def time_loop(
 
     def run_block(state, b):
         xi = draw(b, block)
+        xs = (xi, (b * block + jnp.arange(block)) * grid.dt)
         if path is None:
-            return run_steps(state, xi), None
-        return jax.lax.scan(run_group, state, jax.tree.map(lambda a: a.reshape(block // g, g, *a.shape[1:]), xi))
+            return run_steps(state, xs), None
+        return jax.lax.scan(run_group, state, jax.tree.map(lambda a: a.reshape(block // g, g, *a.shape[1:]), xs))
 
     def run_save(state, i):
         blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
         state, ys = jax.lax.scan(run_block, state, blocks)
-        out = record(state)
+        out = record(state, (i + 1) * (grid.steps_per_save * grid.dt))
         if path is not None:  # (blocks, block / g, ...) -> every (stride / g)-th group end
             r = stride // g
             out = (out, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[r - 1 :: r], ys))
@@ -94,7 +106,7 @@ def time_loop(
             on_save(i)
         return state, out
 
-    first = record(state)
+    first = record(state, 0.0)
     final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))
     if path is not None:
         rest, kept = rest

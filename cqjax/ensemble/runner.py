@@ -35,6 +35,7 @@ from ..dynamics.kraus import Kraus
 from ..errors import Interrupted
 from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
+from ..models._time import channels_may_appear
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
@@ -654,7 +655,8 @@ def _representation(model, initial, key, trajectories, unravelling, solver, stat
             raise ValueError("run.state: 'purified' needs the healed unravelling")
         unravelling = Healed(purify=True)
     if state == "auto":
-        mixed = not jumpy and (initial.rho is not None or (unravelling.stochastic and needs_mixed(model, z0s)))
+        stochastic_mixed = needs_mixed(model, z0s) or channels_may_appear(model, z0s[0])
+        mixed = not jumpy and (initial.rho is not None or (unravelling.stochastic and stochastic_mixed))
     else:
         mixed = state == "mixed"
     if unravelling.stochastic:

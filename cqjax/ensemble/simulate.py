@@ -59,5 +59,5 @@ def simulate(
     unravelling = resolve_unravelling(model, unravelling, solver.name)
     step = make_step(model, unravelling, solver, grid.dt)
     draw = unravelling.make_draw(noise_key(key), unravelling.noise_dim(model, z0), dtype, noise)
-    _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s: s)
+    _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s, t: s)
     return Solution(ts=jnp.asarray(grid.ts, dtype), z=zs, psi=psis)

@@ -14,7 +14,7 @@ from ..dynamics._choice import SOLVERS, UNRAVELLINGS
 from ..models._base import AbstractModel
 from ..operators._pauli import PauliString
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import Observable
 
 
@@ -28,12 +28,43 @@ def as_array(x, field: str) -> np.ndarray:
 
 
 def model_dim(model: AbstractModel) -> int:
+    if not isinstance(model, AbstractModel):
+        raise ValueError(
+            f"model: {type(model).__name__} is not a cqjax.AbstractModel (a finite-state model runs with "
+            "cqjax.run_finite / cqjax.solve_finite / cqjax.compare_finite or its config)"
+        )
     return int(jax.eval_shape(model.hamiltonian, jnp.zeros(model.n_coords)).shape[-1])
 
 
-def initial_state(model: AbstractModel, state0, z0) -> InitialState:
+class Mixture:
+    """A correlated initial CQ state for ``run``/``master``/``compare`` (pass it as ``z0``, with
+    ``state0=None``): components ``(weight, state0, z0)``, varrho(z, 0) = sum_k w_k N(z; z0_k) rho_k;
+    weights positive, normalised by their sum. Example: ``Mixture([(0.5, ket0, (-1.0, 0.0)),
+    (0.5, ket1, (1.0, 0.0))])`` puts |0> at q = -1 and |1> at q = +1 (not a product state)."""
+
+    def __init__(self, components: Sequence[tuple]):
+        self.components = list(components)
+        if not self.components or not all(isinstance(c, tuple) and len(c) == 3 for c in self.components):
+            raise ValueError("Mixture: expected a non-empty list of (weight, state0, z0) tuples")
+
+    def __repr__(self) -> str:
+        return f"Mixture({len(self.components)} components)"
+
+
+def initial_state(model: AbstractModel, state0, z0) -> InitialState | MixtureState:
     """``state0``: a state vector (d,), a ket (d, 1) or bra (1, d), or a density matrix (d, d)
-    (Hermitian, positive, normalised to trace one); ``z0``: a point (n,) or a Gaussian ``(mean, cov)``."""
+    (Hermitian, positive, normalised to trace one); ``z0``: a point (n,) or a Gaussian ``(mean, cov)``;
+    or ``z0`` a ``Mixture`` of such pairs (then ``state0`` is None)."""
+    if isinstance(z0, Mixture):
+        if state0 is not None:
+            raise ValueError("state0: give None when z0 is a Mixture (each component holds its own state)")
+        comps = []
+        for k, (_w, s, z) in enumerate(z0.components):
+            try:
+                comps.append(initial_state(model, s, z))
+            except ValueError as err:
+                raise ValueError(f"z0 component {k}: {err}") from None
+        return MixtureState(comps, [w for w, _, _ in z0.components])
     d, n = model_dim(model), model.n_coords
     state = as_array(state0, "state0").astype(complex)
     if state.ndim == 2 and 1 in state.shape and state.shape != (1, 1) and d != 1:

@@ -16,13 +16,15 @@ from .._precision import cast_model, complex_dtype
 from ..dynamics import Healed, Kraus
 from ..models._base import AbstractAbsorbingModel, AbstractGeneralModel, AbstractJumpModel, AbstractModel
 from ..models._generator import general_form
+from ..models._time import is_time_dependent
 
 State = Complex[Array, " d"] | Complex[Array, "d d"]
 
 
 def check_filterable(model: AbstractModel) -> None:
     """Refuse models whose records this filter does not describe: jump models (their Poisson
-    terms are not implemented) and models with an absorbing rule (a stopped path)."""
+    terms are not implemented), models with an absorbing rule (a stopped path) and time-dependent
+    models."""
     name = type(model).__name__
     if isinstance(model, AbstractJumpModel):
         raise ValueError(
@@ -30,6 +32,8 @@ def check_filterable(model: AbstractModel) -> None:
         )
     if isinstance(model, AbstractAbsorbingModel):
         raise ValueError(f"filter: {name} has an absorbing rule; the likelihood of a stopped path is not implemented")
+    if is_time_dependent(model):
+        raise ValueError(f"filter: {name} has time-dependent coefficients; the filter evaluates them at one time only")
 
 
 def filter_state0(model: AbstractModel, z0: Float[Array, " n"], state0: State) -> State:

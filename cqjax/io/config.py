@@ -24,10 +24,12 @@ from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
 from ..ensemble.runner import DEFAULT_SAMPLES, MAX_TRAJECTORIES, NONFINITE, STATES
 from ..models._base import AbstractModel
+from ..models._time import clocked, is_time_dependent
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import parse_observable
 from ._model_spec import resolve_model
+from .finite_config import FiniteConfig, is_finite, parse_finite_config
 
 NAMED_STATES = {
     "zero": [1.0, 0.0],
@@ -59,7 +61,8 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "path_stride": ((int,), 1),
     },
     "initial": {
-        "z_mean": ((list,), ...),
+        "z_mean": ((list,), None),
+        "components": ((list,), None),
         "z_cov": ((list,), None),
         "psi": ((str, list), None),
         "rho": ((list,), None),
@@ -191,7 +194,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig | FiniteConfig:
     """Read a TOML file, apply overrides and validate."""
     try:
         raw = tomllib.loads(Path(path).read_text())
@@ -201,7 +204,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
         raise ConfigError(f"config: cannot read {str(path)!r}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config: {path}: invalid TOML: {err}") from None
-    return parse_config(apply_overrides(raw, list(overrides)), base=Path(path).parent)
+    raw = apply_overrides(raw, list(overrides))
+    if is_finite(raw):  # a finite classical state space: its own sections (finite_config.py)
+        return parse_finite_config(raw, ConfigError)
+    return parse_config(raw, base=Path(path).parent)
 
 
 def _check_type(field: str, value, types) -> None:
@@ -366,7 +372,7 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
     initial, resolved_initial = _initial_section(_section(raw, "initial"), model)
     names = _observables_section(_section(raw, "observables"), model)
     histogram = _histogram_section(_section(raw, "histogram"), model) if "histogram" in raw else None
-    master = _master_section(raw.get("master", {}), model)
+    master = _master_section(raw.get("master", {}), clocked(model) if is_time_dependent(model) else model)
     resolved = {
         "model": raw["model"],
         "params": {f.name: _param_value(model, f) for f in dataclasses.fields(model)},
@@ -454,9 +460,48 @@ def _run_section(run: dict) -> dict:
     return run
 
 
-def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
-    """``[initial]``: the classical mean and covariance and exactly one of psi and rho; the
-    initial state and its resolved (recorded) form."""
+def _initial_section(init: dict, model: AbstractModel) -> tuple[InitialState | MixtureState, dict]:
+    """``[initial]``: the classical mean and covariance and exactly one of psi and rho, or a list
+    ``components`` of such tables, each with a positive ``weight`` (normalised by their sum: a
+    correlated CQ state); the initial state and its resolved (recorded) form."""
+    if init["components"] is None:
+        if init["z_mean"] is None:
+            raise ConfigError("initial.z_mean: required (or give initial.components)")
+        return _component(init, model)
+    if any(init[k] is not None for k in ("z_mean", "z_cov", "psi", "rho")):
+        raise ConfigError("initial.components: give either components or z_mean/z_cov/psi/rho, not both")
+    comps, weights, resolved = [], [], []
+    if not init["components"]:
+        raise ConfigError("initial.components: give at least one component")
+    for k, raw in enumerate(init["components"]):
+        field = f"initial.components[{k}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{field}: expected a table with weight, z_mean, z_cov, psi or rho")
+        raw = dict(raw)
+        weight = raw.pop("weight", None)
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not (math.isfinite(weight) and weight > 0)
+        ):
+            raise ConfigError(f"{field}.weight: required, a finite number > 0; got {weight!r}")
+        try:
+            if "components" in raw or "z_mean" not in raw:
+                raise ConfigError("initial.z_mean: required in each component (components do not nest)")
+            comp, res = _component(_section({"initial": raw}, "initial"), model)
+        except ConfigError as err:
+            raise ConfigError(f"{field}: {err}") from None
+        comps.append(comp)
+        weights.append(float(weight))
+        resolved.append({"weight": float(weight), **res})
+    total = sum(weights)
+    for r in resolved:
+        r["weight"] = r["weight"] / total
+    return MixtureState(comps, weights), {"components": resolved}
+
+
+def _component(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
+    """One Gaussian point with a pure state or a density matrix, and its resolved form."""
     n = model.n_coords
     z_mean = _float_list("initial.z_mean", init["z_mean"], n)
     z_cov = None

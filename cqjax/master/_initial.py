@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from .grid import PhaseSpaceGrid
 
 _SAMPLES = 2**22  # points at most for the density of a correlated Gaussian
@@ -54,12 +54,18 @@ def _correlated_mass(mean: np.ndarray, cov: np.ndarray, grid: PhaseSpaceGrid, ax
     return (dens * dv).reshape([v for n in cells for v in (n, sub)]).sum(axis=tuple(range(1, 2 * len(axes), 2)))
 
 
-def initial_masses(initial: InitialState, grid: PhaseSpaceGrid, dtype) -> tuple[np.ndarray, float]:
-    """Cell masses of N(z_mean, z_cov) |psi><psi| and the probability that lies off the grid.
+def initial_masses(initial: InitialState | MixtureState, grid: PhaseSpaceGrid, dtype) -> tuple[np.ndarray, float]:
+    """Cell masses of N(z_mean, z_cov) |psi><psi| and the probability that lies off the grid; of a
+    mixture, the weighted sum sum_k w_k N(z; m_k, C_k) rho_k of its components' cell masses.
 
     Exact cell integrals along uncorrelated axes (a point along an axis of zero variance: its
     cell); the axes with correlations among them by the density at several points per cell.
     """
+    if isinstance(initial, MixtureState):
+        parts = [initial_masses(c, grid, dtype) for c in initial.components]
+        weights = np.asarray(initial.weights, float)
+        rho = sum(w * np.asarray(r) for w, (r, _) in zip(weights, parts))
+        return np.asarray(rho, dtype), float(sum(w * lost for w, (_, lost) in zip(weights, parts)))
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     n = grid.ndim

@@ -43,6 +43,7 @@ from ..models._consistency import consistency, consistency_message, hermitian_ba
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
 from ..spec.observables import parse_observable
+from ._clock import autonomous
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
 from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
@@ -339,6 +340,7 @@ def solve_master(
     ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
     ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
+    model, initial = autonomous(model, initial)  # a time-dependent model: its clock form (_clock.py)
     values = concrete_model(model)  # the model itself, or its values when jax.grad traces it
     _validate(values, initial, t1, n_saves, cells, extent, observables)
     keep = density_indices(n_saves, t1, save_density)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._base import AbstractModel
 from .cq_chain import CQChain
 from .diosi import Diosi
+from .driven_diosi import DrivenDiosi
 from .ghz_lattice import GHZLattice
 from .heated_oscillator import HeatedOscillator
 from .jump_oscillator import JumpOscillator
@@ -24,6 +25,7 @@ MODELS: dict[str, type[AbstractModel]] = {
     "sqrt_well": SqrtWell,
     "cq_chain": CQChain,
     "heated_oscillator": HeatedOscillator,
+    "driven_diosi": DrivenDiosi,
 }
 
 

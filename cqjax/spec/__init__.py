@@ -2,7 +2,7 @@
 initial CQ state, the observables and the histogram bins of varrho(z, t)."""
 
 from .histogram import HistogramSpec
-from .initial import InitialState
+from .initial import InitialState, MixtureState
 from .observables import Observable, parse_observable
 
-__all__ = ["HistogramSpec", "InitialState", "Observable", "parse_observable"]
+__all__ = ["HistogramSpec", "InitialState", "MixtureState", "Observable", "parse_observable"]

@@ -1,10 +1,12 @@
-"""The initial CQ state: a Gaussian classical point and a pure state or density matrix."""
+"""The initial CQ state: a Gaussian classical point and a pure state or density matrix, or a
+weighted mixture of such components (a correlated CQ state)."""
 
 from __future__ import annotations
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .._precision import complex_dtype
@@ -52,3 +54,73 @@ class InitialState(eqx.Module):
         weights, vectors = jnp.linalg.eigh(self.density(cdtype))
         k = jax.random.categorical(jax.random.fold_in(key, 7), jnp.log(jnp.clip(weights, 0.0)))
         return z, vectors[:, k]
+
+
+class MixtureState(eqx.Module):
+    """A correlated initial CQ state: varrho(z, 0) = sum_k w_k N(z; m_k, C_k) rho_k.
+
+    Unlike a single ``InitialState`` (a product N(z) rho), the quantum state may depend on the
+    classical point, e.g. |0> near q = -1 and |1> near q = +1 (a CQ-correlated state). The
+    weights must be positive and are normalised by their sum. A trajectory draws its component
+    k with probability w_k from its own key, then its point and state from that component.
+    """
+
+    weights: Float[Array, " k"]
+    components: tuple[InitialState, ...]
+
+    def __init__(self, components, weights):
+        comps = tuple(components)
+        if not comps or not all(isinstance(c, InitialState) for c in comps):
+            raise ValueError("initial.components: give one or more InitialState components")
+        w = np.asarray(weights, float)
+        if w.shape != (len(comps),):
+            raise ValueError(f"initial.components: {len(comps)} components but weights of shape {w.shape}")
+        if not np.all(np.isfinite(w)) or not np.all(w > 0):
+            raise ValueError(f"initial.components: weights must be finite and positive, got {w.tolist()}")
+        shapes = {(np.shape(c.z_mean)[-1], c.dim) for c in comps}
+        if len(shapes) != 1:
+            raise ValueError(f"initial.components: all components need the same (coordinates, d); got {sorted(shapes)}")
+        self.weights = jnp.asarray(w / w.sum())
+        self.components = comps
+
+    @property
+    def dim(self) -> int:
+        return self.components[0].dim
+
+    @property
+    def z_mean(self) -> Array:
+        """The mean of the classical marginal, sum_k w_k m_k."""
+        return sum(w * jnp.asarray(c.z_mean) for w, c in zip(self.weights, self.components))
+
+    @property
+    def z_cov(self) -> Array:
+        """The covariance of the classical marginal, sum_k w_k (C_k + m_k m_k^T) - m m^T."""
+        m = self.z_mean
+        second = 0.0
+        for w, c in zip(self.weights, self.components):
+            mk = jnp.asarray(c.z_mean)
+            ck = 0.0 if c.z_cov is None else jnp.asarray(c.z_cov)
+            second = second + w * (ck + jnp.outer(mk, mk))
+        return second - jnp.outer(m, m)
+
+    @property
+    def psi(self) -> None:
+        return None
+
+    @property
+    def rho(self) -> Array | None:
+        """The quantum marginal sum_k w_k rho_k when a component is mixed, else None (every
+        component pure: trajectories can carry pure states)."""
+        if all(c.rho is None for c in self.components):
+            return None
+        return self.density()
+
+    def density(self, dtype=jnp.complex128) -> Array:
+        """The quantum marginal Tr_z varrho(z, 0) = sum_k w_k rho_k."""
+        return sum(w * c.density(dtype) for w, c in zip(self.weights, self.components))
+
+    def sample(self, key, dtype, mixed: bool = False) -> tuple[Array, Array]:
+        """Draw the component from the weights (a key folded from ``key``), then its (z, state)."""
+        k = jax.random.categorical(jax.random.fold_in(key, 13), jnp.log(self.weights))
+        draws = [c.sample(key, dtype, mixed) for c in self.components]
+        return jax.tree.map(lambda *xs: jnp.stack(xs)[k], *draws)
