@@ -33,7 +33,7 @@ from .ensemble import (
     simulate,
     trajectory_key,
 )
-from .errors import Interrupted, SimulationError
+from .errors import InputError, Interrupted, SimulationError
 from .front import Ensemble, Master, compare, load, master, run
 from .inference import (
     DataError,
@@ -117,6 +117,7 @@ __all__ = [
     "Healed",
     "HistogramSpec",
     "InitialState",
+    "InputError",
     "Interrupted",
     "Jump",
     "Kraus",

@@ -252,15 +252,20 @@ def _meta(kind: str, cfg, result, wall: float) -> dict:
     }
 
 
+_OPTIONS = {"checkpoint": "--checkpoint", "resume": "--resume"}  # run_ensemble's arguments the CLI's options set
+
+
 def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     """Run the ensemble; process 0 writes ``out`` and prints the summary (returns whether it did)."""
     import jax
 
     from .ensemble.runner import run_ensemble
+    from .io.config import config_errors
     from .io.results import run_meta, save_results
 
     t0 = time.perf_counter()
-    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
+    with config_errors("run", _OPTIONS):
+        result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
     if jax.process_index() != 0:
         return False
@@ -277,11 +282,13 @@ def _master(args) -> int:
 
 
 def _master_job(cfg, out: str, progress: bool) -> bool:
+    from .io.config import config_errors
     from .io.results import save_master
     from .master.solver import solve_master
 
     t0 = time.perf_counter()
-    result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
+    with config_errors("master"):
+        result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
     wall = time.perf_counter() - t0
     meta = {
         **_meta("master", cfg, result, wall),

@@ -27,12 +27,12 @@ from jaxtyping import Array
 from .._memory import check_fits, host_memory
 from .._precision import cast_model
 from ..dynamics._choice import resolve_unravelling
-from ..dynamics._noise import check_noise, prng_impl
+from ..dynamics._noise import check_noise, check_prng, prng_impl
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.healed import Healed
 from ..dynamics.kraus import Kraus
-from ..errors import Interrupted
+from ..errors import InputError, Interrupted
 from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..spec.histogram import HistogramSpec
@@ -159,11 +159,11 @@ def run_ensemble(
     processes, process = jax.process_count(), jax.process_index()
     path = None if checkpoint is None else process_path(checkpoint, process, processes)
     if resume and path is None:
-        raise ValueError("--resume: needs --checkpoint PATH")
+        raise InputError("resume", "needs a checkpoint path")
     if path is not None and not resume and path.exists():
-        raise ValueError(f"--checkpoint: {str(path)!r} exists; resume it (--resume, resume=True) or remove it")
+        raise InputError("checkpoint", f"{str(path)!r} exists; resume it (resume=True, --resume) or remove it")
     if resume and not path.exists():
-        raise ValueError(f"--resume: no checkpoint at {str(path)!r}")
+        raise InputError("resume", f"no checkpoint at {str(path)!r}")
     plan = _plan(
         model,
         initial,
@@ -251,7 +251,9 @@ def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool, ticks: boo
             chunk = better
             compiled, call, record, ticking = _lower(plan, initial, solver, histogram, chunk, ticks)
     if (use := kernel_bytes(compiled)) is not None:
-        check_fits("run.chunk_size", use[0] + use[1], free, "set a smaller run.chunk_size or fewer run.n_saves")
+        check_fits(
+            "chunk_size", use[0] + use[1], free, "set a smaller chunk_size or fewer n_saves", ("chunk_size", "n_saves")
+        )
     return _Program(
         call=call,
         chunk=chunk,
@@ -465,31 +467,18 @@ def _plan(
 ) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, choose the devices and
     the chunk, and check that the histogram fits in memory."""
-    if nonfinite not in NONFINITE:
-        raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
-    if state not in STATES:
-        raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
-    check_noise(noise)
-    if precision not in ("float32", "float64"):
-        raise ValueError(f"run.precision: must be 'float32' or 'float64', got {precision!r}")
+    check_options(trajectories, n_samples, chunk_size, precision, state, nonfinite, noise, prng)
     dtype = jnp.float32 if precision == "float32" else jnp.float64
     if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
-        raise ValueError(
-            "run.precision: 'float64' needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) first"
+        raise InputError(
+            "precision", "'float64' needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) first"
         )
-    if not 1 <= trajectories <= MAX_TRAJECTORIES:
-        raise ValueError(
-            f"run.trajectories: must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
-            f"more would repeat trajectories), got {trajectories}"
-        )
-    if not 0 <= n_samples <= trajectories:
-        raise ValueError(f"run.samples: must be in 0..run.trajectories = {trajectories}, got {n_samples}")
     grid = TimeGrid.make(t1, dt, n_saves)
     used = local_devices(devices)
     model = cast_model(model, dtype)
     obs = [parse_observable(name, model, trajectories=True) for name in observables]
     if not obs:
-        raise ValueError("observables.names: give at least one observable")
+        raise InputError("observables", "give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
     chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
     key = jax.random.key(seed, impl=prng_impl(prng))
@@ -520,6 +509,40 @@ def _plan(
     )
 
 
+def check_options(
+    trajectories: int,
+    n_samples: int,
+    chunk_size: int | None,
+    precision: str,
+    state: str,
+    nonfinite: str,
+    noise: str,
+    prng: str,
+) -> None:
+    """The run's counts and named choices, each checked here once (``run_ensemble`` and a config
+    call it); an ``InputError`` naming the argument."""
+    if not 1 <= trajectories <= MAX_TRAJECTORIES:
+        raise InputError(
+            "trajectories",
+            f"must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
+            f"more would repeat trajectories), got {trajectories}",
+        )
+    if not 0 <= n_samples <= trajectories:
+        raise InputError(
+            "n_samples", f"must be in 0..trajectories = {trajectories}, got {n_samples}", refs=("trajectories",)
+        )
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError("chunk_size", f"must be >= 1, got {chunk_size}")
+    if precision not in ("float32", "float64"):
+        raise InputError("precision", f"must be 'float32' or 'float64', got {precision!r}")
+    if state not in STATES:
+        raise InputError("state", f"must be one of {list(STATES)}, got {state!r}")
+    if nonfinite not in NONFINITE:
+        raise InputError("nonfinite", f"must be one of {list(NONFINITE)}, got {nonfinite!r}")
+    check_noise(noise)
+    check_prng(prng)
+
+
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:
     """The chunk: ``chunk_size`` as given, or the CPU default in equal chunks (padding small);
     rounded up to a multiple of the number of devices. The default shrinks for large Hilbert
@@ -536,21 +559,18 @@ def _histogram_axes(histogram, model, initial, grid, dtype, devices) -> tuple[in
     whose sums (host, float64, and two chunks' on the device) do not fit in memory."""
     if histogram is None:
         return ()
-    for c in histogram.coords:
-        if c not in model.coords:
-            raise ValueError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
     if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
-        raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
+        raise InputError("histogram", f"d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
     entries = (grid.n_saves + 1) * int(np.prod(histogram.shape, dtype=np.float64)) * d * d
     host = entries * 32  # complex128 sum, float64 squares of its real and imaginary parts
     device = 3 * entries * 4 * jnp.dtype(dtype).itemsize  # two chunks in flight and the scatter's output
-    knob = "use coarser histogram.bins or fewer run.n_saves"
+    knob = "use coarser histogram bins or fewer n_saves"
     if devices[0].platform == "cpu":
-        check_fits("histogram", host + device, host_memory(), knob)
+        check_fits("histogram", host + device, host_memory(), knob, ("n_saves",))
     else:
-        check_fits("histogram", host, host_memory(), knob)
-        check_fits("histogram", device, device_memory(devices[0]), knob)
-    return tuple(model.coords.index(c) for c in histogram.coords)
+        check_fits("histogram", host, host_memory(), knob, ("n_saves",))
+        check_fits("histogram", device, device_memory(devices[0]), knob, ("n_saves",))
+    return histogram.axes(model.coords)
 
 
 @partial(jax.jit, static_argnames="dtype")
@@ -567,15 +587,15 @@ def _representation(model, initial, key, trajectories, unravelling, solver, stat
     n_check = min(trajectories, 256, max(8, 2**24 // (initial.dim * model.n_coords)))
     z0s = _initial_points(initial, key, jnp.arange(n_check), dtype)
     if not bool(jnp.all(jnp.isfinite(z0s))):
-        raise ValueError("initial: the initial classical points are not finite")
+        raise InputError("initial", "the initial classical points are not finite")
     validate_model(model, z0s, psi_dim=initial.dim)
     unravelling = resolve_unravelling(model, unravelling, solver.name)
     jumpy = isinstance(model, AbstractJumpModel)
     if state in ("mixed", "purified") and jumpy and unravelling.stochastic:
-        raise ValueError("run.state: the jump unravelling carries pure states; use 'pure' or 'auto'")
+        raise InputError("state", "the jump unravelling carries pure states; use 'pure' or 'auto'")
     if state == "purified":
         if not isinstance(unravelling, Healed):
-            raise ValueError("run.state: 'purified' needs the healed unravelling")
+            raise InputError("state", "'purified' needs the healed unravelling")
         unravelling = Healed(purify=True)
     if state == "auto":
         mixed = not jumpy and (initial.rho is not None or (unravelling.stochastic and needs_mixed(model, z0s)))

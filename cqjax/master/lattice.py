@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from ..errors import InputError
 from ..models._base import AbstractAbsorbingModel, AbstractJumpModel, AbstractModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
@@ -110,7 +111,7 @@ def _as_rep(ops: Array, diagonal: bool, what: str) -> Array:
     diag = np.diagonal(ops, axis1=-2, axis2=-1)
     off = ops - np.einsum("...i,ij->...ij", diag, np.eye(ops.shape[-1]))
     if float(np.max(np.abs(off), initial=0.0)) > 1e-12 * max(float(np.max(np.abs(ops), initial=0.0)), 1e-30):
-        raise ValueError(f"{what}: operator is not diagonal, but the model is an AbstractDiagonalModel")
+        raise InputError(what, "operator is not diagonal, but the model is an AbstractDiagonalModel")
     return diag
 
 
@@ -118,7 +119,7 @@ def _split_shift(shift: float, spacing: float, cells: int, what: str) -> list[tu
     """A shift in coordinate units as whole-cell offsets with linear weights."""
     if cells == 1:
         if abs(shift) > 0:
-            raise ValueError(f"{what}: jumps move a coordinate the grid holds at a single value")
+            raise InputError(what, "jumps move a coordinate the grid holds at a single value")
         return [(0, 1.0)]
     x = shift / spacing
     lo = math.floor(x + 1e-9)
@@ -160,7 +161,7 @@ def _cell_fields(model: AbstractModel, grid: PhaseSpaceGrid, dtype, cdtype):
     points = grid.points(dtype).reshape(-1, grid.ndim)
     h, force, drift, d2, diss, jump_data = jax.tree.map(np.asarray, map_cells(cell, points))
     if not all(bool(np.all(np.isfinite(x))) for x in (h, force, drift, d2)):
-        raise ValueError("master: the model's Hamiltonian, drift or noise is not finite on the grid")
+        raise InputError("master", "the model's Hamiltonian, drift or noise is not finite on the grid")
     _check_uncorrelated(d2, model.coords)
     return h, force, drift, d2, diss, jump_data
 
@@ -222,7 +223,7 @@ def _axis_channels(b: _Builder, i: int, grid: PhaseSpaceGrid, name: str, force, 
                 "give it more cells"
             )
         if float(np.max(np.abs(drift))) > 0:
-            raise ValueError(f"master: coordinate {name!r} has one grid cell but drifts; give it more cells")
+            raise InputError("master", f"coordinate {name!r} has one grid cell but drifts; give it more cells")
         return
     safe = np.where(rate > 0, rate, 1.0)
     a = np.where(rate > 0, 1.0 / (4 * delta * safe), 0.0)
@@ -246,7 +247,7 @@ def _model_jumps(b: _Builder, grid: PhaseSpaceGrid, jump_data) -> float:
     for k in range(shifts.shape[1]):
         s = shifts[:, k]
         if np.max(np.abs(s - s[0])) > 1e-12 * max(np.max(np.abs(s)), 1e-30):
-            raise ValueError("model.jump_channels: the lattice needs shifts that do not depend on z")
+            raise InputError("model.jump_channels", "the lattice needs shifts that do not depend on z")
         parts = [
             _split_shift(float(s[0, i]), grid.spacing[i], grid.cells[i], "model.jump_channels")
             for i in range(grid.ndim)
@@ -263,7 +264,7 @@ def _model_jumps(b: _Builder, grid: PhaseSpaceGrid, jump_data) -> float:
 def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) -> LatticeGenerator:
     """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc)."""
     if grid.ndim != model.n_coords:
-        raise ValueError(f"master grid: {grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
+        raise InputError("grid", f"{grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
     dtype = dtype or (jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
     cdtype = jnp.result_type(dtype, jnp.complex64)
     h, force, drift, d2, diss, jump_data = _cell_fields(model, grid, dtype, cdtype)
@@ -346,7 +347,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
     if dt * gen.rate_bound > 1.0 + 1e-12:
-        raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
+        raise InputError("dt", f"{dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
     ch = gen.channels
     total = _gram(np.asarray(ch.jumps), np.asarray(ch.rates), ch.diagonal)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total, ch.diagonal)
