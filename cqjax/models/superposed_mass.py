@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel
@@ -30,13 +30,13 @@ class SuperposedMass(AbstractDiagonalModel):
     saturation). ``softening`` (default 0) regularises the potential at the planets.
     """
 
-    G: Float[ArrayLike, ""] = 1.0
-    M: Float[ArrayLike, ""] = 10.0
-    m: Float[ArrayLike, ""] = 0.01
-    d: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 0.02
-    phi: Float[ArrayLike, ""] = 0.0
-    softening: Float[ArrayLike, ""] = 0.0
+    G: Real[ArrayLike, ""] = 1.0
+    M: Real[ArrayLike, ""] = 10.0
+    m: Real[ArrayLike, ""] = 0.01
+    d: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 0.02
+    phi: Real[ArrayLike, ""] = 0.0
+    softening: Real[ArrayLike, ""] = 0.0
 
     positions: ClassVar[tuple[str, ...]] = ("x", "y", "z")
     momenta: ClassVar[tuple[str, ...]] = ("px", "py", "pz")
@@ -44,17 +44,17 @@ class SuperposedMass(AbstractDiagonalModel):
     def __check_init__(self):
         require(self, ("m", "sigma"), strict=True)
 
-    def potential(self, r: Float[Array, 3], s: float) -> Float[Array, ""]:
+    def potential(self, r: Float[Array, " 3"], s: float) -> Float[Array, ""]:
         """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
         dr = r - s * self.d * jnp.array([1.0, 0.0, 0.0], r.dtype)
-        return -self.G * self.M * self.m / jnp.sqrt(dr @ dr + self.softening**2)
+        return -jnp.asarray(self.G * self.M * self.m) / jnp.sqrt(dr @ dr + self.softening**2)
 
-    def energies(self, z: Float[Array, 6]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 6"]) -> Float[Array, " 2"]:
         r, p = z[:3], z[3:]
         kinetic = p @ p / (2 * self.m)
         return jnp.stack([kinetic + self.potential(r, 1.0) + self.phi, kinetic + self.potential(r, -1.0) - self.phi])
 
-    def noise(self, z: Float[Array, 6]) -> Float[Array, "6 3"]:
+    def noise(self, z: Float[Array, " 6"]) -> Float[Array, "6 3"]:
         s = jnp.asarray(self.sigma, z.dtype)
         return jnp.concatenate([jnp.zeros((3, 3), z.dtype), s * jnp.eye(3, dtype=z.dtype)])
 

@@ -25,7 +25,9 @@ class InitialState(eqx.Module):
 
     @property
     def dim(self) -> int:
-        return int(jnp.shape(self.rho if self.rho is not None else self.psi)[-1])
+        state = self.rho if self.rho is not None else self.psi
+        assert state is not None  # __check_init__
+        return int(jnp.shape(state)[-1])
 
     def density(self, dtype=jnp.complex128) -> Array:
         """The initial density matrix, trace one."""
