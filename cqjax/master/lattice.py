@@ -97,14 +97,14 @@ class LatticeGenerator(eqx.Module):
         return self.channels.negative_rates is None
 
 
-def _norm(ops: Array, diagonal: bool) -> Array:
+def _norm(ops: np.ndarray, diagonal: bool) -> np.ndarray:
     """Operator norm per cell of Hermitian (or diagonal) operators."""
     if diagonal:
         return np.max(np.abs(ops), axis=-1)
     return np.max(np.abs(np.linalg.eigvalsh(ops)), axis=-1)
 
 
-def _as_rep(ops: Array, diagonal: bool, what: str) -> Array:
+def _as_rep(ops: np.ndarray, diagonal: bool, what: str) -> np.ndarray:
     """Dense (..., d, d) model operators in the model's representation (diagonals if diagonal)."""
     if not diagonal:
         return ops
@@ -129,7 +129,7 @@ def _split_shift(shift: float, spacing: float, cells: int, what: str) -> list[tu
     return [(lo, 1.0 - frac), (lo + 1, frac)]
 
 
-def map_cells(f, points: Array):
+def map_cells(f, points: Array | np.ndarray):
     """``f`` on every row of ``points`` (cells, n), compiled once, in batches of ``_CELL_BATCH``
     cells (vmapped inside a batch), so that a 4-D grid never holds every cell's Jacobians at once."""
     batch = min(_CELL_BATCH, points.shape[0])
@@ -385,7 +385,7 @@ def master_step(
     lost: Float[Array, "n 2"],
     channels: LatticeChannels,
     ops: tuple[Array, Array],
-    dt: float,
+    dt: float | Float[Array, ""],
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
     """One step of the lattice dynamics on cell masses ``rho`` (every cell at once: the per-cell
     Kraus maps broadcast over the grid axes); ``lost`` accumulates what left the grid per (axis,
