@@ -37,7 +37,7 @@ from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
-from ..spec.observables import parse_observable
+from ..spec.observables import Observable, parse_observable
 from ._accumulator import finalize, init, update
 from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
 from ._devices import (
@@ -109,7 +109,7 @@ def run_ensemble(
     seed: int = 0,
     unravelling: AbstractUnravelling = Healed(),
     solver: AbstractSolver = Kraus(),
-    observables: tuple[str, ...] = (),
+    observables: tuple[str | Observable, ...] = (),
     histogram: HistogramSpec | None = None,
     n_samples: int | None = None,
     chunk_size: int | None = None,

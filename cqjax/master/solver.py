@@ -42,7 +42,7 @@ from ..models._base import CONSISTENCY_RTOL, AbstractModel
 from ..models._consistency import consistency, consistency_message, hermitian_back_reaction, validate_model
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
-from ..spec.observables import parse_observable
+from ..spec.observables import Observable, parse_observable
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
 from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
@@ -298,7 +298,7 @@ def solve_master(
     cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
     dt: float | None = None,
-    observables: tuple[str, ...] = (),
+    observables: tuple[str | Observable, ...] = (),
     histogram: HistogramSpec | None = None,
     error_estimate: bool = True,
     allow_non_cp: bool = False,
