@@ -16,6 +16,7 @@ test-quick:
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
 
 # The documentation site (mkdocs + mkdocstrings), warnings as errors; it builds offline into site/.
 docs:

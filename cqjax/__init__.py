@@ -36,7 +36,7 @@ from .ensemble import (
     trajectory_key,
 )
 from .ensemble.finite import run_finite
-from .errors import Interrupted, SimulationError
+from .errors import InputError, Interrupted, SimulationError
 from .front import Ensemble, Master, Mixture, compare, load, master, run
 from .inference import (
     DataError,
@@ -137,6 +137,7 @@ __all__ = [
     "Healed",
     "HistogramSpec",
     "InitialState",
+    "InputError",
     "Interrupted",
     "Jump",
     "Kraus",

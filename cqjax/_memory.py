@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .errors import InputError
+
 
 def host_memory() -> int:
     """Bytes of host memory available now (MemAvailable; total physical memory if unknown)."""
@@ -17,10 +19,11 @@ def host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(what: str, need: int, free: int, knob: str) -> None:
-    """Refuse, before allocating, ``need`` bytes where ``free`` are available."""
+def check_fits(what: str, need: int, free: int, knob: str, refs: tuple[str, ...] = ()) -> None:
+    """Refuse, before allocating, ``need`` bytes where ``free`` are available (``knob``: what to
+    change, naming the arguments ``refs``)."""
     if need > free:
-        raise ValueError(f"{what}: needs about {_gb(need)} of memory but {_gb(free)} are available; {knob}")
+        raise InputError(what, f"needs about {_gb(need)} of memory but {_gb(free)} are available; {knob}", refs=refs)
 
 
 def _gb(n: float) -> str:

@@ -260,17 +260,22 @@ def _meta(kind: str, cfg, result, wall: float) -> dict:
     }
 
 
+_OPTIONS = {"checkpoint": "--checkpoint", "resume": "--resume"}  # run_ensemble's arguments the CLI's options set
+
+
 def _ensemble_job(cfg, out: str, progress: bool, **checkpointing) -> bool:
     """Run the ensemble; process 0 writes ``out`` and prints the summary (returns whether it did)."""
     import jax
 
     from .ensemble.runner import run_ensemble
+    from .io.config import config_errors
     from .io.results import run_meta, save_results
 
     if _finite(cfg, "run", out, checkpointing):
         return True
     t0 = time.perf_counter()
-    result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
+    with config_errors("run", _OPTIONS):
+        result = run_ensemble(cfg.model, cfg.initial, progress=progress, **cfg.run_kwargs(), **checkpointing)
     wall = time.perf_counter() - t0
     if jax.process_index() != 0:
         return False
@@ -304,18 +309,20 @@ def _finite_job(kind: str, cfg, out: str, meta: dict) -> str:
     from ._files import write_npz
     from .analysis.finite import finite_master_record, finite_run_record
     from .ensemble.finite import run_finite
+    from .io.config import config_errors
     from .master.finite import solve_finite
 
     t0 = time.perf_counter()
     common = dict(t1=cfg.t1, n_saves=cfg.n_saves, observables=cfg.observables)
-    if kind == "run":
-        result = run_finite(
-            cfg.model, cfg.z0, cfg.psi, dt=cfg.dt, trajectories=cfg.trajectories, seed=cfg.seed, **common
-        )
-        record = finite_run_record(result, meta)
-    else:
-        result = solve_finite(cfg.model, cfg.z0, cfg.psi, **common)
-        record = finite_master_record(result, meta)
+    with config_errors(kind):
+        if kind == "run":
+            result = run_finite(
+                cfg.model, cfg.z0, cfg.psi, dt=cfg.dt, trajectories=cfg.trajectories, seed=cfg.seed, **common
+            )
+            record = finite_run_record(result, meta)
+        else:
+            result = solve_finite(cfg.model, cfg.z0, cfg.psi, **common)
+            record = finite_master_record(result, meta)
     record["meta"] = {**record["meta"], "wall_seconds": time.perf_counter() - t0}
     arrays = {k: np.asarray(v) for k, v in record.items() if k != "meta"}
     write_npz(out, {**arrays, "meta": np.array(json.dumps(record["meta"]))})
@@ -338,13 +345,15 @@ def _master(args) -> int:
 
 
 def _master_job(cfg, out: str, progress: bool) -> bool:
+    from .io.config import config_errors
     from .io.results import save_master
     from .master.solver import solve_master
 
     if _finite(cfg, "master", out, {}):
         return True
     t0 = time.perf_counter()
-    result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
+    with config_errors("master"):
+        result = solve_master(cfg.model, cfg.initial, progress=progress, **cfg.master_kwargs())
     wall = time.perf_counter() - t0
     meta = {
         **_meta("master", cfg, result, wall),

@@ -423,3 +423,29 @@ def test_initial_rho_and_state_are_parsed(base):
     np.testing.assert_allclose(np.asarray(cfg.initial.rho), [[0.5, 0.25 - 0.1j], [0.25 + 0.1j, 0.5]])
     assert cfg.initial.psi is None and cfg.state == "mixed" and cfg.run_kwargs()["state"] == "mixed"
     assert cfg.resolved["initial"]["rho"] == RHO_HALF
+
+
+def test_engine_errors_name_the_argument_and_the_config_names_its_key(base):
+    """One check, two vocabularies: a Python call names the argument (``dt``), the config layer
+    reports the same check under its key (``run.dt``; ``master.dt`` in a master job)."""
+    from cqjax.io.config import config_errors
+
+    with pytest.raises(cqjax.InputError, match=r"^t1: 0\.105 is not a multiple of dt = 0\.01$") as info:
+        cqjax.TimeGrid.make(0.105, 0.01, 1)
+    assert info.value.field == "t1" and not isinstance(info.value, cqjax.ConfigError)
+    with pytest.raises(cqjax.ConfigError, match=r"^run\.t1: 0\.105 is not a multiple of run\.dt = 0\.01$") as info:
+        with config_errors("run"):
+            cqjax.TimeGrid.make(0.105, 0.01, 1)
+    assert info.value.field == "run.t1"
+    with pytest.raises(cqjax.ConfigError, match=r"^master\.dt: must be"):
+        with config_errors("master"):
+            raise cqjax.InputError("dt", "must be > 0, got 0")
+    with pytest.raises(cqjax.ConfigError, match=r"^model\.hamiltonian\(z\): not Hermitian$"):  # no key: as it is
+        with config_errors("run"):
+            raise cqjax.InputError("model.hamiltonian(z)", "not Hermitian")
+    with pytest.raises(cqjax.SimulationError, match=r'^run\.nonfinite = "fail": .*; run\.nonfinite = "exclude"'):
+        with config_errors("run"):
+            raise cqjax.SimulationError('nonfinite = "fail": 3 became NaN; nonfinite = "exclude" takes the rest')
+    raw = _set(base, "run.samples", 10**9)  # more samples than trajectories: the engine's check
+    with pytest.raises(cqjax.ConfigError, match=r"^run\.samples: must be in 0\.\.run\.trajectories = "):
+        cqjax.parse_config(raw)

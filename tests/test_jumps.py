@@ -94,7 +94,7 @@ def test_jump_runs_through_the_ensemble_runner_and_mean_field_feels_the_mean_for
     )
     np.testing.assert_allclose(mf.mean["p"], -omega * b * 0.28 * mf.t, atol=1e-12)  # dp = -B omega <sz> dt
     assert np.all(mf.sem["p"] == 0)
-    with pytest.raises(ValueError, match="run.state"):
+    with pytest.raises(ValueError, match="^state:"):
         cqjax.run_ensemble(model, init, t1=1.0, dt=0.01, n_saves=4, trajectories=2, observables=("p",), state="mixed")
 
 

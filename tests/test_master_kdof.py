@@ -155,9 +155,7 @@ def test_non_commuting_forces_on_two_momenta_stay_positive_and_keep_the_trace():
 
 def test_a_grid_that_does_not_fit_is_refused_before_it_is_built():
     model, init = _ghz()
-    with pytest.raises(
-        ValueError, match=r"master: needs about .* GiB of memory .* fewer master.cells \(400x400x400x400"
-    ):
+    with pytest.raises(ValueError, match=r"master: needs about .* GiB of memory .* fewer cells \(400x400x400x400"):
         solve_master(model, init, t1=T1, n_saves=1, cells=(400,) * 4, extent=EXTENT)
 
 
@@ -180,5 +178,5 @@ def test_save_density_picks_saved_times_and_refuses_others():
     assert density_indices(4, 1.0, None).tolist() == [0, 1, 2, 3, 4]
     assert density_indices(100, 1.0, 1).tolist() == [100]
     assert density_indices(10, 2.0, [0.4, 2.0]).tolist() == [2, 10]
-    with pytest.raises(ValueError, match="master.save_density: 0.3 is not a saved time"):
+    with pytest.raises(ValueError, match="^save_density: 0.3 is not a saved time"):
         density_indices(10, 2.0, [0.3])

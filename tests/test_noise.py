@@ -76,16 +76,16 @@ def test_unknown_names_are_refused_and_the_jump_unravelling_keeps_gaussian_noise
     kw = dict(t1=0.02, dt=0.01, n_saves=1, trajectories=4, observables=("p",))
     with pytest.raises(
         ValueError,
-        match=r"^run\.noise: must be one of \['gaussian', 'three-point', 'rademacher'\], "
+        match=r"^noise: must be one of \['gaussian', 'three-point', 'rademacher'\], "
         r"got 'uniform'$",
     ):
         cqjax.run_ensemble(model, init, noise="uniform", **kw)
-    with pytest.raises(ValueError, match=r"^run\.prng: must be one of \['threefry', 'rbg'\], got 'philox'$"):
+    with pytest.raises(ValueError, match=r"^prng: must be one of \['threefry', 'rbg'\], got 'philox'$"):
         cqjax.run_ensemble(model, init, prng="philox", **kw)
     # the jump step draws its classical Wiener increments itself, from its per-step key (refused
     # when the kernel is traced, before any step: JAX appends a traceback note, the message is one line)
     jumpy = cqjax.JumpQubit(m=1.0, B=1.0, omega=1.0, tau=0.1)
-    with pytest.raises(ValueError, match=r"^run\.noise: the jump unravelling .* use 'gaussian', got 'rademacher'\n"):
+    with pytest.raises(ValueError, match=r"^noise: the jump unravelling .* use 'gaussian', got 'rademacher'\n"):
         cqjax.run_ensemble(jumpy, init, noise="rademacher", **kw)
 
 

@@ -168,7 +168,7 @@ def test_chunk_sized_from_device_memory(monkeypatch):
     assert sized.info["chunk_size"] & (sized.info["chunk_size"] - 1) == 0  # a power of two
     _close(sized.mean, reference.mean, OBS)
     monkeypatch.setattr(runner, "device_memory", lambda device: 1000)
-    with pytest.raises(ValueError, match="run.chunk_size: needs about"):
+    with pytest.raises(ValueError, match="^chunk_size: needs about"):
         cqjax.run_ensemble(model, init, **kw)
 
 

@@ -115,8 +115,8 @@ def diosi_phase_diffusion(
 
 def diosi_coherence(
     t: Float[ArrayLike, " T"],
-    psi0: Complex[ArrayLike, 2],
-    z_mean: Float[ArrayLike, 2],
+    psi0: Complex[ArrayLike, " 2"],
+    z_mean: Float[ArrayLike, " 2"],
     lam: float,
     sigma: float,
     m: float,
@@ -130,18 +130,18 @@ def diosi_coherence(
     Var Phi_t as in ``diosi_phase_diffusion``. E<sx> = 2 Re, E<sy> = -2 Im of this.
     """
     t = np.asarray(t, np.float64)
-    psi0 = np.asarray(psi0, np.complex128)
-    psi0 = psi0 / np.linalg.norm(psi0)
+    psi = np.asarray(psi0, np.complex128)
+    psi = psi / np.linalg.norm(psi)
     q0, p0 = (float(v) for v in np.asarray(z_mean, np.float64))
     phase = 2 * phi * t + 4 * lam * (q0 * t + p0 * t**2 / (2 * m))
     decay = np.exp(-2 * lam**2 / sigma**2 * t) * diosi_phase_diffusion(t, lam, sigma, m, z_cov)
-    return psi0[0] * np.conj(psi0[1]) * decay * np.exp(-1j * phase)
+    return psi[0] * np.conj(psi[1]) * decay * np.exp(-1j * phase)
 
 
 def diosi_final_momentum(
     x: Float[ArrayLike, " N"],
     t: float,
-    psi0: Complex[ArrayLike, 2],
+    psi0: Complex[ArrayLike, " 2"],
     p0: float,
     lam: float,
     sigma: float,
@@ -203,8 +203,8 @@ def diosi_mean_sz_squared(t: float, sz0: float, lam: float, sigma: float, n_node
 
 def diosi_mean_field_coherence(
     t: Float[ArrayLike, " T"],
-    psi0: Complex[ArrayLike, 2],
-    z_mean: Float[ArrayLike, 2],
+    psi0: Complex[ArrayLike, " 2"],
+    z_mean: Float[ArrayLike, " 2"],
     lam: float,
     m: float,
     phi: float,
@@ -215,12 +215,12 @@ def diosi_mean_field_coherence(
     int_0^t q = q_0 t + p_0 t^2 / 2m - lam <sz> t^3 / 3m. No decoherence.
     """
     t = np.asarray(t, np.float64)
-    psi0 = np.asarray(psi0, np.complex128)
-    psi0 = psi0 / np.linalg.norm(psi0)
-    sz0 = abs(psi0[0]) ** 2 - abs(psi0[1]) ** 2
+    psi = np.asarray(psi0, np.complex128)
+    psi = psi / np.linalg.norm(psi)
+    sz0 = abs(psi[0]) ** 2 - abs(psi[1]) ** 2
     q0, p0 = (float(v) for v in np.asarray(z_mean, np.float64))
     int_q = q0 * t + p0 * t**2 / (2 * m) - lam * sz0 * t**3 / (3 * m)
-    return psi0[0] * np.conj(psi0[1]) * np.exp(-2j * phi * t - 4j * lam * int_q)
+    return psi[0] * np.conj(psi[1]) * np.exp(-2j * phi * t - 4j * lam * int_q)
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def seed000_deviation_moments(
     """
     tau = np.asarray(tau, np.float64)
     c, v = np.cos(np.asarray(theta, np.float64))[:, None], 2 * gamma_c * tau
-    m2 = m4 = 0.0
+    m2 = m4 = np.zeros(np.broadcast_shapes(c.shape, tau.shape))
     for s in (+1, -1):
         w, mu = (1 + s * c) / 2, -lam * tau * (s - c)
         m2 = m2 + w * (mu**2 + v)
@@ -299,7 +299,7 @@ def seed000_p_marginal_masses(
     edges: Float[ArrayLike, " N+1"],
     t: float,
     q: float,
-    psi: Complex[ArrayLike, 2],
+    psi: Complex[ArrayLike, " 2"],
     p0: float,
     s2: float,
     lam: float,
@@ -328,7 +328,7 @@ def seed000_p_marginal_masses(
 
 
 def seed000_min_eig_relative(
-    t: float, p0: float, s2: float, lam: float, gamma_c: float, gamma_q: float, psi: Complex[ArrayLike, 2]
+    t: float, p0: float, s2: float, lam: float, gamma_c: float, gamma_q: float, psi: Complex[ArrayLike, " 2"]
 ) -> float:
     """min_p lambda_min(varrho(p, t)) / max_p Tr varrho(p, t) of the continuum solution above (a point
     q): negative exactly when the generator is not completely positive (gamma_C gamma_Q < lam^2 / 16,
@@ -400,7 +400,7 @@ def _spins(index: int, n: int) -> np.ndarray:
 
 
 def cq_chain_coherence(
-    t: Float[ArrayLike, " T"], model, z0: Float[ArrayLike, " 2n"], a: int, b: int, rho_ab0: complex = 0.5
+    t: Float[ArrayLike, " T"], model, z0: Float[ArrayLike, " n"], a: int, b: int, rho_ab0: complex = 0.5
 ) -> tuple[Complex[np.ndarray, " T"], float]:
     """(E rho_ab(t), Gamma_ab) for the healed dynamics of ``cqjax.CQChain`` from the point z0, a start
     with coherence rho_ab0 = <a|rho|b> between basis states a, b (configurations s_a, s_b).

@@ -38,7 +38,9 @@ def coherence_prediction(
     sx_mf = bloch_vector(psi_mf)[:, 0]
     diffusion = np.ones_like(np.asarray(t, float))
     if isinstance(model, Diosi):
-        diffusion = diosi_phase_diffusion(t, float(model.lam), float(model.sigma), float(model.m), z_cov)
+        diffusion = diosi_phase_diffusion(
+            t, float(np.asarray(model.lam)), float(np.asarray(model.sigma)), float(np.asarray(model.m)), z_cov
+        )
     naive = envelope * sx_mf
     return dict(gamma=gamma, envelope=envelope, sx_mf=sx_mf, naive=naive, full=naive * diffusion, diffusion=diffusion)
 
@@ -66,7 +68,7 @@ def seed000_validity_runs(
         sol = simulate(model, z0, psi0, keys[0], unravelling=MeanField(), **kw)
         return sol.z[sel, 1], sol.psi[sel]
 
-    out = {k: [] for k in ("p", "rho", "p_mf", "psi_mf")}
+    out: dict[str, list] = {k: [] for k in ("p", "rho", "p_mf", "psi_mf")}
     for th in np.asarray(thetas, float):
         psi0 = jnp.array([np.cos(th / 2), np.sin(th / 2)], jnp.complex64)
         for key, value in zip(out, (*healed(psi0), *mean_field(psi0))):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..models._base import AbstractJumpModel, AbstractModel
 from ._solver import AbstractSolver
 from ._unravelling import AbstractUnravelling
@@ -32,22 +33,24 @@ def resolve_unravelling(
     """
     jumpy = isinstance(model, AbstractJumpModel)
     if isinstance(unravelling, Jump) and not jumpy:
-        raise ValueError(f"run.unravelling: 'jump' needs a jump model; {type(model).__name__} has none")
+        raise InputError("unravelling", f"'jump' needs a jump model; {type(model).__name__} has none")
     if isinstance(unravelling, Linear) and jumpy:
-        raise ValueError(
-            f"run.unravelling: 'linear' unravels diffusive CQ dynamics; {type(model).__name__} is a jump model"
+        raise InputError(
+            "unravelling", f"'linear' unravels diffusive CQ dynamics; {type(model).__name__} is a jump model"
         )
     if isinstance(unravelling, Linear) and solver_name != "kraus":
-        raise ValueError(
-            f"run.method: the linear unravelling steps with its own unnormalised Kraus map; {solver_name!r} does not "
-            'apply: use method = "kraus"'
+        raise InputError(
+            "method",
+            f"the linear unravelling steps with its own unnormalised Kraus map; {solver_name!r} does not apply: "
+            'use method = "kraus"',
         )
     if jumpy and isinstance(unravelling, Healed):
         unravelling = Jump()
     if isinstance(unravelling, Jump) and solver_name != "kraus":
-        raise ValueError(
-            f"run.method: the jump unravelling of {type(model).__name__} steps with its exact Kraus operators "
-            f'(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = "kraus"'
+        raise InputError(
+            "solver",
+            f"the jump unravelling of {type(model).__name__} steps with its exact Kraus operators "
+            f'(no-jump propagator and jump operators); {solver_name!r} does not apply: use method = "kraus"',
         )
     return unravelling
 

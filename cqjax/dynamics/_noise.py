@@ -17,6 +17,8 @@ import jax.numpy as jnp
 from jax import Array
 from jaxtyping import PRNGKeyArray
 
+from ..errors import InputError
+
 NOISES = ("gaussian", "three-point", "rademacher")
 PRNGS = ("threefry", "rbg")
 _IMPLS = {"threefry": "threefry2x32", "rbg": "rbg"}  # run.prng -> jax.random.key(..., impl=)
@@ -28,16 +30,16 @@ _AMPLITUDE = math.sqrt(2**15 / _SIXTH)
 
 
 def check_noise(noise: str) -> str:
-    """``noise`` if it is one of NOISES; a ValueError naming ``run.noise`` otherwise."""
+    """``noise`` if it is one of NOISES; an InputError naming ``noise`` otherwise."""
     if noise not in NOISES:
-        raise ValueError(f"run.noise: must be one of {list(NOISES)}, got {noise!r}")
+        raise InputError("noise", f"must be one of {list(NOISES)}, got {noise!r}")
     return noise
 
 
 def check_prng(prng: str) -> str:
-    """``prng`` if it is one of PRNGS; a ValueError naming ``run.prng`` otherwise."""
+    """``prng`` if it is one of PRNGS; an InputError naming ``prng`` otherwise."""
     if prng not in PRNGS:
-        raise ValueError(f"run.prng: must be one of {list(PRNGS)}, got {prng!r}")
+        raise InputError("prng", f"must be one of {list(PRNGS)}, got {prng!r}")
     return prng
 
 

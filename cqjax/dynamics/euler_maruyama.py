@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jaxtyping import Array, Float
+
 from ..operators._operator import small_dot
-from ._coefficients import MeasuredCoefficients
+from ._coefficients import AbstractStepCoefficients, MeasuredCoefficients
 from ._quantum import centred_diffusion, normalise, quantum_drift
-from ._solver import AbstractSolver, one_point_step
+from ._solver import AbstractSolver, CoefficientsFn, State, one_point_step
 
 
 class EulerMaruyama(AbstractSolver):
@@ -21,11 +23,14 @@ class EulerMaruyama(AbstractSolver):
     name: ClassVar[str] = "euler-maruyama"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt):
+    def step(
+        self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: State, dW: Float[Array, " m"] | None, dt
+    ) -> tuple[Float[Array, " n"], State]:
         return one_point_step(self.quantum_update, coefficients, z, state, dW, dt)
 
-    def quantum_update(self, state, c, dW, dt):
+    def quantum_update(self, state: State, c: AbstractStepCoefficients, dW: Float[Array, " m"] | None, dt) -> State:
         v = state + dt * quantum_drift(c, state)
         if isinstance(c, MeasuredCoefficients):
+            assert dW is not None  # a measured step is driven by its increments
             v = v + small_dot(dW, centred_diffusion(c, state))
         return normalise(v)

@@ -101,6 +101,7 @@ def _purified(c: MeasuredCoefficients, psi: Array) -> MeasuredCoefficients:
     """Move the excess channels r_k D[L_k] into measurement operators sqrt(r_k) L_k driven by
     extra noises (seed 004 App. B); sigma gets zero columns for them. A negative rate (not
     completely positive) gives NaN, which the runner reports, not a clipped rate."""
+    assert c.excess is not None  # called only with excess channels
     extra = c.excess.ops.scaled(jnp.sqrt(c.excess.rates))
     kappa = c.kappa.stacked(extra)
     mean_extra = jnp.real(extra.expect_complex(psi))

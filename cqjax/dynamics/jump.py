@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from ..errors import InputError
 from ..models._base import AbstractJumpModel, representation
 from ..models._generator import extra_channels, generator
 from ..operators._operator import AbstractMatrixOperator, norm_squared, small_sum
@@ -48,9 +49,9 @@ class Jump(AbstractUnravelling):
 
     def make_draw(self, key, m, dtype, noise="gaussian"):  # one key per step: counts, picks and classical noise
         if check_noise(noise) != "gaussian":  # the step draws its own Wiener increments from its key
-            raise ValueError(
-                f"run.noise: the jump unravelling draws Gaussian classical noise inside its step; "
-                f"use 'gaussian', got {noise!r}"
+            raise InputError(
+                "noise",
+                f"the jump unravelling draws Gaussian classical noise inside its step; use 'gaussian', got {noise!r}",
             )
         return lambda b, length: jax.random.split(jax.random.fold_in(key, b), length)
 
@@ -96,13 +97,13 @@ def channels(model: AbstractJumpModel, z: Array) -> tuple[AbstractMatrixOperator
     complete-positivity check refuses before and along the run).
     """
     rep = representation(model)
-    ops, shifts = model.jump_channels(z)
-    ops = rep.from_array(ops, stack=True)
+    jops, shifts = model.jump_channels(z)
+    ops = rep.from_array(jops, stack=True)
     extra = extra_channels(model, z)
     if extra is None:
         return ops, shifts.astype(z.dtype)
-    rates, lops = extra
-    lops = rep.from_array(lops, stack=True).scaled(jnp.sqrt(jnp.asarray(rates, z.dtype)))
+    rates, lmats = extra
+    lops = rep.from_array(lmats, stack=True).scaled(jnp.sqrt(jnp.asarray(rates, z.dtype)))
     no_shift = jnp.zeros((lops.stack_len, z.shape[0]), z.dtype)
     return ops.stacked(lops), jnp.concatenate([shifts.astype(z.dtype), no_shift])
 

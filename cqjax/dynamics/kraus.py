@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jaxtyping import Array, Float
+
 from ..operators._ops import is_mixed
-from ._coefficients import MeasuredCoefficients
+from ._coefficients import AbstractStepCoefficients, MeasuredCoefficients
 from ._quantum import excess_channel, measurement, normalise
-from ._solver import AbstractSolver, one_point_step
+from ._solver import AbstractSolver, CoefficientsFn, State, one_point_step
 
 
 class Kraus(AbstractSolver):
@@ -33,16 +35,19 @@ class Kraus(AbstractSolver):
     name: ClassVar[str] = "kraus"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt):
+    def step(
+        self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: State, dW: Float[Array, " m"] | None, dt
+    ) -> tuple[Float[Array, " n"], State]:
         return one_point_step(self.quantum_update, coefficients, z, state, dW, dt)
 
-    def quantum_update(self, state, c, dW, dt):
-        measured = isinstance(c, MeasuredCoefficients)
-        if not is_mixed(state):  # the representation applies M (a diagonal one elementwise, in real arithmetic)
-            measured_state = c.kappa.map_apply(measurement(c, dW, dt), state) if measured else state
-            return c.h.cayley(normalise(measured_state), dt)
-        measured_state = c.kappa.sandwich(measurement(c, dW, dt), state) if measured else state
-        rho = c.h.cayley_conjugate(normalise(measured_state), dt)
-        if measured and c.excess is not None:
+    def quantum_update(self, state: State, c: AbstractStepCoefficients, dW: Float[Array, " m"] | None, dt) -> State:
+        if isinstance(c, MeasuredCoefficients):  # the representation applies M (a diagonal one elementwise)
+            assert dW is not None  # a measured step is driven by its increments
+            m = measurement(c, dW, dt)
+            state = c.kappa.sandwich(m, state) if is_mixed(state) else c.kappa.map_apply(m, state)
+        if not is_mixed(state):
+            return c.h.cayley(normalise(state), dt)
+        rho = c.h.cayley_conjugate(normalise(state), dt)
+        if isinstance(c, MeasuredCoefficients) and c.excess is not None:
             rho = excess_channel(rho, c.excess, dt)
         return normalise(rho)

@@ -6,10 +6,11 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 from ._coefficients import MeasuredCoefficients
 from ._quantum import centred_diffusion, normalise, quantum_drift
-from ._solver import AbstractSolver, classical_update
+from ._solver import AbstractSolver, CoefficientsFn, State, classical_update
 
 
 class Milstein(AbstractSolver):
@@ -25,12 +26,15 @@ class Milstein(AbstractSolver):
     name: ClassVar[str] = "milstein"
     weak_order: ClassVar[float] = 1.0
 
-    def step(self, coefficients, z, state, dW, dt):
+    def step(
+        self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: State, dW: Float[Array, " m"] | None, dt
+    ) -> tuple[Float[Array, " n"], State]:
         c = coefficients(z, state)
         z1 = classical_update(z, c, dW, dt)
         q1 = state + dt * quantum_drift(c, state)
         if not isinstance(c, MeasuredCoefficients):
             return z1, normalise(q1)
+        assert dW is not None  # a measured step is driven by its increments
 
         def diffusion(z, state):
             cc = coefficients(z, state)

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from .._files import write_npz
+from ..errors import InputError
 from ._accumulator import Accumulator, from_arrays, to_arrays
 
 
@@ -58,11 +59,11 @@ def load_checkpoint(path: Path, fingerprint: dict) -> tuple[Accumulator, int]:
         next_chunk = int(arrays.pop("next_chunk"))
         acc = from_arrays(arrays)
     except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"--checkpoint: {str(path)!r} is not a cqjax checkpoint ({err})") from None
+        raise InputError("checkpoint", f"{str(path)!r} is not a cqjax checkpoint ({err})") from None
     differ = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
     if differ:
         shown = "; ".join(f"{k}: {saved.get(k)!r} there, {fingerprint.get(k)!r} now" for k in differ[:4])
-        raise ValueError(f"--resume: the checkpoint {str(path)!r} is of a different run ({shown})")
+        raise InputError("resume", f"the checkpoint {str(path)!r} is of a different run ({shown})")
     return acc, next_chunk
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .._memory import host_memory
+from ..errors import InputError
 
 CHUNK_CAP = 1 << 22  # trajectories per device and chunk when sized from memory (~0.1-1 s of GPU work)
 MEMORY_FRACTION = 0.5  # of the free device memory a chunk may use (two chunks are in flight)
@@ -24,8 +25,8 @@ def local_devices(count: int | None) -> list:
     if count is None:
         return devices
     if not 1 <= count <= len(devices):
-        raise ValueError(
-            f"run.devices: must be in 1..{len(devices)} (the local {devices[0].platform} devices), got {count}"
+        raise InputError(
+            "devices", f"must be in 1..{len(devices)} (the local {devices[0].platform} devices), got {count}"
         )
     return devices[:count]
 

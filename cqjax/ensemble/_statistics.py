@@ -113,10 +113,10 @@ def first_violation(
         return consistency_message(c, float(rec["cons_amount"][k_cons, c]), where, rec["cons_z"][k_cons, c], coords)
     if k_nan < len(t):
         return (
-            f'run.nonfinite = "fail": {int(nonfinite.max())} of trajectories {start}..{start + n_valid - 1} '
+            f'nonfinite = "fail": {int(nonfinite.max())} of trajectories {start}..{start + n_valid - 1} '
             f"became NaN or inf, the first (trajectory {start + int(rec['first_bad'][k_nan])}) "
             f"by t = {t[k_nan]:.4g}; "
-            'cqjax.simulate with trajectory_key(key(seed), i) reproduces it; run.nonfinite = "exclude" '
+            'cqjax.simulate with trajectory_key(key(seed), i) reproduces it; nonfinite = "exclude" '
             "takes the statistics over the finite trajectories instead"
         )
     return None
@@ -125,7 +125,7 @@ def first_violation(
 def check_statistics(count: np.ndarray, mean: dict, sem: dict, t: np.ndarray, precision: str) -> None:
     """Refuse a time with no finite trajectory and statistics that overflowed the run's precision."""
     if (count <= 0).any():
-        raise SimulationError(f"run.nonfinite: no finite trajectory is left at t = {t[int(np.argmax(count <= 0))]:.4g}")
+        raise SimulationError(f"nonfinite: no finite trajectory is left at t = {t[int(np.argmax(count <= 0))]:.4g}")
     for name in mean:
         for what, x in (("mean", mean[name]), ("standard error", sem[name])):
             if not np.all(np.isfinite(x)):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import numpy as np
+
+from ..errors import InputError
 
 _MAX_BLOCK = 64  # steps whose noise is drawn at once
 
@@ -18,15 +22,15 @@ class TimeGrid(eqx.Module):
     @classmethod
     def make(cls, t1: float, dt: float, n_saves: int) -> TimeGrid:
         """Validate t1, dt, n_saves: t1 must be a multiple of dt, and the steps of n_saves."""
-        if not dt > 0:
-            raise ValueError(f"run.dt: must be > 0, got {dt}")
-        if not t1 > 0:
-            raise ValueError(f"run.t1: must be > 0, got {t1}")
+        if not (dt > 0 and math.isfinite(dt)):
+            raise InputError("dt", f"must be a finite number > 0, got {dt}")
+        if not (t1 > 0 and math.isfinite(t1)):
+            raise InputError("t1", f"must be a finite number > 0, got {t1}")
         n_steps = round(t1 / dt)
         if n_steps < 1 or abs(n_steps * dt - t1) > 1e-9 * max(t1, 1.0):
-            raise ValueError(f"run.t1: {t1} is not a multiple of run.dt = {dt}")
+            raise InputError("t1", f"{t1} is not a multiple of dt = {dt}", refs=("dt",))
         if n_saves < 1 or n_steps % n_saves:
-            raise ValueError(f"run.n_saves: {n_saves} does not divide the number of steps t1/dt = {n_steps}")
+            raise InputError("n_saves", f"{n_saves} does not divide the number of steps t1/dt = {n_steps}")
         return cls(dt=float(dt), n_saves=int(n_saves), steps_per_save=n_steps // n_saves)
 
     @property

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import InputError
 from ..models.finite import (
     AbstractFiniteModel,
     check_finite_positivity,
@@ -122,13 +123,15 @@ def run_finite(
     """The jump unravelling of a finite model from p0(z) |psi0><psi0| (``z0``: a state index or
     probabilities (K,)); trajectory i uses ``trajectory_key(key(seed), i)``. float64 only."""
     if not jax.config.jax_enable_x64:
-        raise ValueError("run.precision: finite classical state spaces run in float64 (enable jax_enable_x64)")
+        raise InputError("precision", "finite classical state spaces run in float64 (enable jax_enable_x64)")
     check_finite_positivity(model)
     n_steps = round(t1 / dt)
     if not (dt > 0 and t1 > 0 and abs(n_steps * dt - t1) <= 1e-9 * t1 and n_saves >= 1 and n_steps % n_saves == 0):
-        raise ValueError(f"run: t1 = {t1} must be a whole number of steps dt = {dt}, and of n_saves = {n_saves}")
+        raise InputError(
+            "t1", f"{t1} must be a whole number of steps dt = {dt}, and of n_saves = {n_saves}", refs=("dt", "n_saves")
+        )
     if trajectories < 2:
-        raise ValueError(f"run.trajectories: need at least 2 for a standard error, got {trajectories}")
+        raise InputError("trajectories", f"need at least 2 for a standard error, got {trajectories}")
     U, Uh, J, targets = _propagators(model, dt)
     K, d = U.shape[0], U.shape[-1]
     p0 = jnp.asarray(initial_probabilities(z0, K))

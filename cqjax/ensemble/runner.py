@@ -27,18 +27,18 @@ from jaxtyping import Array
 from .._memory import check_fits, host_memory
 from .._precision import cast_model
 from ..dynamics._choice import resolve_unravelling
-from ..dynamics._noise import check_noise, prng_impl
+from ..dynamics._noise import check_noise, check_prng, prng_impl
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..dynamics.healed import Healed
 from ..dynamics.kraus import Kraus
-from ..errors import Interrupted
+from ..errors import InputError, Interrupted
 from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..models._time import channels_may_appear
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
-from ..spec.observables import parse_observable
+from ..spec.observables import Observable, parse_observable
 from ._accumulator import finalize, init, update
 from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
 from ._devices import (
@@ -116,7 +116,7 @@ def run_ensemble(
     seed: int = 0,
     unravelling: AbstractUnravelling = Healed(),
     solver: AbstractSolver = Kraus(),
-    observables: tuple[str, ...] = (),
+    observables: tuple[str | Observable, ...] = (),
     histogram: HistogramSpec | None = None,
     n_samples: int | None = None,
     chunk_size: int | None = None,
@@ -175,11 +175,11 @@ def run_ensemble(
     processes, process = jax.process_count(), jax.process_index()
     path = None if checkpoint is None else process_path(checkpoint, process, processes)
     if resume and path is None:
-        raise ValueError("--resume: needs --checkpoint PATH")
+        raise InputError("resume", "needs a checkpoint path")
     if path is not None and not resume and path.exists():
-        raise ValueError(f"--checkpoint: {str(path)!r} exists; resume it (--resume, resume=True) or remove it")
+        raise InputError("checkpoint", f"{str(path)!r} exists; resume it (resume=True, --resume) or remove it")
     if resume and not path.exists():
-        raise ValueError(f"--resume: no checkpoint at {str(path)!r}")
+        raise InputError("resume", f"no checkpoint at {str(path)!r}")
     plan = _plan(
         model,
         initial,
@@ -271,7 +271,9 @@ def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool, ticks: boo
             chunk = better
             compiled, call, record, ticking = _lower(plan, initial, solver, histogram, chunk, ticks)
     if (use := kernel_bytes(compiled)) is not None:
-        check_fits("run.chunk_size", use[0] + use[1], free, "set a smaller run.chunk_size or fewer run.n_saves")
+        check_fits(
+            "chunk_size", use[0] + use[1], free, "set a smaller chunk_size or fewer n_saves", ("chunk_size", "n_saves")
+        )
     return _Program(
         call=call,
         chunk=chunk,
@@ -510,31 +512,18 @@ def _plan(
 ) -> _Plan:
     """Validate the run's inputs and the model at a few initial points, choose the devices and
     the chunk, and check that the histogram fits in memory."""
-    if nonfinite not in NONFINITE:
-        raise ValueError(f"run.nonfinite: must be one of {list(NONFINITE)}, got {nonfinite!r}")
-    if state not in STATES:
-        raise ValueError(f"run.state: must be one of {list(STATES)}, got {state!r}")
-    check_noise(noise)
-    if precision not in ("float32", "float64"):
-        raise ValueError(f"run.precision: must be 'float32' or 'float64', got {precision!r}")
+    check_options(trajectories, n_samples, chunk_size, precision, state, nonfinite, noise, prng)
     dtype = jnp.float32 if precision == "float32" else jnp.float64
     if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
-        raise ValueError(
-            "run.precision: 'float64' needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) first"
+        raise InputError(
+            "precision", "'float64' needs jax_enable_x64; call jax.config.update('jax_enable_x64', True) first"
         )
-    if not 1 <= trajectories <= MAX_TRAJECTORIES:
-        raise ValueError(
-            f"run.trajectories: must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
-            f"more would repeat trajectories), got {trajectories}"
-        )
-    if not 0 <= n_samples <= trajectories:
-        raise ValueError(f"run.samples: must be in 0..run.trajectories = {trajectories}, got {n_samples}")
     grid = TimeGrid.make(t1, dt, n_saves)
     used = local_devices(devices)
     model = cast_model(model, dtype)
     obs = [parse_observable(name, model, trajectories=True) for name in observables]
     if not obs:
-        raise ValueError("observables.names: give at least one observable")
+        raise InputError("observables", "give at least one observable")
     hist_idx = _histogram_axes(histogram, model, initial, grid, dtype, used)
     _check_paths(paths, path_stride, trajectories, grid, model, obs, dtype)
     chunk = _default_chunk(trajectories, chunk_size, initial.dim * model.n_coords, len(used))
@@ -575,26 +564,60 @@ def _check_paths(paths, stride, trajectories: int, grid: TimeGrid, model, observ
     group ends, ``time_loop``)."""
     for name, value, low in (("paths", paths, 0), ("path_stride", stride, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"run.{name}: must be an integer >= {low}, got {value!r}")
+            raise InputError(name, f"must be an integer >= {low}, got {value!r}")
     if paths > trajectories:
-        raise ValueError(f"run.paths: must be in 0..run.trajectories = {trajectories}, got {paths}")
+        raise InputError("paths", f"must be in 0..trajectories = {trajectories}, got {paths}", refs=("trajectories",))
     if grid.steps_per_save % stride:
-        raise ValueError(
-            f"run.path_stride: {stride} does not divide the steps between saves (t1 / dt / n_saves = "
-            f"{grid.steps_per_save})"
+        raise InputError(
+            "path_stride",
+            f"{stride} does not divide the steps between saves (t1 / dt / n_saves = {grid.steps_per_save})",
+            refs=("t1", "dt", "n_saves"),
         )
     if not paths:
         return
     for o in observables:
         if o.name in PATH_KEYS and o.name not in model.coords:
-            raise ValueError(
-                f"run.paths: the observable name {o.name!r} is reserved in paths (paths.{o.name}); rename it"
-            )
+            reserved = f"the observable name {o.name!r} is reserved in paths (paths.{o.name}); rename it"
+            raise InputError("paths", reserved)
     width = paths * (model.n_coords + len(observables) + 1)  # numbers per path time
     kept = (grid.n_steps // stride + 1) * width
     transient = grid.steps_per_save // path_group(grid, stride) * width  # a save interval's group ends
     need = (7 * kept + 2 * transient) * jnp.dtype(dtype).itemsize
     check_fits("run.paths", need, host_memory(), "keep fewer run.paths or a larger run.path_stride")
+
+
+def check_options(
+    trajectories: int,
+    n_samples: int,
+    chunk_size: int | None,
+    precision: str,
+    state: str,
+    nonfinite: str,
+    noise: str,
+    prng: str,
+) -> None:
+    """The run's counts and named choices, each checked here once (``run_ensemble`` and a config
+    call it); an ``InputError`` naming the argument."""
+    if not 1 <= trajectories <= MAX_TRAJECTORIES:
+        raise InputError(
+            "trajectories",
+            f"must be in 1..2^62 (the trajectory keys fold in two 32-bit words: "
+            f"more would repeat trajectories), got {trajectories}",
+        )
+    if not 0 <= n_samples <= trajectories:
+        raise InputError(
+            "n_samples", f"must be in 0..trajectories = {trajectories}, got {n_samples}", refs=("trajectories",)
+        )
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError("chunk_size", f"must be >= 1, got {chunk_size}")
+    if precision not in ("float32", "float64"):
+        raise InputError("precision", f"must be 'float32' or 'float64', got {precision!r}")
+    if state not in STATES:
+        raise InputError("state", f"must be one of {list(STATES)}, got {state!r}")
+    if nonfinite not in NONFINITE:
+        raise InputError("nonfinite", f"must be one of {list(NONFINITE)}, got {nonfinite!r}")
+    check_noise(noise)
+    check_prng(prng)
 
 
 def _default_chunk(trajectories: int, chunk_size: int | None, entries: int, n_dev: int) -> int:
@@ -613,21 +636,18 @@ def _histogram_axes(histogram, model, initial, grid, dtype, devices) -> tuple[in
     whose sums (host, float64, and two chunks' on the device) do not fit in memory."""
     if histogram is None:
         return ()
-    for c in histogram.coords:
-        if c not in model.coords:
-            raise ValueError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
     if (d := initial.dim) > 64:  # rho = psi psi^dag per trajectory and d x d per bin
-        raise ValueError(f"histogram: d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
+        raise InputError("histogram", f"d = {d} is too large for a matrix-valued histogram (d x d per bin; at most 64)")
     entries = (grid.n_saves + 1) * int(np.prod(histogram.shape, dtype=np.float64)) * d * d
     host = entries * 32  # complex128 sum, float64 squares of its real and imaginary parts
     device = 3 * entries * 4 * jnp.dtype(dtype).itemsize  # two chunks in flight and the scatter's output
-    knob = "use coarser histogram.bins or fewer run.n_saves"
+    knob = "use coarser histogram bins or fewer n_saves"
     if devices[0].platform == "cpu":
-        check_fits("histogram", host + device, host_memory(), knob)
+        check_fits("histogram", host + device, host_memory(), knob, ("n_saves",))
     else:
-        check_fits("histogram", host, host_memory(), knob)
-        check_fits("histogram", device, device_memory(devices[0]), knob)
-    return tuple(model.coords.index(c) for c in histogram.coords)
+        check_fits("histogram", host, host_memory(), knob, ("n_saves",))
+        check_fits("histogram", device, device_memory(devices[0]), knob, ("n_saves",))
+    return histogram.axes(model.coords)
 
 
 @partial(jax.jit, static_argnames="dtype")
@@ -644,15 +664,15 @@ def _representation(model, initial, key, trajectories, unravelling, solver, stat
     n_check = min(trajectories, 256, max(8, 2**24 // (initial.dim * model.n_coords)))
     z0s = _initial_points(initial, key, jnp.arange(n_check), dtype)
     if not bool(jnp.all(jnp.isfinite(z0s))):
-        raise ValueError("initial: the initial classical points are not finite")
+        raise InputError("initial", "the initial classical points are not finite")
     validate_model(model, z0s, psi_dim=initial.dim)
     unravelling = resolve_unravelling(model, unravelling, solver.name)
     jumpy = isinstance(model, AbstractJumpModel)
     if state in ("mixed", "purified") and jumpy and unravelling.stochastic:
-        raise ValueError("run.state: the jump unravelling carries pure states; use 'pure' or 'auto'")
+        raise InputError("state", "the jump unravelling carries pure states; use 'pure' or 'auto'")
     if state == "purified":
         if not isinstance(unravelling, Healed):
-            raise ValueError("run.state: 'purified' needs the healed unravelling")
+            raise InputError("state", "'purified' needs the healed unravelling")
         unravelling = Healed(purify=True)
     if state == "auto":
         stochastic_mixed = needs_mixed(model, z0s) or channels_may_appear(model, z0s[0])

@@ -163,7 +163,7 @@ def master(
         t1=t1,
         n_saves=100 if n_saves is None else n_saves,
         cells=cells,
-        extent=extent,
+        extent=None if extent is None else dict(extent),
         dt=dt,
         observables=obs,
         histogram=_inputs.histogram(histogram),

@@ -227,7 +227,9 @@ def _master_of(data: dict) -> Master:
     meta = data["meta"]
     coords = tuple(str(c) for c in data["grid.coords"])
     edges = [data[f"grid.edges.{c}"] for c in coords]
-    grid = PhaseSpaceGrid(lo=[e[0] for e in edges], hi=[e[-1] for e in edges], cells=[e.size - 1 for e in edges])
+    grid = PhaseSpaceGrid(
+        lo=tuple(e[0] for e in edges), hi=tuple(e[-1] for e in edges), cells=tuple(e.size - 1 for e in edges)
+    )
     mean, err = _observables(data, "err")
     info = {k: v for k, v in meta.items() if k not in _META + _MASTER_META}
     return Master(

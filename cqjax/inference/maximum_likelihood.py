@@ -110,7 +110,7 @@ def fit(
     Covariance I^-1 (asymptotic; not meaningful for an estimate on its domain's boundary).
     The estimate must be completely positive at the data, else ValueError.
     """
-    if not jax.config.jax_enable_x64:
+    if not jax.config.read("jax_enable_x64"):
         raise ValueError("fit: needs float64; call jax.config.update('jax_enable_x64', True) first")
     if hessian not in ("differences", "autodiff"):
         raise ValueError(f"hessian: choose 'differences' or 'autodiff', got {hessian!r}")

@@ -1,14 +1,20 @@
 """TOML run configurations: parsing, ``--set`` overrides and strict validation.
 
 Every problem raises ``ConfigError`` with a one-line message that starts with the offending
-field (``run.dt: must be > 0, got 0``); the CLI prints it and exits with status 2.
+field (``run.dt: must be > 0, got 0``); the CLI prints it and exits with status 2. The config
+checks what only a config has (its keys, types and TOML structure) and calls the engine's own
+checks for the rest; the engine's ``InputError``s name plain arguments (``dt``, ``psi``) and
+``config_errors`` reports them under the config's keys (``run.dt``, ``initial.psi``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..dynamics._choice import SOLVERS, UNRAVELLINGS
-from ..dynamics._noise import NOISES, PRNGS
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..ensemble._time import TimeGrid
-from ..ensemble.runner import DEFAULT_SAMPLES, MAX_TRAJECTORIES, NONFINITE, STATES
+from ..ensemble.runner import DEFAULT_SAMPLES, check_options
+from ..errors import InputError, SimulationError, rename_words
 from ..models._base import AbstractModel
 from ..models._time import clocked, is_time_dependent
 from ..spec.histogram import HistogramSpec
@@ -99,8 +105,82 @@ class MasterOptions:
     save_density: int | tuple[float, ...] | None = None
 
 
-class ConfigError(ValueError):
-    """An invalid configuration; the message starts with the field's name."""
+class ConfigError(InputError):
+    """An invalid configuration; the message starts with the config key (``run.dt: ...``), which
+    ``field`` holds."""
+
+    def __init__(self, message: str):
+        ValueError.__init__(self, message)
+        field, sep, reason = message.partition(": ")
+        self.field, self.reason, self.refs = (field, reason, ()) if sep else ("config", message, ())
+
+    def __reduce__(self):
+        return type(self), (str(self),)
+
+
+# The engine's argument names -> the config's keys (where they differ from the name itself).
+_RUN_KEYS = {
+    **{
+        name: f"run.{name}"
+        for name in (
+            "t1",
+            "dt",
+            "n_saves",
+            "trajectories",
+            "seed",
+            "unravelling",
+            "chunk_size",
+            "precision",
+            "state",
+            "nonfinite",
+            "devices",
+            "noise",
+            "prng",
+            "paths",
+            "path_stride",
+        )
+    },
+    "solver": "run.method",
+    "method": "run.method",
+    "components": "initial.components",
+    "n_samples": "run.samples",
+    "observables": "observables.names",
+    **{name: f"initial.{name}" for name in ("z_mean", "z_cov", "psi", "rho")},
+}
+_MASTER_KEYS = {
+    **_RUN_KEYS,
+    **{name: f"master.{name}" for name in ("dt", "cells", "save_density", "error_estimate", "allow_non_cp")},
+    "extent": "master",
+}
+
+
+def config_key(field: str, job: str = "run", extra: Mapping[str, str] | None = None) -> str:
+    """The config key of an engine argument in a ``run`` or ``master`` job (``dt``: ``run.dt``,
+    or ``master.dt``); ``extra`` adds names (the CLI's options); other fields stay as they are."""
+    keys = _MASTER_KEYS if job == "master" else _RUN_KEYS
+    return (extra or {}).get(field, keys.get(field, field))
+
+
+@contextmanager
+def config_errors(job: str = "run", extra: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Report the engine's ``InputError``s raised inside as ``ConfigError``s under the config's
+    keys (``dt: must be > 0`` -> ``run.dt: must be > 0``), and rename the argument a
+    ``SimulationError``'s message starts with (``nonfinite``) likewise."""
+
+    def key(name: str) -> str:
+        return config_key(name, job, extra)
+
+    try:
+        yield
+    except ConfigError:
+        raise
+    except InputError as err:
+        raise ConfigError(err.renamed(key)) from None
+    except SimulationError as err:
+        head = re.match(r"\w+", str(err))
+        if head is None or key(head.group()) == head.group():
+            raise
+        raise SimulationError(rename_words(str(err), (head.group(),), key)) from None
 
 
 @dataclass
@@ -194,7 +274,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig | FiniteConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig | FiniteConfig:
     """Read a TOML file, apply overrides and validate."""
     try:
         raw = tomllib.loads(Path(path).read_text())
@@ -267,7 +347,7 @@ def _model(raw: dict, base: Path | None = None) -> AbstractModel:
         raise ConfigError(str(err)) from None
     fields = {f.name: f for f in dataclasses.fields(cls)}
     params = raw.get("params", {})
-    kwargs = {}
+    kwargs: dict[str, int | float] = {}
     for key, value in params.items():
         if key not in fields:
             raise ConfigError(f"params.{key}: unknown parameter of {spec!r}; allowed: {sorted(fields)}")
@@ -306,8 +386,8 @@ def _param_value(model: AbstractModel, f: dataclasses.Field):
 def _psi(value, dim: int, model: AbstractModel | None = None) -> np.ndarray:
     """The initial state: a name (the model's ``named_states()`` first, then the qubit states of
     NAMED_STATES) or a list of [re, im] amplitudes; normalised."""
-    own = getattr(model, "named_states", None)
-    own = own() if callable(own) else {}
+    named = getattr(model, "named_states", None)
+    own: dict = named() if callable(named) else {}
     if isinstance(value, str) and value in own:
         psi = np.asarray(own[value], complex)
         if psi.shape != (dim,):
@@ -420,34 +500,13 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
     )
 
 
-_CHOICES = {
-    "unravelling": UNRAVELLINGS,
-    "method": SOLVERS,
-    "precision": ("float32", "float64"),
-    "state": STATES,
-    "nonfinite": NONFINITE,
-    "noise": NOISES,
-    "prng": PRNGS,
-}
+# the names a config maps to the engine's objects
+_CHOICES: dict[str, Mapping[str, type]] = {"unravelling": UNRAVELLINGS, "method": SOLVERS}
 
 
 def _run_section(run: dict) -> dict:
-    """``[run]``: times, counts, seed and the named choices; fills the default number of samples."""
-    for key in ("t1", "dt"):
-        if not math.isfinite(run[key]) or run[key] <= 0:
-            raise ConfigError(f"run.{key}: must be a finite number > 0, got {run[key]}")
-    try:
-        TimeGrid.make(run["t1"], run["dt"], run["n_saves"])
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if not 1 <= run["trajectories"] <= MAX_TRAJECTORIES:
-        raise ConfigError(
-            f"run.trajectories: must be in 1..2^62 (more would repeat trajectory keys), got {run['trajectories']}"
-        )
-    if run["devices"] is not None and run["devices"] < 1:
-        raise ConfigError(f"run.devices: must be >= 1, got {run['devices']}")
-    if run["chunk_size"] is not None and run["chunk_size"] < 1:
-        raise ConfigError(f"run.chunk_size: must be >= 1, got {run['chunk_size']}")
+    """``[run]``: times, counts, seed and the named choices, checked by the engine's own checks
+    (the devices when the run starts); fills the default number of samples."""
     if not 0 <= run["seed"] < 2**32:
         raise ConfigError(f"run.seed: must be in [0, 2^32), got {run['seed']}")
     for key, allowed in _CHOICES.items():
@@ -455,8 +514,18 @@ def _run_section(run: dict) -> dict:
             raise ConfigError(f"run.{key}: unknown {run[key]!r}; choose from {sorted(allowed)}")
     if run["samples"] is None:
         run["samples"] = min(DEFAULT_SAMPLES, run["trajectories"])
-    if not 0 <= run["samples"] <= run["trajectories"]:
-        raise ConfigError(f"run.samples: must be in 0..run.trajectories = {run['trajectories']}, got {run['samples']}")
+    with config_errors("run"):
+        TimeGrid.make(run["t1"], run["dt"], run["n_saves"])
+        check_options(
+            run["trajectories"],
+            run["samples"],
+            run["chunk_size"],
+            run["precision"],
+            run["state"],
+            run["nonfinite"],
+            run["noise"],
+            run["prng"],
+        )
     return run
 
 
@@ -527,12 +596,12 @@ def _component(init: dict, model: AbstractModel) -> tuple[InitialState, dict]:
         z_cov=None if z_cov is None else jnp.asarray(z_cov),
         rho=None if rho is None else jnp.asarray(rho),
     )
-    resolved = {"z_mean": z_mean}
+    resolved: dict[str, Any] = {"z_mean": z_mean}
     if z_cov is not None:
         resolved["z_cov"] = z_cov.tolist()
     if psi is not None:
         resolved["psi"] = [[float(a.real), float(a.imag)] for a in psi]
-    else:
+    elif rho is not None:
         resolved["rho"] = [[[float(a.real), float(a.imag)] for a in row] for row in rho]
     return initial, resolved
 
@@ -542,11 +611,9 @@ def _observables_section(obs: dict, model: AbstractModel) -> list[str]:
     names = obs["names"]
     if not names or not all(isinstance(s, str) for s in names):
         raise ConfigError(f"observables.names: expected a non-empty list of strings, got {names!r}")
-    for name in names:
-        try:
+    with config_errors("run"):
+        for name in names:
             parse_observable(name, model)
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
     return names
 
 
@@ -557,9 +624,6 @@ def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
         raise ConfigError(f"histogram.coords: give one or two coordinates, got {coords!r}")
     if len(bins) != len(coords):
         raise ConfigError("histogram.bins: give one [lo, hi, n] per coordinate (one or two coordinates)")
-    for c in coords:
-        if c not in model.coords:
-            raise ConfigError(f"histogram.coords: unknown coordinate {c!r}; have {list(model.coords)}")
     parsed = []
     for b in bins:
         if not (isinstance(b, list) and len(b) == 3):
@@ -569,7 +633,12 @@ def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
         if isinstance(nb, bool) or not isinstance(nb, int) or nb < 1 or not hi > lo:
             raise ConfigError(f"histogram.bins: need lo < hi and an integer n >= 1, got {b!r}")
         parsed.append((lo, hi, nb))
-    return HistogramSpec(tuple(coords), tuple(parsed))
+    spec = HistogramSpec(tuple(coords), tuple(parsed))
+    try:
+        spec.axes(model.coords)
+    except InputError as err:
+        raise ConfigError(f"histogram.coords: {err.reason}") from None
+    return spec
 
 
 def _master_section(given: dict, model: AbstractModel) -> MasterOptions:

@@ -35,7 +35,7 @@ from ..ensemble.runner import EnsembleResult
 
 def environment() -> dict:
     """Package versions and the device the run used."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("cqjax", "jax", "jaxlib", "equinox", "optax", "numpy"):
         try:
             versions[pkg] = metadata.version(pkg)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError
 from ..spec.initial import InitialState, MixtureState
 from .grid import PhaseSpaceGrid
 
@@ -25,9 +26,8 @@ def _axis_weights(mean: float, std: float, edges: np.ndarray, axis: int) -> np.n
         w = np.zeros(len(edges) - 1)
         k = np.searchsorted(edges, mean, side="right") - 1
         if not 0 <= k < len(w):
-            raise ValueError(
-                f"initial.z_mean: {mean} lies outside the master grid [{edges[0]:.4g}, {edges[-1]:.4g}] "
-                f"along axis {axis}"
+            raise InputError(
+                "z_mean", f"{mean} lies outside the master grid [{edges[0]:.4g}, {edges[-1]:.4g}] along axis {axis}"
             )
         w[k] = 1.0
         return w

@@ -60,7 +60,7 @@ class Readout(eqx.Module):
         cdtype = jnp.result_type(dtype, jnp.complex64)
         factors = np.stack([f for _, f, _ in rows]) if rows else np.zeros((0, *grid.cells))
         ops = np.stack([np.eye(d) if op is None else op for _, _, op in rows]) if rows else np.zeros((0, d, d))
-        axes = () if histogram is None else tuple(sorted(model.coords.index(c) for c in histogram.coords))
+        axes = () if histogram is None else tuple(sorted(histogram.axes(model.coords)))
         return Readout(tuple(n for n, _, _ in rows), jnp.asarray(factors, dtype), jnp.asarray(ops, cdtype), axes)
 
 

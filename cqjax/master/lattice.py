@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from ..errors import InputError
 from ..models._base import AbstractAbsorbingModel, AbstractJumpModel, AbstractModel, is_diagonal
 from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
@@ -116,7 +117,7 @@ def _as_rep(ops: Array, diagonal: bool, what: str, xp) -> Array:
     if xp is np:
         off = ops - np.einsum("...i,ij->...ij", np.diagonal(ops, axis1=-2, axis2=-1), np.eye(ops.shape[-1]))
         if float(np.max(np.abs(off), initial=0.0)) > 1e-12 * max(float(np.max(np.abs(ops), initial=0.0)), 1e-30):
-            raise ValueError(f"{what}: operator is not diagonal, but the model is an AbstractDiagonalModel")
+            raise InputError(what, "operator is not diagonal, but the model is an AbstractDiagonalModel")
     return xp.diagonal(ops, axis1=-2, axis2=-1)
 
 
@@ -124,7 +125,7 @@ def _split_shift(shift: float, spacing: float, cells: int, what: str) -> tuple[t
     """A shift in coordinate units as whole-cell offsets with linear weights."""
     if cells == 1:
         if abs(shift) > 0:
-            raise ValueError(f"{what}: jumps move a coordinate the grid holds at a single value")
+            raise InputError(what, "jumps move a coordinate the grid holds at a single value")
         return ((0, 1.0),)
     x = shift / spacing
     lo = math.floor(x + 1e-9)
@@ -172,7 +173,7 @@ def _cell_fields(model: AbstractModel, grid: PhaseSpaceGrid, dtype, cdtype):
     fields = map_cells(_cell, points, model, jnp.dtype(cdtype))
     h, force, drift, d2 = (concrete(x) for x in fields[:4])
     if not all(bool(np.all(np.isfinite(x))) for x in (h, force, drift, d2)):
-        raise ValueError("master: the model's Hamiltonian, drift or noise is not finite on the grid")
+        raise InputError("master", "the model's Hamiltonian, drift or noise is not finite on the grid")
     _check_uncorrelated(d2, model.coords)
     return fields
 
@@ -183,9 +184,10 @@ def _check_uncorrelated(d2: np.ndarray, coords: tuple[str, ...]) -> None:
     off = np.max(np.abs(d2), axis=0) * (1 - np.eye(d2.shape[-1]))
     i, j = np.unravel_index(int(np.argmax(off)), off.shape)
     if off[i, j] > 1e-12 * scale:
-        raise ValueError(
-            f"master: correlated noise D2[{coords[i]}, {coords[j]}] = {off[i, j]:.3g} (sigma sigma^T / 2 not "
-            "diagonal) is not supported on the lattice, whose jumps move one coordinate at a time"
+        raise InputError(
+            "master",
+            f"correlated noise D2[{coords[i]}, {coords[j]}] = {off[i, j]:.3g} (sigma sigma^T / 2 not "
+            "diagonal) is not supported on the lattice, whose jumps move one coordinate at a time",
         )
 
 
@@ -248,12 +250,12 @@ def _axis_channels(b: _Builder, i: int, grid: PhaseSpaceGrid, name: str, force, 
     rate = xp.maximum(d2ii / delta**2, _norm(force, b.diagonal, xp) / (4 * delta))
     if grid.cells[i] == 1:
         if b.deciding and float(np.max(rate)) > 0:
-            raise ValueError(
-                f"master: coordinate {name!r} has one grid cell but diffuses or feels a back-reaction; "
-                "give it more cells"
+            raise InputError(
+                "master",
+                f"coordinate {name!r} has one grid cell but diffuses or feels a back-reaction; give it more cells",
             )
         if b.deciding and float(np.max(np.abs(drift))) > 0:
-            raise ValueError(f"master: coordinate {name!r} has one grid cell but drifts; give it more cells")
+            raise InputError("master", f"coordinate {name!r} has one grid cell but drifts; give it more cells")
         return
     safe = xp.where(rate > 0, rate, 1.0)
     a = xp.where(rate > 0, 1.0 / (4 * delta * safe), 0.0)
@@ -289,7 +291,7 @@ def _model_jumps(b: _Builder, grid: PhaseSpaceGrid, jump_data) -> float:
 def _jump_offsets(s: np.ndarray, grid: PhaseSpaceGrid) -> tuple:
     """Per axis, the (offset, weight) pairs of one jump channel's shift (cells, n)."""
     if np.max(np.abs(s - s[0])) > 1e-12 * max(np.max(np.abs(s)), 1e-30):
-        raise ValueError("model.jump_channels: the lattice needs shifts that do not depend on z")
+        raise InputError("model.jump_channels", "the lattice needs shifts that do not depend on z")
     return tuple(
         _split_shift(float(s[0, i]), grid.spacing[i], grid.cells[i], "model.jump_channels") for i in range(grid.ndim)
     )
@@ -302,7 +304,7 @@ def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) ->
     parameters are traced (``jax.grad``), the fields are then rebuilt as jax expressions of them
     (``_traced_channels``) with the same decisions, so that derivatives flow through the lattice."""
     if grid.ndim != model.n_coords:
-        raise ValueError(f"master grid: {grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
+        raise InputError("grid", f"{grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
     dtype = dtype or (jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
     cdtype = jnp.result_type(dtype, jnp.complex64)
     fields = _cell_fields(model, grid, dtype, cdtype)
@@ -411,7 +413,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
     if dt * gen.rate_bound > 1.0 + 1e-12:
-        raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
+        raise InputError("dt", f"{dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
     ch = gen.channels
     if is_traced((ch, gen.hamiltonian)):
         return _traced_step_operators(ch, gen.hamiltonian, float(dt))
@@ -463,7 +465,7 @@ def master_step(
     lost: Float[Array, "n 2"],
     channels: LatticeChannels,
     ops: tuple[Array, Array],
-    dt: float,
+    dt: float | Float[Array, ""],
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
     """One step of the lattice dynamics on cell masses ``rho`` (every cell at once: the per-cell
     Kraus maps broadcast over the grid axes); ``lost`` accumulates what left the grid per (axis,

@@ -38,11 +38,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._memory import check_fits, host_memory
+from ..errors import InputError
 from ..models._base import CONSISTENCY_RTOL, AbstractModel
 from ..models._consistency import consistency, consistency_message, hermitian_back_reaction, validate_model
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState
-from ..spec.observables import parse_observable
+from ..spec.observables import Observable, parse_observable
 from ._clock import autonomous
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
 from ._initial import initial_masses
@@ -126,12 +127,12 @@ def _time_step(gen, t1: float, n_saves: int, dt: float | None, fallback: float |
         per_save += per_save % 2  # even, so that the error-estimate run can take steps of 2 dt
         return interval / per_save, per_save
     if not dt > 0:
-        raise ValueError(f"master.dt: must be > 0, got {dt}")
+        raise InputError("dt", f"must be > 0, got {dt}")
     per_save = round(interval / dt)
     if per_save < 1 or abs(per_save * dt - interval) > 1e-9 * interval:
-        raise ValueError(f"master.dt: the save interval t1/n_saves = {interval:.6g} is not a multiple of {dt}")
+        raise InputError("dt", f"the save interval t1/n_saves = {interval:.6g} is not a multiple of {dt}")
     if dt * gen.rate_bound > 1.0 + 1e-12:
-        raise ValueError(f"master.dt: {dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
+        raise InputError("dt", f"{dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
     return dt, per_save
 
 
@@ -222,11 +223,11 @@ def check_cells(model: AbstractModel, grid: PhaseSpaceGrid, allow_non_cp: bool) 
                 ""
                 if c == 2
                 else (
-                    "; set master.allow_non_cp = true to integrate it anyway (min_eig then "
+                    "; set allow_non_cp = true to integrate it anyway (min_eig then "
                     "shows where varrho stops being positive)"
                 )
             )
-            raise ValueError(f"master: {message}{hint}")
+            raise InputError("master", f"{message}{hint}", refs=("allow_non_cp",))
 
 
 def _consistency_at(z, model):
@@ -248,7 +249,8 @@ def _check_memory(grid: PhaseSpaceGrid, d: int, n_keep: int, error_estimate: boo
         "master",
         int(need),
         host_memory(),
-        f"use fewer master.cells ({'x'.join(map(str, grid.cells))} now) or fewer master.save_density times",
+        f"use fewer cells ({'x'.join(map(str, grid.cells))} now) or fewer save_density times",
+        ("cells", "save_density"),
     )
 
 
@@ -260,18 +262,18 @@ def density_indices(n_saves: int, t1: float, save_density: int | Sequence[float]
         return np.unique(np.round(np.linspace(0, n_saves, min(n_saves + 1, _DEFAULT_DENSITIES))).astype(int))
     if isinstance(save_density, (int, np.integer)) and not isinstance(save_density, bool):
         if not 1 <= save_density <= n_saves + 1:
-            raise ValueError(f"master.save_density: need 1..{n_saves + 1} times (run.n_saves + 1), got {save_density}")
+            raise InputError(
+                "save_density", f"need 1..{n_saves + 1} times (n_saves + 1), got {save_density}", refs=("n_saves",)
+            )
         return np.unique(np.round(np.linspace(n_saves, 0, save_density)).astype(int))
     out = []
     for t in save_density:
         k = round(float(t) * n_saves / t1)
         if not (0 <= k <= n_saves and abs(k * t1 / n_saves - float(t)) <= 1e-9 * t1):
-            raise ValueError(
-                f"master.save_density: {t} is not a saved time (multiples of t1/n_saves = {t1 / n_saves:.6g})"
-            )
+            raise InputError("save_density", f"{t} is not a saved time (multiples of t1/n_saves = {t1 / n_saves:.6g})")
         out.append(k)
     if not out:
-        raise ValueError("master.save_density: give at least one time")
+        raise InputError("save_density", "give at least one time")
     return np.unique(np.asarray(out, int))
 
 
@@ -288,21 +290,23 @@ class _Request:
 def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
     """Each argument of ``solve_master`` checked once, before any grid is built."""
     if n_saves < 1:
-        raise ValueError(f"run.n_saves: must be >= 1, got {n_saves}")
+        raise InputError("n_saves", f"must be >= 1, got {n_saves}")
     if not t1 > 0:
-        raise ValueError(f"run.t1: must be > 0, got {t1}")
+        raise InputError("t1", f"must be > 0, got {t1}")
     for name, value in (extent or {}).items():
         if name not in model.coords:
-            raise ValueError(f"master.{name}: unknown coordinate; have {list(model.coords)}")
+            raise InputError("extent", f"{name!r}: unknown coordinate; have {list(model.coords)}")
         if not (len(value) == 2 and value[1] > value[0]):
-            raise ValueError(f"master.{name}: expected [lo, hi] with lo < hi, got {list(value)}")
+            raise InputError("extent", f"{name!r}: expected [lo, hi] with lo < hi, got {list(value)}")
     if cells is not None and (len(cells) != model.n_coords or any(n < 1 for n in cells)):
-        raise ValueError(f"master.cells: need one count >= 1 per coordinate {list(model.coords)}, got {list(cells)}")
+        raise InputError("cells", f"need one count >= 1 per coordinate {list(model.coords)}, got {list(cells)}")
     validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
     if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
-        raise ValueError(
-            f"master: {type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
-            'realises Hermitian back-reaction operators only (trajectories run it with run.state = "mixed")'
+        raise InputError(
+            "master",
+            f"{type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
+            'realises Hermitian back-reaction operators only (trajectories run it with state = "mixed")',
+            refs=("state",),
         )
     for name in observables:
         parse_observable(name, model)
@@ -317,7 +321,7 @@ def solve_master(
     cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
     dt: float | None = None,
-    observables: tuple[str, ...] = (),
+    observables: tuple[str | Observable, ...] = (),
     histogram: HistogramSpec | None = None,
     error_estimate: bool = True,
     allow_non_cp: bool = False,

@@ -15,12 +15,14 @@ model has its own page (docs/models/).
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Bool, Complex, Float
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Real
 
 from ..operators._operator import AbstractMatrixOperator, DenseOperator, DiagonalOperator
+from ..operators._pauli import PauliString
 
 CONSISTENCY_RTOL = 1e-5  # relative: rounding of the eigenvalues and projections in float32
 
@@ -28,13 +30,23 @@ CONSISTENCY_RTOL = 1e-5  # relative: rounding of the eigenvalues and projections
 class AbstractModel(eqx.Module):
     """A classical-quantum model: classical phase space (q_1..q_k, p_1..p_k) times C^d.
 
-    Subclasses define the class variables ``positions`` and ``momenta`` (coordinate names, in
-    canonical pairs), the parameters as fields, and the methods below. The phase-space point z
-    is ordered ``positions + momenta``.
+    Subclasses define ``positions`` and ``momenta`` (coordinate names, in canonical pairs: class
+    variables, or properties where they depend on a field such as a number of sites), the
+    parameters as fields, and the methods below. The phase-space point z is ordered
+    ``positions + momenta``.
     """
 
-    positions: eqx.AbstractVar[tuple[str, ...]]  # a ClassVar, or a property when they depend on a field
-    momenta: eqx.AbstractVar[tuple[str, ...]]
+    # Abstract properties rather than eqx.AbstractVar: a subclass implements them by a ClassVar or
+    # by a property, and neither becomes a dataclass field (an __init__ argument).
+    @property
+    @abc.abstractmethod
+    def positions(self) -> tuple[str, ...]:
+        """The names of the positions q_1..q_k."""
+
+    @property
+    @abc.abstractmethod
+    def momenta(self) -> tuple[str, ...]:
+        """The names of the momenta p_1..p_k, conjugate to the positions in order."""
 
     @abc.abstractmethod
     def hamiltonian(self, z: Float[Array, " n"]) -> Complex[Array, "d d"]:
@@ -49,7 +61,7 @@ class AbstractModel(eqx.Module):
         """
 
     @abc.abstractmethod
-    def operators(self) -> dict[str, Complex[Array, "d d"]]:
+    def operators(self) -> Mapping[str, Complex[Array, "d d"] | PauliString]:
         """Named Hermitian quantum operators that observables may refer to."""
 
     def dissipators(self, z: Float[Array, " n"]) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
@@ -64,7 +76,7 @@ class AbstractModel(eqx.Module):
         """
         return None
 
-    def reduced_planck(self) -> Float[ArrayLike, ""]:
+    def reduced_planck(self) -> Real[ArrayLike, ""]:
         """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
         return 1.0
 

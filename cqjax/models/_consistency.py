@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ..errors import InputError
 from ._base import (
     AbstractAbsorbingModel,
     AbstractGeneralModel,
@@ -176,57 +177,58 @@ def check_positivity(model: AbstractModel, zs: Float[Array, "k n"], rtol: float 
 def validate_model(
     model: AbstractModel, zs: Float[Array, "k n"], psi_dim: int | None = None, rtol: float = 1e-5
 ) -> None:
-    """Check shapes and Hermiticity at the given points; raise ValueError naming what is wrong.
+    """Check shapes and Hermiticity at the given points; raise InputError naming what is wrong.
 
     A diagonal model is checked through ``energies`` (real, finite, shape (d,)), never as d x d
     matrices; an operator is a dense (d, d) Hermitian matrix or a ``PauliString`` on log2(d) qubits.
     """
     if callable(getattr(model, "inside", None)) and not isinstance(model, AbstractAbsorbingModel):
-        raise ValueError(
-            f"model.inside: {type(model).__name__} defines an absorbing rule but is not a "
-            "cqjax.AbstractAbsorbingModel; subclass it so that the rule is applied"
+        raise InputError(
+            "model.inside",
+            f"{type(model).__name__} defines an absorbing rule but is not a "
+            "cqjax.AbstractAbsorbingModel; subclass it so that the rule is applied",
         )
     from ..operators._pauli import PauliString
 
     n = model.n_coords
     if zs.shape[-1] != n:
-        raise ValueError(f"initial.z_mean: model has {n} coordinates {list(model.coords)}, got {zs.shape[-1]}")
+        raise InputError("z_mean", f"model has {n} coordinates {list(model.coords)}, got {zs.shape[-1]}")
     if is_diagonal(model):
         E = over_points(_energies, model, zs)
         if E.ndim != 2:
-            raise ValueError(f"model.energies(z): expected a (d,) vector, got shape {E.shape[1:]}")
+            raise InputError("model.energies(z)", f"expected a (d,) vector, got shape {E.shape[1:]}")
         if jnp.iscomplexobj(E):
-            raise ValueError(f"model.energies(z): the diagonal of H(z) must be real, got dtype {E.dtype}")
+            raise InputError("model.energies(z)", f"the diagonal of H(z) must be real, got dtype {E.dtype}")
         if not bool(jnp.all(jnp.isfinite(E))):
-            raise ValueError("model.energies(z): H(z) is not finite at the initial points")
+            raise InputError("model.energies(z)", "H(z) is not finite at the initial points")
         d = E.shape[-1]
         if psi_dim is not None and psi_dim != d:
-            raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
+            raise InputError("psi", f"the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
     else:
         H = over_points(_hamiltonian, model, zs)
         if H.ndim != 3 or H.shape[-1] != H.shape[-2]:
-            raise ValueError(f"model.hamiltonian(z): expected a (d, d) matrix, got shape {H.shape[1:]}")
+            raise InputError("model.hamiltonian(z)", f"expected a (d, d) matrix, got shape {H.shape[1:]}")
         d = H.shape[-1]
         if psi_dim is not None and psi_dim != d:
-            raise ValueError(f"initial.psi: the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
+            raise InputError("psi", f"the model's Hilbert space has d = {d}, got {psi_dim} amplitudes")
         scale = max(float(jnp.max(jnp.abs(H))), 1e-30)
         if float(jnp.max(jnp.abs(H - jnp.conj(jnp.swapaxes(H, -1, -2))))) > rtol * scale:
-            raise ValueError("model.hamiltonian(z): H(z) is not Hermitian at the initial points")
+            raise InputError("model.hamiltonian(z)", "H(z) is not Hermitian at the initial points")
         if not bool(jnp.all(jnp.isfinite(H))):
-            raise ValueError("model.hamiltonian(z): H(z) is not finite at the initial points")
+            raise InputError("model.hamiltonian(z)", "H(z) is not finite at the initial points")
     for name, op in model.operators().items():
         if isinstance(op, PauliString):  # Hermitian by construction
             if op.dim != d:
-                raise ValueError(
-                    f"model.operators()[{name!r}]: Pauli string {op.labels!r} acts on {op.n_qubits} qubits "
-                    f"(d = {op.dim}), the model has d = {d}"
+                raise InputError(
+                    f"model.operators()[{name!r}]",
+                    f"Pauli string {op.labels!r} acts on {op.n_qubits} qubits (d = {op.dim}), the model has d = {d}",
                 )
             continue
         op = jnp.asarray(op)
         if op.shape != (d, d):
-            raise ValueError(f"model.operators()[{name!r}]: expected shape ({d}, {d}), got {op.shape}")
+            raise InputError(f"model.operators()[{name!r}]", f"expected shape ({d}, {d}), got {op.shape}")
         if float(jnp.max(jnp.abs(op - jnp.conj(op.T)))) > rtol * max(float(jnp.max(jnp.abs(op))), 1e-30):
-            raise ValueError(f"model.operators()[{name!r}]: operator is not Hermitian")
+            raise InputError(f"model.operators()[{name!r}]", "operator is not Hermitian")
 
 
 def _pure_state_obstacle(model: AbstractModel, zs: Float[Array, "k n"], rtol: float) -> str | None:
@@ -262,7 +264,9 @@ def check_unravellable(model: AbstractModel, zs: Float[Array, "k n"], mixed: boo
     """
     check_complete_positivity(model, zs, rtol)
     if not mixed and (why := _pure_state_obstacle(model, zs, rtol)) is not None:
-        raise ValueError(f'run.state: {why}; use the mixed-state unravelling (run.state = "mixed" or "auto")')
+        raise InputError(
+            "state", f'{why}; use the mixed-state unravelling (state = "mixed" or "auto")', refs=("state",)
+        )
 
 
 def needs_mixed(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> bool:

@@ -7,12 +7,10 @@ Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import PauliString, global_string, local
 from ._base import AbstractDiagonalModel
@@ -43,14 +41,11 @@ class CQChain(AbstractDiagonalModel):
     """
 
     n: int = eqx.field(static=True, default=3)
-    m: Float[ArrayLike, ""] = 1.0
-    k: Float[ArrayLike, ""] = 1.0
-    lam: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 1.0
-    c: Float[ArrayLike, ""] = 0.0
-
-    positions: ClassVar[tuple[str, ...]]
-    momenta: ClassVar[tuple[str, ...]]
+    m: Real[ArrayLike, ""] = 1.0
+    k: Real[ArrayLike, ""] = 1.0
+    lam: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 1.0
+    c: Real[ArrayLike, ""] = 0.0
 
     def __check_init__(self):
         require_count(self, "n", 2, MAX_QUBITS, "the number of sites")
@@ -71,14 +66,14 @@ class CQChain(AbstractDiagonalModel):
         shift = jnp.eye(self.n, k=1, dtype=dtype)
         return jnp.asarray(self.sigma, dtype) * (jnp.eye(self.n, dtype=dtype) + self.c * (shift + shift.T))
 
-    def energies(self, z: Float[Array, " 2n"]) -> Float[Array, " d"]:
+    def energies(self, z: Float[Array, " n"]) -> Float[Array, " d"]:
         q, p = z[: self.n], z[self.n :]
         stretch = q[1:] - q[:-1]
         # p @ p rather than jnp.sum(p**2): see GHZLattice.energies (an XLA CPU miscompilation)
         classical = p @ p / (2 * self.m) + self.k * (stretch @ stretch) / 2
         return classical + site_sum(self.lam * q)
 
-    def noise(self, z: Float[Array, " 2n"]) -> Float[Array, "2n n"]:
+    def noise(self, z: Float[Array, " n"]) -> Float[Array, "n m"]:
         return jnp.concatenate([jnp.zeros((self.n, self.n), z.dtype), self.noise_matrix(z.dtype)])
 
     def operators(self) -> dict[str, PauliString]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel
@@ -24,21 +24,21 @@ class Diosi(AbstractDiagonalModel):
              - (lam^2 / 2 sigma^2)(sz - <sz>)^2 |psi> dt.
     """
 
-    m: Float[ArrayLike, ""] = 1.0
-    lam: Float[ArrayLike, ""] = 1.0
-    phi: Float[ArrayLike, ""] = 2.0
-    sigma: Float[ArrayLike, ""] = 1.0
+    m: Real[ArrayLike, ""] = 1.0
+    lam: Real[ArrayLike, ""] = 1.0
+    phi: Real[ArrayLike, ""] = 2.0
+    sigma: Real[ArrayLike, ""] = 1.0
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
     momenta: ClassVar[tuple[str, ...]] = ("p",)
 
-    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         coupling = 2 * self.lam * q + self.phi
         return jnp.stack([kinetic + coupling, kinetic - coupling])
 
-    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, " 2"]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.sigma, dtype=z.dtype)
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

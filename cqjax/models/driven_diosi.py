@@ -40,13 +40,13 @@ class DrivenDiosi(AbstractDiagonalModel, AbstractTimeDependentModel):
         """lam(t) = lam0 cos(omega t)."""
         return self.lam0 * jnp.cos(self.omega * self.t)
 
-    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         coupling = 2 * self.coupling() * q + self.phi
         return jnp.stack([kinetic + coupling, kinetic - coupling])
 
-    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, " 2"]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.sigma, dtype=z.dtype)
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

@@ -5,12 +5,10 @@ Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import PauliString, global_string, local
 from ._base import AbstractDiagonalModel
@@ -21,11 +19,12 @@ __all__ = ["GHZLattice"]
 MAX_QUBITS = 30  # basis indices must fit in int32
 
 
-def site_sum(c: Float[Array, " n"]) -> Float[Array, " d"]:
+def site_sum(c: Float[ArrayLike, " n"]) -> Float[Array, " d"]:
     """The diagonal of sum_i c_i sz^i: entry b is sum_i c_i (-1)^{b_i}, qubit 1 the most significant bit.
 
     Built as a Kronecker sum, one site at a time (O(2^n) work, no (n, 2^n) table).
     """
+    c = jnp.asarray(c)
     out = jnp.zeros((1,), c.dtype)
     pm = jnp.asarray([1.0, -1.0], c.dtype)
     for i in range(c.shape[0]):
@@ -55,14 +54,10 @@ class GHZLattice(AbstractDiagonalModel):
     """
 
     n: int = eqx.field(static=True, default=5)
-    m: Float[ArrayLike, ""] = 1.0
-    lam: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 1.0
-    h_z: Float[ArrayLike, ""] = 0.0
-
-    # Per instance (they depend on n): the properties below override these class variables.
-    positions: ClassVar[tuple[str, ...]]
-    momenta: ClassVar[tuple[str, ...]]
+    m: Real[ArrayLike, ""] = 1.0
+    lam: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 1.0
+    h_z: Real[ArrayLike, ""] = 0.0
 
     def __check_init__(self):
         require_count(self, "n", 1, MAX_QUBITS, "the number of qubits")

@@ -12,7 +12,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float, Real
 
 from ._base import AbstractModel
 from ._checks import require, require_count
@@ -41,11 +41,11 @@ class HeatedOscillator(AbstractModel):
     the highest level (an observable; the tests bound it).
     """
 
-    M: Float[ArrayLike, ""] = float("inf")
-    lam: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 1.0
-    mu: Float[ArrayLike, ""] = 1.0
-    omega: Float[ArrayLike, ""] = 1.0
+    M: Real[ArrayLike, ""] = float("inf")
+    lam: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 1.0
+    mu: Real[ArrayLike, ""] = 1.0
+    omega: Real[ArrayLike, ""] = 1.0
     levels: int = eqx.field(static=True, default=16)
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
@@ -59,15 +59,15 @@ class HeatedOscillator(AbstractModel):
         """(x, H_osc) as dense (d, d) matrices."""
         a = jnp.asarray(lowering(self.levels), dtype)
         x = (a + a.T) / jnp.sqrt(2 * self.mu * self.omega)
-        h_osc = self.omega * jnp.diag(jnp.arange(self.levels, dtype=dtype) + 0.5)
+        h_osc = jnp.diag(jnp.arange(self.levels, dtype=dtype) + 0.5) * self.omega
         return x, h_osc
 
-    def hamiltonian(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
+    def hamiltonian(self, z: Float[Array, " 2"]) -> Complex[Array, "d d"]:
         q, p = z[0], z[1]
         x, h_osc = self._ops(jnp.result_type(z.dtype, jnp.complex64))
         return p**2 / (2 * self.M) * jnp.eye(self.levels, dtype=x.dtype) + self.lam * q * x + h_osc
 
-    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, " 2"]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.sigma, z.dtype)
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

@@ -11,7 +11,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float, Real
 
 from ._base import AbstractJumpModel
 from ._checks import require, require_count
@@ -55,11 +55,11 @@ class JumpOscillator(AbstractJumpModel):
     the error of any bounded observable is at most twice its bound times the probability of that.
     """
 
-    m: Float[ArrayLike, ""] = 1.0
-    B: Float[ArrayLike, ""] = 1.0
-    omega: Float[ArrayLike, ""] = 1.0
-    tau: Float[ArrayLike, ""] = 0.5
-    c: Float[ArrayLike, ""] = 1.0
+    m: Real[ArrayLike, ""] = 1.0
+    B: Real[ArrayLike, ""] = 1.0
+    omega: Real[ArrayLike, ""] = 1.0
+    tau: Real[ArrayLike, ""] = 0.5
+    c: Real[ArrayLike, ""] = 1.0
     levels: int = eqx.field(static=True, default=12)
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
@@ -69,10 +69,10 @@ class JumpOscillator(AbstractJumpModel):
         require_count(self, "levels", 2, MAX_LEVELS, "the oscillator truncation")
         require(self, ("m", "tau", "c"), strict=True)
 
-    def _ladder(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
+    def _ladder(self, z: Float[Array, " 2"]) -> Complex[Array, "d d"]:
         return jnp.asarray(lowering(self.levels), jnp.result_type(z.dtype, jnp.complex64))
 
-    def hamiltonian(self, z: Float[Array, 2]) -> Complex[Array, "d d"]:
+    def hamiltonian(self, z: Float[Array, " 2"]) -> Complex[Array, "d d"]:
         q = z[0]
         a = self._ladder(z)
         ad = a.T  # real matrix: the adjoint is the transpose
@@ -80,11 +80,11 @@ class JumpOscillator(AbstractJumpModel):
         eye = jnp.eye(self.levels, dtype=a.dtype)
         return self.classical_hamiltonian(z) * eye + self.B * q * h_m
 
-    def classical_hamiltonian(self, z: Float[Array, 2]) -> Float[Array, ""]:
+    def classical_hamiltonian(self, z: Float[Array, " 2"]) -> Float[Array, ""]:
         """h^00 = p^2 / 2m: the coupling B q H^(m) is realised by the jumps (seed 003 eqs. 18, 68)."""
         return z[1] ** 2 / (2 * self.m)
 
-    def jump_channels(self, z: Float[Array, 2]) -> tuple[Complex[Array, "2 d d"], Float[Array, "2 2"]]:
+    def jump_channels(self, z: Float[Array, " 2"]) -> tuple[Complex[Array, "2 d d"], Float[Array, "2 2"]]:
         a = self._ladder(z)
         rate = jnp.sqrt(jnp.asarray(self.c / self.tau, z.dtype))
         ops = rate * jnp.stack([a, a.T])

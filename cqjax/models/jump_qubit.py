@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel, AbstractJumpModel
@@ -34,10 +34,10 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
     is Poisson with mean and variance omega t / tau (jumps at the constant total rate omega/tau).
     """
 
-    m: Float[ArrayLike, ""] = 1.0
-    B: Float[ArrayLike, ""] = 1.0
-    omega: Float[ArrayLike, ""] = 1.0
-    tau: Float[ArrayLike, ""] = 0.1
+    m: Real[ArrayLike, ""] = 1.0
+    B: Real[ArrayLike, ""] = 1.0
+    omega: Real[ArrayLike, ""] = 1.0
+    tau: Real[ArrayLike, ""] = 0.1
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
     momenta: ClassVar[tuple[str, ...]] = ("p",)
@@ -45,13 +45,13 @@ class JumpQubit(AbstractDiagonalModel, AbstractJumpModel):
     def __check_init__(self):
         require(self, ("m", "omega", "tau"), strict=True)
 
-    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         c = self.B * q * self.omega
         return jnp.stack([kinetic + c, kinetic - c])
 
-    def classical_hamiltonian(self, z: Float[Array, 2]) -> Float[Array, ""]:
+    def classical_hamiltonian(self, z: Float[Array, " 2"]) -> Float[Array, ""]:
         """h^00 = p^2 / 2m: the coupling B q omega sz is realised by the jumps (seed 003 eq. 78)."""
         return z[1] ** 2 / (2 * self.m)
 

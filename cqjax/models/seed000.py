@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel
@@ -40,10 +40,10 @@ class Seed000(AbstractDiagonalModel):
     q is conserved, so the master equation is one 1-D problem in p for each q.
     """
 
-    lam: Float[ArrayLike, ""] = -1.0
-    gamma_c: Float[ArrayLike, ""] = 0.5
-    gamma_q: Float[ArrayLike, ""] = 0.125
-    hbar: Float[ArrayLike, ""] = 1.0
+    lam: Real[ArrayLike, ""] = -1.0
+    gamma_c: Real[ArrayLike, ""] = 0.5
+    gamma_q: Real[ArrayLike, ""] = 0.125
+    hbar: Real[ArrayLike, ""] = 1.0
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
     momenta: ClassVar[tuple[str, ...]] = ("p",)
@@ -52,11 +52,11 @@ class Seed000(AbstractDiagonalModel):
         require(self, ("gamma_c", "gamma_q"), strict=False)
         require(self, ("hbar",), strict=True)
 
-    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         c = self.lam * z[0]
         return jnp.stack([c, -c])
 
-    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, " 2"]) -> Float[Array, "2 1"]:
         s = jnp.sqrt(2 * jnp.asarray(self.gamma_c, z.dtype))
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractAbsorbingModel, AbstractDiagonalModel
@@ -33,9 +33,9 @@ class SqrtWell(AbstractDiagonalModel, AbstractAbsorbingModel):
     fraction stopped (``stopped``).
     """
 
-    m: Float[ArrayLike, ""] = 1.0
-    lam: Float[ArrayLike, ""] = 1.0
-    gamma: Float[ArrayLike, ""] = 0.5
+    m: Real[ArrayLike, ""] = 1.0
+    lam: Real[ArrayLike, ""] = 1.0
+    gamma: Real[ArrayLike, ""] = 0.5
 
     positions: ClassVar[tuple[str, ...]] = ("q",)
     momenta: ClassVar[tuple[str, ...]] = ("p",)
@@ -43,17 +43,17 @@ class SqrtWell(AbstractDiagonalModel, AbstractAbsorbingModel):
     def __check_init__(self):
         require(self, ("m", "gamma"), strict=True)
 
-    def energies(self, z: Float[Array, 2]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         q, p = z[0], z[1]
         kinetic = p**2 / (2 * self.m)
         coupling = self.lam * jnp.sqrt(q)
         return jnp.stack([kinetic + coupling, kinetic - coupling])
 
-    def noise(self, z: Float[Array, 2]) -> Float[Array, "2 1"]:
+    def noise(self, z: Float[Array, " 2"]) -> Float[Array, "2 1"]:
         s = jnp.asarray(self.gamma, z.dtype) / jnp.sqrt(z[0])
         return jnp.stack([jnp.zeros_like(s), s])[:, None]
 
-    def inside(self, z: Float[Array, 2]) -> Bool[Array, ""]:
+    def inside(self, z: Float[Array, " 2"]) -> Bool[Array, ""]:
         return z[0] > 0
 
     def operators(self):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
 from ._base import AbstractDiagonalModel
@@ -21,10 +21,10 @@ def _potential(model, r: Float[Array, " k"], s: float) -> Float[Array, ""]:
     """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
     e_x = jnp.zeros_like(r).at[0].set(1.0)
     dr = r - s * model.d * e_x
-    return -model.G * model.M * model.m / jnp.sqrt(dr @ dr + model.softening**2)
+    return -jnp.asarray(model.G * model.M * model.m) / jnp.sqrt(dr @ dr + model.softening**2)
 
 
-def _energies(model, z: Float[Array, " n"]) -> Float[Array, 2]:
+def _energies(model, z: Float[Array, " n"]) -> Float[Array, " 2"]:
     """The two branch energies p.p/2m + V(r, +-1) +- phi, with r, p the halves of z."""
     k = z.shape[0] // 2
     r, p = z[:k], z[k:]
@@ -34,7 +34,7 @@ def _energies(model, z: Float[Array, " n"]) -> Float[Array, 2]:
     )
 
 
-def _noise(model, z: Float[Array, " n"]) -> Float[Array, "n k"]:
+def _noise(model, z: Float[Array, " n"]) -> Float[Array, "n m"]:
     """sigma on each momentum, none on the positions."""
     k = z.shape[0] // 2
     s = jnp.asarray(model.sigma, z.dtype)
@@ -54,13 +54,13 @@ class SuperposedMass(AbstractDiagonalModel):
     saturation). ``softening`` (default 0) regularises the potential at the planets.
     """
 
-    G: Float[ArrayLike, ""] = 1.0
-    M: Float[ArrayLike, ""] = 10.0
-    m: Float[ArrayLike, ""] = 0.01
-    d: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 0.02
-    phi: Float[ArrayLike, ""] = 0.0
-    softening: Float[ArrayLike, ""] = 0.0
+    G: Real[ArrayLike, ""] = 1.0
+    M: Real[ArrayLike, ""] = 10.0
+    m: Real[ArrayLike, ""] = 0.01
+    d: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 0.02
+    phi: Real[ArrayLike, ""] = 0.0
+    softening: Real[ArrayLike, ""] = 0.0
 
     positions: ClassVar[tuple[str, ...]] = ("x", "y", "z")
     momenta: ClassVar[tuple[str, ...]] = ("px", "py", "pz")
@@ -68,14 +68,14 @@ class SuperposedMass(AbstractDiagonalModel):
     def __check_init__(self):
         require(self, ("m", "sigma"), strict=True)
 
-    def potential(self, r: Float[Array, 3], s: float) -> Float[Array, ""]:
+    def potential(self, r: Float[Array, " 3"], s: float) -> Float[Array, ""]:
         """-G M m / |r - s d e_x| (softened) for the planet branch s = +1 (|0>) or -1 (|1>)."""
         return _potential(self, r, s)
 
-    def energies(self, z: Float[Array, 6]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 6"]) -> Float[Array, " 2"]:
         return _energies(self, z)
 
-    def noise(self, z: Float[Array, 6]) -> Float[Array, "6 3"]:
+    def noise(self, z: Float[Array, " 6"]) -> Float[Array, "6 3"]:
         return _noise(self, z)
 
     def operators(self):
@@ -93,13 +93,13 @@ class PlanarSuperposedMass(AbstractDiagonalModel):
     gravitational model against the CQ master equation.
     """
 
-    G: Float[ArrayLike, ""] = 1.0
-    M: Float[ArrayLike, ""] = 10.0
-    m: Float[ArrayLike, ""] = 0.01
-    d: Float[ArrayLike, ""] = 1.0
-    sigma: Float[ArrayLike, ""] = 0.02
-    phi: Float[ArrayLike, ""] = 0.0
-    softening: Float[ArrayLike, ""] = 0.0
+    G: Real[ArrayLike, ""] = 1.0
+    M: Real[ArrayLike, ""] = 10.0
+    m: Real[ArrayLike, ""] = 0.01
+    d: Real[ArrayLike, ""] = 1.0
+    sigma: Real[ArrayLike, ""] = 0.02
+    phi: Real[ArrayLike, ""] = 0.0
+    softening: Real[ArrayLike, ""] = 0.0
 
     positions: ClassVar[tuple[str, ...]] = ("x", "y")
     momenta: ClassVar[tuple[str, ...]] = ("px", "py")
@@ -107,10 +107,10 @@ class PlanarSuperposedMass(AbstractDiagonalModel):
     def __check_init__(self):
         require(self, ("m", "sigma"), strict=True)
 
-    def energies(self, z: Float[Array, 4]) -> Float[Array, 2]:
+    def energies(self, z: Float[Array, " 4"]) -> Float[Array, " 2"]:
         return _energies(self, z)
 
-    def noise(self, z: Float[Array, 4]) -> Float[Array, "4 2"]:
+    def noise(self, z: Float[Array, " 4"]) -> Float[Array, "4 2"]:
         return _noise(self, z)
 
     def operators(self):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Self
+from typing import TypeVar
 
 import equinox as eqx
 import jax
@@ -54,7 +54,7 @@ def norm_squared(psi: Complex[Array, "*k d"]) -> Float[Array, "*k"]:
     return small_sum(jnp.real(psi) ** 2 + jnp.imag(psi) ** 2, axis=-1)
 
 
-def scale(psi: Complex[Array, "*shape"], factor: Inexact[Array, "*shape"]) -> Complex[Array, "*shape"]:
+def scale(psi: Complex[Array, "*shape"], factor: Inexact[Array, "*factor"]) -> Complex[Array, "*shape"]:
     """psi * factor, in real arithmetic when ``factor`` is real (two products, not a complex one)."""
     if jnp.iscomplexobj(factor) or not jnp.iscomplexobj(psi):
         return psi * factor
@@ -73,6 +73,9 @@ class AbstractOperator(eqx.Module):
         """Re <op> in a normalised psi (d,) or rho (d, d)."""
 
 
+_Op = TypeVar("_Op", bound="AbstractMatrixOperator")  # a method returns the representation it is called on
+
+
 class AbstractMatrixOperator(AbstractOperator):
     """Operators stored as arrays (dense or diagonal): everything the solvers do with them."""
 
@@ -88,7 +91,7 @@ class AbstractMatrixOperator(AbstractOperator):
 
     @classmethod
     @abc.abstractmethod
-    def from_array(cls, array: Array, stack: bool = False) -> Self:
+    def from_array(cls: type[_Op], array: Array, stack: bool = False) -> _Op:
         """An array in this representation: one operator, or a stack (``stack``); the diagonal
         representation takes (k, d, d) / (d, d) matrices by their diagonals."""
 
@@ -105,11 +108,11 @@ class AbstractMatrixOperator(AbstractOperator):
         """Tr(op rho) (complex: op need not be Hermitian) in a normalised psi or rho."""
 
     @abc.abstractmethod
-    def adjoint(self) -> Self:
+    def adjoint(self: _Op) -> _Op:
         """op^dag."""
 
     @abc.abstractmethod
-    def combine(self, coeffs: Inexact[Array, "*m k"]) -> Self:
+    def combine(self: _Op, coeffs: Inexact[Array, "*m k"]) -> _Op:
         """sum_i coeffs[..., i] op_i, a linear combination of the stack."""
 
     @abc.abstractmethod
@@ -129,7 +132,7 @@ class AbstractMatrixOperator(AbstractOperator):
         """U rho U^dag with U the Cayley transform of exp(-i h dt)."""
 
     @abc.abstractmethod
-    def ldagger_l(self, weights: Float[Array, " k"]) -> Self:
+    def ldagger_l(self: _Op, weights: Float[Array, " k"]) -> _Op:
         """sum_k weights_k L_k^dag L_k of a stack, one operator."""
 
     @abc.abstractmethod
@@ -140,14 +143,14 @@ class AbstractMatrixOperator(AbstractOperator):
     def channel(self, rates: Float[Array, " k"], rho: Complex[Array, "d d"], dt) -> Complex[Array, "d d"]:
         """exp(dt sum_k rates_k D[L_k]) rho for the stack L_k (see ``_quantum.excess_channel``)."""
 
-    def astype(self, dtype) -> Self:
+    def astype(self: _Op, dtype) -> _Op:
         return jax.tree.map(lambda a: a.astype(dtype), self)
 
-    def scaled(self, factors: Float[Array, " k"]) -> Self:
+    def scaled(self: _Op, factors: Float[Array, " k"]) -> _Op:
         """factors_k L_k for each operator of a stack."""
         return jax.tree.map(lambda a: a * factors.reshape(factors.shape + (1,) * (a.ndim - 1)), self)
 
-    def stacked(self, other: Self) -> Self:
+    def stacked(self: _Op, other: _Op) -> _Op:
         """The stack of ``self`` followed by ``other``."""
         dtype = jnp.result_type(*jax.tree.leaves(self), *jax.tree.leaves(other))
         return jax.tree.map(lambda a, b: jnp.concatenate([a.astype(dtype), b.astype(dtype)]), self, other)

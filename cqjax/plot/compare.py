@@ -82,7 +82,7 @@ def _histogram_panels(run: dict, master: dict) -> list:
     t = np.asarray(run["t"], float)
     times = sorted({len(t) // 3, 2 * len(t) // 3, len(t) - 1})
     centres = 0.5 * (edges[1:] + edges[:-1])
-    panels = []
+    panels: list = []
     for a, b in select_elements(np.asarray(m), np.diff(edges), max_each=2):
         for label, part in [("Re", np.real)] + ([("Im", np.imag)] if a != b else []):
             first = not panels

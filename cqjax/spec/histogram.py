@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class HistogramSpec:
@@ -13,6 +15,13 @@ class HistogramSpec:
 
     coords: tuple[str, ...]
     bins: tuple[tuple[float, float, int], ...]
+
+    def axes(self, coords: tuple[str, ...]) -> tuple[int, ...]:
+        """The indices of the binned coordinates among a model's ``coords``; unknown ones refused."""
+        for c in self.coords:
+            if c not in coords:
+                raise InputError("histogram", f"unknown coordinate {c!r}; have {list(coords)}")
+        return tuple(coords.index(c) for c in self.coords)
 
     def edges(self) -> list[np.ndarray]:
         return [np.linspace(lo, hi, n + 1) for lo, hi, n in self.bins]

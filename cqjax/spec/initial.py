@@ -10,6 +10,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .._precision import complex_dtype
+from ..errors import InputError
 
 
 class InitialState(eqx.Module):
@@ -27,7 +28,9 @@ class InitialState(eqx.Module):
 
     @property
     def dim(self) -> int:
-        return int(jnp.shape(self.rho if self.rho is not None else self.psi)[-1])
+        state = self.rho if self.rho is not None else self.psi
+        assert state is not None  # __check_init__
+        return int(jnp.shape(state)[-1])
 
     def density(self, dtype=jnp.complex128) -> Array:
         """The initial density matrix, trace one."""
@@ -71,15 +74,15 @@ class MixtureState(eqx.Module):
     def __init__(self, components, weights):
         comps = tuple(components)
         if not comps or not all(isinstance(c, InitialState) for c in comps):
-            raise ValueError("initial.components: give one or more InitialState components")
+            raise InputError("components", "give one or more InitialState components")
         w = np.asarray(weights, float)
         if w.shape != (len(comps),):
-            raise ValueError(f"initial.components: {len(comps)} components but weights of shape {w.shape}")
+            raise InputError("components", f"{len(comps)} components but weights of shape {w.shape}")
         if not np.all(np.isfinite(w)) or not np.all(w > 0):
-            raise ValueError(f"initial.components: weights must be finite and positive, got {w.tolist()}")
+            raise InputError("components", f"weights must be finite and positive, got {w.tolist()}")
         shapes = {(np.shape(c.z_mean)[-1], c.dim) for c in comps}
         if len(shapes) != 1:
-            raise ValueError(f"initial.components: all components need the same (coordinates, d); got {sorted(shapes)}")
+            raise InputError("components", f"all components need the same (coordinates, d); got {sorted(shapes)}")
         self.weights = jnp.asarray(w / w.sum())
         self.components = comps
 

@@ -32,13 +32,14 @@ f(z, rho) -> real scalar, evaluated on trajectories only, not linear in the CQ s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import Array
 
+from ..errors import InputError
 from ..models._base import AbstractAbsorbingModel, AbstractModel
 from ..operators._ops import expect_dense
 from ..operators._pauli import PauliString, multiply
@@ -74,7 +75,9 @@ class Observable(eqx.Module):
         """<O> for a Hermitian operator: a (d, d) array (anything ``jnp.asarray`` takes) or a ``PauliString``."""
         op = operator if isinstance(operator, PauliString) else jnp.asarray(operator)
         if not isinstance(op, PauliString) and (op.ndim != 2 or op.shape[0] != op.shape[1]):
-            raise ValueError(f"observables: {name!r}: an operator must be a square (d, d) matrix, got shape {op.shape}")
+            raise InputError(
+                "observables", f"{name!r}: an operator must be a square (d, d) matrix, got shape {op.shape}"
+            )
         return cls(name=name, coord_indices=(), operator=op, builtin=None)
 
     @classmethod
@@ -85,10 +88,11 @@ class Observable(eqx.Module):
 
     def __call__(self, z: Array, psi: Array) -> Array:
         """Value on one trajectory at one time."""
-        if self.fn is not None:
+        if (fn := self.fn) is not None:
             rho = psi / jnp.trace(psi) if psi.ndim == 2 else jnp.outer(psi, jnp.conj(psi)) / jnp.vdot(psi, psi)
-            return jnp.real(jnp.asarray(self.fn(z, rho))).astype(z.dtype)
+            return jnp.real(jnp.asarray(fn(z, rho))).astype(z.dtype)
         if self.builtin == "stopped":
+            assert self.inside is not None  # set with the built-in (parse_observable)
             return jnp.where(self.inside(z), 0.0, 1.0).astype(z.dtype)
         if psi.ndim == 2:  # a density matrix
             norm2 = jnp.real(jnp.trace(psi))
@@ -125,22 +129,22 @@ def _split_factors(name: str, field: str) -> list[str]:
     for k, c in enumerate(name):
         depth += {"<": 1, ">": -1}.get(c, 0)
         if not 0 <= depth <= 1:
-            raise ValueError(f"{field}: {name!r}: unbalanced or nested angle brackets")
+            raise InputError(field, f"{name!r}: unbalanced or nested angle brackets")
         if c == "*" and depth == 0:
             factors.append(name[start:k].strip())
             start = k + 1
     if depth != 0:
-        raise ValueError(f"{field}: {name!r}: unbalanced angle brackets")
+        raise InputError(field, f"{name!r}: unbalanced angle brackets")
     return factors + [name[start:].strip()]
 
 
-def _operator_product(text: str, name: str, ops: dict, field: str) -> tuple[Array | PauliString, str]:
+def _operator_product(text: str, name: str, ops: Mapping, field: str) -> tuple[Array | PauliString, str]:
     """The operator named by ``text`` (names joined by ``*``: one dense operator or commuting Pauli strings)."""
     operator, op_name = None, None
     for factor in text.split("*"):
         factor = factor.strip()
         if factor not in ops:
-            raise ValueError(f"{field}: unknown operator {factor!r} in {name!r}; operators are {sorted(ops)}")
+            raise InputError(field, f"unknown operator {factor!r} in {name!r}; operators are {sorted(ops)}")
         op = ops[factor] if isinstance(ops[factor], PauliString) else jnp.asarray(ops[factor])
         if operator is None:
             operator, op_name = op, factor
@@ -148,17 +152,20 @@ def _operator_product(text: str, name: str, ops: dict, field: str) -> tuple[Arra
             try:
                 operator, op_name = multiply(operator, op), f"{op_name}*{factor}"
             except ValueError:
-                raise ValueError(
-                    f"{field}: {name!r}: the operators {op_name!r} and {factor!r} anticommute, so their "
-                    "product is not Hermitian"
+                raise InputError(
+                    field,
+                    f"{name!r}: the operators {op_name!r} and {factor!r} anticommute, so their "
+                    "product is not Hermitian",
                 ) from None
         else:
-            raise ValueError(f"{field}: {name!r} has two operators ({op_name!r}, {factor!r}); at most one is allowed")
+            raise InputError(field, f"{name!r} has two operators ({op_name!r}, {factor!r}); at most one is allowed")
+    if operator is None or op_name is None:  # text.split gives at least one factor
+        raise InputError(field, f"{name!r}: no operator in {text!r}")
     return operator, op_name
 
 
 def parse_observable(
-    name: str | Observable, model: AbstractModel, field: str = "observables.names", *, trajectories: bool = False
+    name: str | Observable, model: AbstractModel, field: str = "observables", *, trajectories: bool = False
 ) -> Observable:
     """Parse ``name`` against the model's coordinates and operators; errors name the field. An
     ``Observable`` passes through (its operator checked against the model's d); one defined by a
@@ -167,9 +174,7 @@ def parse_observable(
         return _checked(name, model, field, trajectories)
     if name == "stopped":
         if not isinstance(model, AbstractAbsorbingModel):
-            raise ValueError(
-                f"{field}: 'stopped' needs a model with an absorbing rule; {type(model).__name__} has none"
-            )
+            raise InputError(field, f"'stopped' needs a model with an absorbing rule; {type(model).__name__} has none")
         return Observable(name=name, coord_indices=(), operator=None, builtin=name, inside=model.inside)
     if name in BUILTINS:
         return Observable(name=name, coord_indices=(), operator=None, builtin=name)
@@ -182,26 +187,28 @@ def parse_observable(
         elif bracket:
             power = int(bracket.group(2) or 1)
             if power < 1:
-                raise ValueError(f"{field}: {name!r}: the power of {factor!r} must be >= 1")
+                raise InputError(field, f"{name!r}: the power of {factor!r} must be >= 1")
             expectations.append(_operator_product(bracket.group(1), name, ops, field)[0])
             powers.append(power)
         elif factor in ops:
             op_factors.append(factor)
         else:
-            raise ValueError(
-                f"{field}: unknown factor {factor!r} in {name!r}; coordinates are {list(coords)}, "
-                f"operators {sorted(ops)}, expectations <operator> or <operator>^k, built-ins {list(BUILTINS)}"
+            raise InputError(
+                field,
+                f"unknown factor {factor!r} in {name!r}; coordinates are {list(coords)}, "
+                f"operators {sorted(ops)}, expectations <operator> or <operator>^k, built-ins {list(BUILTINS)}",
             )
     if powers and op_factors:
-        raise ValueError(
-            f"{field}: {name!r} mixes an operator ({op_factors[0]!r}) with expectations in brackets; write "
-            f"<{op_factors[0]}> for its expectation on each trajectory"
+        raise InputError(
+            field,
+            f"{name!r} mixes an operator ({op_factors[0]!r}) with expectations in brackets; write "
+            f"<{op_factors[0]}> for its expectation on each trajectory",
         )
     if powers and sum(powers) < 2:
         linear = name.replace("<", "").replace(">", "")
-        raise ValueError(
-            f"{field}: {name!r} is linear in rho, write {linear!r}; brackets are for products of expectations "
-            "such as <sz>^2"
+        raise InputError(
+            field,
+            f"{name!r} is linear in rho, write {linear!r}; brackets are for products of expectations such as <sz>^2",
         )
     operator = _operator_product("*".join(op_factors), name, ops, field)[0] if op_factors else None
     return Observable(
@@ -217,13 +224,14 @@ def parse_observable(
 def _checked(obs: Observable, model: AbstractModel, field: str, trajectories: bool) -> Observable:
     """A ready-made observable, refused where it cannot be evaluated."""
     if obs.fn is not None and not trajectories:
-        raise ValueError(
-            f"{field}: {obs.name!r} is a function f(z, rho), evaluated on trajectories only; the master equation "
-            "takes observable names and operators"
+        raise InputError(
+            field,
+            f"{obs.name!r} is a function f(z, rho), evaluated on trajectories only; the master equation "
+            "takes observable names and operators",
         )
     if obs.operator is not None:
         d = jax.eval_shape(model.hamiltonian, jnp.zeros(model.n_coords)).shape[-1]
         shape = (obs.operator.dim,) * 2 if isinstance(obs.operator, PauliString) else obs.operator.shape
         if shape != (d, d):
-            raise ValueError(f"{field}: {obs.name!r}: the operator has shape {shape}, the model's d = {d}")
+            raise InputError(field, f"{obs.name!r}: the operator has shape {shape}, the model's d = {d}")
     return obs

@@ -1,0 +1,17 @@
+"""The runtime type checker of the test suite (conftest.py installs it with jaxtyping's import hook).
+
+beartype, with PEP 484's numeric tower (an int where ``float`` is annotated), on every function of
+the engine's layers, except the ``__init__`` of a module (a dataclass): a module validates its own
+fields in ``__check_init__``, with the one-line errors the tests expect, and the shapes of its
+arrays are checked where the engine uses them.
+"""
+
+import beartype
+
+_BEARTYPE = beartype.beartype(conf=beartype.BeartypeConf(is_pep484_tower=True))
+
+
+def check(fn):
+    if getattr(fn, "__name__", None) == "__init__":
+        return fn
+    return _BEARTYPE(fn)
