@@ -308,13 +308,14 @@ def _finite_job(kind: str, cfg, out: str, meta: dict) -> str:
 
     from ._files import write_npz
     from .analysis.finite import finite_master_record, finite_run_record
-    from .ensemble.finite import run_finite
+    from .ensemble.finite import FiniteEnsembleResult, run_finite
     from .io.config import config_errors
-    from .master.finite import solve_finite
+    from .master.finite import FiniteMasterResult, solve_finite
 
     t0 = time.perf_counter()
     common = dict(t1=cfg.t1, n_saves=cfg.n_saves, observables=cfg.observables)
     with config_errors(kind):
+        result: FiniteEnsembleResult | FiniteMasterResult
         if kind == "run":
             result = run_finite(
                 cfg.model, cfg.z0, cfg.psi, dt=cfg.dt, trajectories=cfg.trajectories, seed=cfg.seed, **common
@@ -335,7 +336,7 @@ def _finite_job(kind: str, cfg, out: str, meta: dict) -> str:
         )
     ]
     for name in cfg.observables:
-        err = f" +- {result.sem[name][-1]:.3g}" if kind == "run" else ""
+        err = f" +- {result.sem[name][-1]:.3g}" if isinstance(result, FiniteEnsembleResult) else ""
         lines.append(f"{name:<16} {result.mean[name][-1]:>14.6g}{err}")
     return "\n".join(lines)
 
@@ -514,11 +515,11 @@ def _fit(args) -> int:
     from ._files import write_atomic
     from .inference import fit, load_paths
     from .inference.parameters import check_free
-    from .io.config import ConfigError, load_config
+    from .io.config import ConfigError, RunConfig, load_config
     from .spec.initial import MixtureState
 
     cfg = load_config(args.config, args.overrides)
-    if not hasattr(cfg, "initial"):
+    if not isinstance(cfg, RunConfig):
         raise ConfigError("model: cqjax fit takes a model with a continuous phase space, not a finite-state model")
     if isinstance(cfg.initial, MixtureState):
         raise ConfigError("initial.components: cqjax fit takes one initial quantum state, not a mixture")

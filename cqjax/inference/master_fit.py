@@ -82,6 +82,7 @@ def bin_probabilities(model: AbstractModel, initial: InitialState, data: Histogr
     r = solve_master(
         model, initial, t1=t1, n_saves=n_saves, histogram=spec, error_estimate=False, save_density=1, **master
     )
+    assert r.histogram is not None  # requested above
     return jnp.real(jnp.trace(r.histogram["density"][idx], axis1=-2, axis2=-1)) * spec.cell_volume
 
 
@@ -113,7 +114,7 @@ def fit_master_histogram(
     evaluation so that the likelihood is a smooth function of the parameters). Positive parameters
     on a log scale (``parameters.POSITIVE``); converged as in ``fit``; ``transitions`` is the number
     of counts."""
-    if not jax.config.jax_enable_x64:
+    if not jax.config.read("jax_enable_x64"):
         raise ValueError("fit_master_histogram: needs float64; call jax.config.update('jax_enable_x64', True) first")
     names, positive = check_free(model, free, positive)
     positive = jnp.array(positive)

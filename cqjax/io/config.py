@@ -31,6 +31,7 @@ from ..ensemble.runner import DEFAULT_SAMPLES, check_options
 from ..errors import InputError, SimulationError, rename_words
 from ..models._base import AbstractModel
 from ..models._time import clocked, is_time_dependent
+from ..models.finite import AbstractFiniteModel
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import parse_observable
@@ -188,7 +189,7 @@ class RunConfig:
     """A validated configuration, with the objects the runner needs."""
 
     model: AbstractModel
-    initial: InitialState
+    initial: InitialState | MixtureState
     t1: float
     dt: float
     n_saves: int
@@ -383,7 +384,7 @@ def _param_value(model: AbstractModel, f: dataclasses.Field):
     return int(value) if _is_static(f) else float(value)
 
 
-def _psi(value, dim: int, model: AbstractModel | None = None) -> np.ndarray:
+def _psi(value, dim: int, model: AbstractModel | AbstractFiniteModel | None = None) -> np.ndarray:
     """The initial state: a name (the model's ``named_states()`` first, then the qubit states of
     NAMED_STATES) or a list of [re, im] amplitudes; normalised."""
     named = getattr(model, "named_states", None)

@@ -42,7 +42,7 @@ from ..errors import InputError
 from ..models._base import CONSISTENCY_RTOL, AbstractModel
 from ..models._consistency import consistency, consistency_message, hermitian_back_reaction, validate_model
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import Observable, parse_observable
 from ._clock import autonomous
 from ._grid_choice import STEP_SAFETY, align_grid, choose_grid
@@ -314,7 +314,7 @@ def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
 
 def solve_master(
     model: AbstractModel,
-    initial: InitialState,
+    initial: InitialState | MixtureState,
     *,
     t1: float,
     n_saves: int,

@@ -14,7 +14,7 @@ Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classi
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeGuard
 
 import equinox as eqx
 import jax
@@ -43,7 +43,7 @@ class AbstractTimeDependentModel(AbstractModel):
         return eqx.tree_at(lambda m: m.t, self, t)
 
 
-def is_time_dependent(model: AbstractModel) -> bool:
+def is_time_dependent(model: AbstractModel) -> TypeGuard[AbstractTimeDependentModel]:
     return isinstance(model, AbstractTimeDependentModel)
 
 

@@ -38,7 +38,7 @@ class DrivenDiosi(AbstractDiagonalModel, AbstractTimeDependentModel):
 
     def coupling(self) -> Float[Array, ""]:
         """lam(t) = lam0 cos(omega t)."""
-        return self.lam0 * jnp.cos(self.omega * self.t)
+        return jnp.asarray(self.lam0 * jnp.cos(self.omega * self.t))
 
     def energies(self, z: Float[Array, " 2"]) -> Float[Array, " 2"]:
         q, p = z[0], z[1]
