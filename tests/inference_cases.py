@@ -15,7 +15,7 @@ T1, DT, PATHS = 1.0, 0.01, 8
 PLUS = jnp.array([1.0, 1.0]) / 2**0.5
 
 
-class RabiQubit(cqjax.AbstractModel):
+class RabiQubit(cqjax.AbstractDissipativeModel):
     """H = p^2/2 + lam q sz + delta/2 sx, noise sigma on p, extra dephasing gamma D[sz] beyond the
     saturated lam^2/(4 sigma^2) D[sz]. The Rabi term turns coherences into <sz>, which the record
     sees through dp = -lam <sz> dt + sigma dW: unlike Diosi or seed 000, where H commutes with sz and

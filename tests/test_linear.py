@@ -116,8 +116,8 @@ def test_mixed_state_linear_equals_the_pure_state_one(linear):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(solver=cqjax.EulerMaruyama()), "run.method: the linear unravelling steps with its own"),
-        (dict(state="purified"), "run.state: 'purified' needs the healed unravelling"),
+        (dict(solver=cqjax.EulerMaruyama()), "method: the linear unravelling steps with its own"),
+        (dict(state="purified"), "state: 'purified' needs the healed unravelling"),
     ],
 )
 def test_what_the_linear_unravelling_cannot_do_is_refused(kwargs, message):
@@ -127,7 +127,7 @@ def test_what_the_linear_unravelling_cannot_do_is_refused(kwargs, message):
 
 def test_a_jump_model_has_no_linear_unravelling():
     init = cqjax.InitialState(z_mean=jnp.zeros(2), psi=jnp.asarray(PSI))
-    with pytest.raises(ValueError, match="run.unravelling: 'linear' unravels diffusive CQ dynamics"):
+    with pytest.raises(ValueError, match="unravelling: 'linear' unravels diffusive CQ dynamics"):
         cqjax.run_ensemble(cqjax.JumpQubit(), init, unravelling=cqjax.Linear(), **{**KW, "observables": ("p",)})
 
 

@@ -103,7 +103,7 @@ def test_mixed_unravelling_matches_exact_seed000_above_saturation():
         assert_close(res.mean[name], value, res.sem[name], bias=2e-3, what=name)
 
 
-class _DephasedDiosi(cqjax.AbstractDiagonalModel):
+class _DephasedDiosi(cqjax.AbstractDiagonalModel, cqjax.AbstractDissipativeModel):
     """Diosi with extra sx dephasing: excess decoherence that does not commute with H."""
 
     lam: float = 1.0

@@ -26,7 +26,7 @@ PLUS = qubit(0.5)
 T1 = 0.5
 
 
-class DephasedJumpQubit(cqjax.JumpQubit):
+class DephasedJumpQubit(cqjax.JumpQubit, cqjax.AbstractDissipativeModel):
     gamma: float = 2.0
 
     def dissipators(self, z):

@@ -63,11 +63,11 @@ def test_paths_survive_a_checkpoint_and_resume(split, tmp_path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (dict(paths=-1), "run.paths: must be an integer >= 0"),
-        (dict(paths=13), r"run.paths: must be in 0..run.trajectories = 12"),
-        (dict(paths=2, path_stride=0), "run.path_stride: must be an integer >= 1"),
-        (dict(paths=2, path_stride=3), r"run.path_stride: 3 does not divide the steps between saves .* = 5\)"),
-        (dict(paths=True), "run.paths: must be an integer"),
+        (dict(paths=-1), "paths: must be an integer >= 0"),
+        (dict(paths=13), r"paths: must be in 0..trajectories = 12"),
+        (dict(paths=2, path_stride=0), "path_stride: must be an integer >= 1"),
+        (dict(paths=2, path_stride=3), r"path_stride: 3 does not divide the steps between saves .* = 5\)"),
+        (dict(paths=True), "paths: must be an integer"),
     ],
 )
 def test_bad_paths_are_refused(extra, message):

@@ -23,7 +23,7 @@ Z0 = np.array([0.2, 0.1])
 PLUS = jnp.array([1.0, 1.0], jnp.complex128) / np.sqrt(2)
 
 
-class DrivenDense(cqjax.AbstractTimeDependentModel):
+class DrivenDense(cqjax.AbstractTimeDependentModel, cqjax.AbstractDissipativeModel):
     """A dense model whose H, sigma and extra Lindblad channel all depend on t."""
 
     lam: float = 0.8

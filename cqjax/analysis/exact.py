@@ -27,6 +27,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ..models import AbstractDiagonalModel, generator
+from ..models._base import extra_dissipators
 
 __all__ = [
     "seed000_p_marginal_masses",
@@ -65,7 +66,7 @@ def tradeoff_rate(model: AbstractDiagonalModel, z: Float[Array, " n"]) -> Float[
     d_force = force[:, 0] - force[:, 1]
     sigma = jnp.asarray(model.noise(z), z.dtype)
     gamma = d_force @ jnp.linalg.pinv(sigma @ sigma.T) @ d_force / 8
-    extra = model.dissipators(z)
+    extra = extra_dissipators(model, z)
     if extra is not None:
         rates, ops = extra
         ops = jnp.asarray(ops)

@@ -4,9 +4,11 @@ the shipped models of the seed papers."""
 from ._base import (
     AbstractAbsorbingModel,
     AbstractDiagonalModel,
+    AbstractDissipativeModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    AbstractPlanckModel,
 )
 from ._consistency import check_complete_positivity, check_positivity, consistency
 from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
@@ -28,10 +30,12 @@ from .superposed_mass import PlanarSuperposedMass, SuperposedMass
 __all__ = [
     "AbstractAbsorbingModel",
     "AbstractDiagonalModel",
+    "AbstractDissipativeModel",
     "AbstractFiniteModel",
     "AbstractGeneralModel",
     "AbstractJumpModel",
     "AbstractModel",
+    "AbstractPlanckModel",
     "AbstractTimeDependentModel",
     "CQChain",
     "Diosi",

@@ -64,21 +64,15 @@ class AbstractModel(eqx.Module):
     def operators(self) -> Mapping[str, Complex[Array, "d d"] | PauliString]:
         """Named Hermitian quantum operators that observables may refer to."""
 
-    def dissipators(self, z: Float[Array, " n"]) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
-        """Extra Lindblad channels sum_k gamma_k D[L_k] varrho beyond the healed decoherence.
-
-        Returns ``(rates, operators)`` or None (the default: none). The healed generator already
-        holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the force operators (seed 004
-        sec. III: L_a = {Z_a, H_I}, D1^{0a}_i = delta_ia / 2 and eq. (6) saturated give the healed
-        eqs. (11)-(12)); these channels add to it. A negative rate lowers the decoherence
-        below saturation: the dynamics is then not completely positive, which the master-equation
-        solver can integrate (and diagnose with ``min_eig``) but no trajectory can unravel.
-        """
-        return None
-
-    def reduced_planck(self) -> Real[ArrayLike, ""]:
-        """hbar: the unitary part is -i/hbar [H_I, rho] (1 unless the model says otherwise)."""
-        return 1.0
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # an optional method defined without its abstract base would be ignored: refuse it loudly
+        for name, base in (("dissipators", "AbstractDissipativeModel"), ("reduced_planck", "AbstractPlanckModel")):
+            if name in cls.__dict__ and not any(b.__name__ == base for b in cls.__mro__):
+                raise TypeError(
+                    f"{cls.__name__} defines {name}() but does not subclass cqjax.{base}, so the engine would "
+                    f"ignore it; add cqjax.{base} to its bases"
+                )
 
     @property
     def coords(self) -> tuple[str, ...]:
@@ -87,6 +81,42 @@ class AbstractModel(eqx.Module):
     @property
     def n_coords(self) -> int:
         return len(self.positions) + len(self.momenta)
+
+
+class AbstractDissipativeModel(AbstractModel):
+    """A model with extra Lindblad channels sum_k gamma_k D[L_k] varrho beyond the healed decoherence.
+
+    The healed generator already holds the saturated decoherence 1/4 pinv(sigma sigma^T) of the
+    force operators (seed 004 sec. III: L_a = {Z_a, H_I}, D1^{0a}_i = delta_ia / 2 and eq. (6)
+    saturated give the healed eqs. (11)-(12)); these channels add to it. A negative rate lowers the
+    decoherence below saturation: the dynamics is then not completely positive, which the
+    master-equation solver can integrate (and diagnose with ``min_eig``) but no trajectory can
+    unravel. Combine with a model kind: ``class M(AbstractDiagonalModel, AbstractDissipativeModel)``.
+    """
+
+    @abc.abstractmethod
+    def dissipators(self, z: Float[Array, " n"]) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
+        """``(rates, operators)`` of the extra channels at z (or None: none)."""
+
+
+class AbstractPlanckModel(AbstractModel):
+    """A model in units where hbar is not 1: the unitary part is -i/hbar [H_I, rho]."""
+
+    @abc.abstractmethod
+    def reduced_planck(self) -> Real[ArrayLike, ""]:
+        """hbar."""
+
+
+def extra_dissipators(
+    model: AbstractModel, z: Float[Array, " n"]
+) -> tuple[Float[Array, " k"], Complex[Array, "k d d"]] | None:
+    """The model's extra Lindblad channels at z (``AbstractDissipativeModel``), or None."""
+    return model.dissipators(z) if isinstance(model, AbstractDissipativeModel) else None
+
+
+def reduced_planck(model: AbstractModel) -> Real[ArrayLike, ""]:
+    """hbar of the model (``AbstractPlanckModel``), 1 otherwise."""
+    return model.reduced_planck() if isinstance(model, AbstractPlanckModel) else 1.0
 
 
 class AbstractDiagonalModel(AbstractModel):

@@ -18,6 +18,7 @@ from ._base import (
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    extra_dissipators,
     is_diagonal,
 )
 from ._generator import general_form, generator
@@ -140,7 +141,7 @@ def check_complete_positivity(model: AbstractModel, zs: Float[Array, "k n"], rto
 
 def excess_decoherence(model: AbstractModel, zs: Float[Array, "k n"], rtol: float = 1e-9) -> float:
     """The largest decoherence rate beyond saturation at the given points (0: saturated)."""
-    if not isinstance(model, AbstractGeneralModel) and model.dissipators(zs[0]) is None:
+    if not isinstance(model, AbstractGeneralModel) and extra_dissipators(model, zs[0]) is None:
         return 0.0
     rates = over_points(_rates, model, zs)
     return float(jnp.max(rates)) if rates.size else 0.0

@@ -20,8 +20,10 @@ from ._base import (
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    extra_dissipators,
     hamiltonian_rep,
     is_diagonal,
+    reduced_planck,
     symplectic,
 )
 
@@ -65,7 +67,7 @@ def generator(model: AbstractModel, z: Float[Array, " n"], jumps: bool = True) -
     if jumps and isinstance(model, AbstractJumpModel):  # seed 003 eq. 18: only h^00 drives the drift
         force = jnp.zeros_like(force)
         drift = symplectic(jax.grad(lambda z: jnp.real(model.classical_hamiltonian(z)))(z), k)
-    return Generator(h=hi / model.reduced_planck(), drift=drift, force=force)
+    return Generator(h=hi / reduced_planck(model), drift=drift, force=force)
 
 
 class GeneralForm(eqx.Module):
@@ -92,7 +94,7 @@ def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
     sigma = jnp.asarray(model.noise(z), dtype=z.dtype)
     if not isinstance(model, AbstractGeneralModel):
         g = generator(model, z)
-        diss = model.dissipators(z)
+        diss = extra_dissipators(model, z)
         rates, ops = (None, None) if diss is None else diss
         if ops is not None and is_diagonal(model) and ops.ndim == 3:
             ops = jnp.diagonal(ops, axis1=-2, axis2=-1)
@@ -111,7 +113,7 @@ def general_form(model: AbstractModel, z: Float[Array, " n"]) -> GeneralForm:
     ops = jnp.einsum("ak,aij->kij", U, L)
     H = jnp.asarray(model.hamiltonian(z), cdtype)
     return GeneralForm(
-        h=H / model.reduced_planck(),
+        h=H / reduced_planck(model),
         drift=jnp.asarray(model.drift(z), z.dtype),
         sigma=sigma,
         back=back,
@@ -126,4 +128,4 @@ def extra_channels(model: AbstractModel, z: Float[Array, " n"]) -> tuple[Array, 
     if isinstance(model, AbstractGeneralModel):
         form = general_form(model, z)
         return form.rates, form.ops
-    return model.dissipators(z)
+    return extra_dissipators(model, z)

@@ -24,9 +24,13 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 from ._base import (
     AbstractAbsorbingModel,
     AbstractDiagonalModel,
+    AbstractDissipativeModel,
     AbstractGeneralModel,
     AbstractJumpModel,
     AbstractModel,
+    AbstractPlanckModel,
+    extra_dissipators,
+    reduced_planck,
 )
 
 CLOCK = ("tau", "p_tau")
@@ -63,7 +67,7 @@ def _clock_time(model: AbstractTimeDependentModel, tau: Array) -> AbstractModel:
     return model.at(jax.lax.stop_gradient(tau))
 
 
-class _ClockMixin(AbstractModel):
+class _ClockMixin(AbstractDissipativeModel, AbstractPlanckModel):
     model: eqx.AbstractVar[AbstractTimeDependentModel]
     positions: ClassVar[tuple[str, ...]]
     momenta: ClassVar[tuple[str, ...]]
@@ -88,10 +92,10 @@ class _ClockMixin(AbstractModel):
 
     def dissipators(self, z: Float[Array, " n"]):
         inner, tau, _ = _split(self.model, z)
-        return _clock_time(self.model, tau).dissipators(inner)
+        return extra_dissipators(_clock_time(self.model, tau), inner)
 
     def reduced_planck(self):
-        return self.model.reduced_planck()
+        return reduced_planck(self.model)
 
     def named_states(self) -> dict:
         own = getattr(self.model, "named_states", None)
@@ -123,7 +127,7 @@ class Clocked(_ClockMixin):
         return h + p_tau * jnp.eye(h.shape[-1], dtype=h.dtype)
 
 
-def clocked(model: AbstractTimeDependentModel) -> Clocked | ClockedDiagonal:
+def clocked(model: AbstractModel) -> Clocked | ClockedDiagonal:
     """The autonomous form of a time-dependent model: coordinates (q..., tau, p..., p_tau),
     H'(z, tau, p_tau) = H(z; t = tau) + p_tau, so d tau = dt and p_tau is a spectator (the clock's
     time derivative of H is not a force: it is not differentiated). Its trajectories from tau = t
@@ -147,4 +151,4 @@ def channels_may_appear(model: AbstractModel, z: Float[Array, " n"]) -> bool:
         return False
     if isinstance(model, AbstractGeneralModel):
         return True
-    return jax.eval_shape(model.dissipators, z) is not None
+    return isinstance(model, AbstractDissipativeModel) and jax.eval_shape(model.dissipators, z) is not None

@@ -13,13 +13,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Real
 
 from ..operators._pauli import pauli
-from ._base import AbstractDiagonalModel
+from ._base import AbstractDiagonalModel, AbstractDissipativeModel, AbstractPlanckModel
 from ._checks import require
 
 __all__ = ["Seed000"]
 
 
-class Seed000(AbstractDiagonalModel):
+class Seed000(AbstractDiagonalModel, AbstractDissipativeModel, AbstractPlanckModel):
     """Qubit coupled to a particle by lam q A (A = sz), no kinetic term, in the partial Wigner picture.
 
     Seed 000 eq. (13), the open system of eq. (12):
