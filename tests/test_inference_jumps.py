@@ -99,6 +99,8 @@ def test_a_jump_of_the_wrong_size_is_refused():
     assert "\n" not in str(err.value)
     _, loglik = jax.jit(cqjax.filter)(TRUE, data.t, z, PLUS)  # traced: probability zero
     assert loglik == -np.inf
+    with pytest.raises(ValueError, match=r"^max_jumps: must be an integer >= 1, got 0$"):
+        cqjax.filter(TRUE, data.t, z, PLUS, max_jumps=0)
     with pytest.raises(ValueError, match=r"^filter: path 0, step"):
         cqjax.filter_paths(TRUE, data.t, np.concatenate([z[None], data.z[1:]]), PLUS)
 

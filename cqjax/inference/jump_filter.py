@@ -58,12 +58,12 @@ def _sequences(model: AbstractJumpModel, z, rho, dt, max_jumps: int):
         child_pick = pick[:, None] * jnp.where(live, u / jnp.where(live, total, 1.0), 0.0)
         zp, xp, pick = (zp[:, None] + shifts).reshape(-1, z.shape[0]), x.reshape(-1, *rho.shape), child_pick.ravel()
         zs, xs, picks, counts = zs + [zp], xs + [xp], picks + [pick], counts + [n] * pick.shape[0]
-    counts = np.array(counts)
+    n_jumps = np.array(counts)
     mean = w0 * dt
     poisson = jnp.exp(
-        -mean + counts * jnp.log(jnp.where(mean > 0, mean, 1.0)) - np.array([math.lgamma(c + 1) for c in counts])
+        -mean + n_jumps * jnp.log(jnp.where(mean > 0, mean, 1.0)) - np.array([math.lgamma(c + 1) for c in counts])
     )
-    poisson = jnp.where((mean > 0) | (counts == 0), poisson, 0.0)
+    poisson = jnp.where((mean > 0) | (n_jumps == 0), poisson, 0.0)
     return poisson * jnp.concatenate(picks), jnp.concatenate(xs), jnp.concatenate(zs)
 
 

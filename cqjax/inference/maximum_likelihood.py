@@ -218,7 +218,7 @@ def _check_jump_fit(model: AbstractJumpModel, names, ts, zs, state0) -> None:
     the first step that is not), and the free parameters must leave the jump shifts where they are:
     without classical noise the jump sizes in the record fix them (the likelihood is zero elsewhere)."""
     filter_paths(model, ts, zs, state0, keep_states=False)
-    shifts = lambda th: jump_channels_dense(with_values(model, names, th), zs[0, 0])[1]
+    shifts = lambda th: jump_channels_dense(with_values(model, names, th), zs[0, 0])[1]  # type: ignore[arg-type]
     jac = np.asarray(jax.jacfwd(shifts)(get_values(model, names)))
     moving = [n for i, n in enumerate(names) if np.any(jac[..., i] != 0)]
     if moving:

@@ -79,6 +79,11 @@ def _step(model: AbstractModel):
     return step
 
 
+def check_max_jumps(max_jumps) -> None:
+    if not (isinstance(max_jumps, int) and not isinstance(max_jumps, bool) and max_jumps >= 1):
+        raise ValueError(f"max_jumps: must be an integer >= 1, got {max_jumps!r}")
+
+
 def jump_state0(z0: Float[Array, " n"], state0: State) -> Complex[Array, "d d"]:
     """A jump model's filter runs density matrices: indistinguishable channels (equal shifts, or
     extra Lindblad channels without a shift) leave a mixture of their branches."""
@@ -190,6 +195,7 @@ def filter(
     noise-free record (``fit`` refuses them). Classical noise in a jump model is not implemented.
     """
     check_filterable(model)
+    check_max_jumps(max_jumps)
     model, ts, zs = _cast(model, ts, zs)
     states, loglik, ok = _filter_jit(model, ts, zs, state0, keep_states, max_jumps)
     check_record(model, ts, zs, ok, max_jumps)
@@ -207,6 +213,7 @@ def filter_paths(
 ) -> tuple[Array | None, Float[Array, " N"]]:
     """``filter`` vmapped over N paths with common times and initial state: (states, loglik (N,))."""
     check_filterable(model)
+    check_max_jumps(max_jumps)
     model, ts, zs = _cast(model, ts, zs)
     states, loglik, ok = _filter_paths_jit(model, ts, zs, state0, keep_states, max_jumps)
     check_record(model, ts, zs, ok, max_jumps)
