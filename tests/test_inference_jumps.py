@@ -55,6 +55,10 @@ def test_loglik_is_the_sum_of_poisson_born_step_probabilities():
         direct += -rate * DT + n * np.log(rate * DT) - np.log(factorial) + np.log(pop)
     assert np.max(np.abs(np.diff(data.z[..., 1], axis=1))) > 1.5 * shift  # a step with two jumps
     np.testing.assert_allclose(loglik, direct, rtol=1e-12)
+    # a record stored in float32 (as a float32 run keeps its paths) is still a path of the model
+    rounded = data.z.astype(np.float32).astype(np.float64)
+    _, loglik32 = cqjax.filter_paths(TRUE, data.t, rounded, PLUS, keep_states=False)
+    np.testing.assert_allclose(loglik32, direct, rtol=1e-12)
 
 
 def test_loglik_gradient_matches_finite_differences():

@@ -18,6 +18,7 @@ from ..models._base import AbstractJumpModel, is_diagonal
 from ..models._generator import extra_channels, generator
 
 MAX_JUMPS = 2  # jumps per observed step the likelihood sums over (K + K^2 + ... sequences)
+RTOL = 1e-5  # an increment matches a jump sequence within RTOL of its scale: above float32 rounding (~1e-7)
 
 
 def jump_channels_dense(model: AbstractJumpModel, z: Float[Array, " n"]) -> tuple[Array, Array]:
@@ -82,12 +83,12 @@ def no_jump(model: AbstractJumpModel, z: Float[Array, " n"], rho: Complex[Array,
     return new / jnp.real(jnp.trace(new))
 
 
-def jump_step(model: AbstractJumpModel, max_jumps: int = MAX_JUMPS, rtol: float | None = None):
+def jump_step(model: AbstractJumpModel, max_jumps: int = MAX_JUMPS, rtol: float = RTOL):
     """One filter step of a jump model: rho_k, (z_k, z_k+1, dt_k) -> rho_k+1, (log P(z_k+1 | z_k), ok).
 
     The sequences s of at most ``max_jumps`` jumps whose increment dZ_s = S_s + {Z, h^00}(z + S_s) dt
     (S_s the sum of their shifts; the drift where the point is after them, as the simulation steps)
-    equals the observed dZ within ``rtol`` (default sqrt(machine epsilon)) of the scale of z, dZ and
+    equals the observed dZ within ``rtol`` (``RTOL``: a record stored in float32 passes) of the scale of z, dZ and
     S_s are the ones the record allows; channels with equal shifts are indistinguishable and summed.
     P = sum_s P(s) (``_sequences``) and rho -> M0 [sum_s P(s) A_s rho A_s^dag / u_s] M0^dag / Tr
     with M0 the no-jump propagator at z + S_s. ``ok`` is False where no allowed sequence has a
@@ -96,12 +97,11 @@ def jump_step(model: AbstractJumpModel, max_jumps: int = MAX_JUMPS, rtol: float 
 
     def step(rho, x):
         z, z_next, dt = x
-        tol = jnp.sqrt(jnp.finfo(z.dtype).eps) if rtol is None else rtol
         prob, branches, z_post = _sequences(model, z, rho, dt, max_jumps)
         drift = jax.vmap(lambda zz: generator(model, zz).drift)(z_post)
         residual = z_next - z_post - drift * dt
         scale = jnp.abs(z) + jnp.abs(z_next) + jnp.abs(z_post - z) + jnp.abs(drift * dt)
-        allowed = jnp.all(jnp.abs(residual) <= tol * scale, axis=1)
+        allowed = jnp.all(jnp.abs(residual) <= rtol * scale, axis=1)
         weights = jnp.where(allowed, prob, 0.0)
         total = jnp.sum(weights)
         ok = total > 0

@@ -180,7 +180,7 @@ def filter(
     its jump unravelling's step (``jump_filter.jump_step``): an increment is the sum S of the
     shifts of the jumps in the step plus the drift {Z, h^00} dt, so the sequences of at most
     ``max_jumps`` jumps (channels L_k, shifts s_k; extra Lindblad channels as unshifted jumps)
-    whose increment equals dZ (within sqrt(eps) of its scale) are the ones the record allows, and
+    whose increment equals dZ (within 1e-5 of its scale) are the ones the record allows, and
         P(step) = sum_allowed exp(-W dt) (W dt)^n / n! prod_i Tr(A_i rho A_i^dag) / U_i-1,
         W = Tr(sum_k L_k^dag L_k rho),
     (Poisson count, Born picks; for one jump of channel k, r_k dt exp(-W dt) with r_k =
