@@ -5,7 +5,9 @@ the model is refused."""
 
 import functools
 import math
+from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -134,3 +136,60 @@ def test_indistinguishable_channels_mix_the_state():
         rho = rho * np.exp(-2 * np.array([1, 3, 5, 7]) * DT)
         rho = rho / rho.sum()
     np.testing.assert_allclose(loglik, expected, rtol=1e-12)
+
+
+class NoisyJumpQubit(cqjax.AbstractDiagonalModel, cqjax.AbstractJumpModel):
+    """H = p^2/2 + b q sz with jumps sqrt(rate) P_up, sqrt(rate) P_dn shifting p by -+shift, and
+    classical noise sigma dW on p (q deterministic)."""
+
+    rate: float = 2.0
+    shift: float = 0.5
+    b: float = 1.0
+    sigma: float = 0.1
+    positions: ClassVar[tuple[str, ...]] = ("q",)
+    momenta: ClassVar[tuple[str, ...]] = ("p",)
+
+    def energies(self, z):
+        k = z[1] ** 2 / 2
+        return jnp.stack([k + self.b * z[0], k - self.b * z[0]])
+
+    def classical_hamiltonian(self, z):
+        return z[1] ** 2 / 2
+
+    def jump_channels(self, z):
+        r = jnp.sqrt(jnp.asarray(self.rate, z.dtype))
+        ops = r * jnp.stack([jnp.diag(jnp.array([1.0, 0.0], z.dtype)), jnp.diag(jnp.array([0.0, 1.0], z.dtype))])
+        s = jnp.asarray(self.shift, z.dtype)
+        return ops, jnp.stack([jnp.stack([0 * s, -s]), jnp.stack([0 * s, s])])
+
+    def noise(self, z):
+        return jnp.stack([jnp.zeros_like(z[0]), jnp.asarray(self.sigma, z.dtype) * jnp.ones_like(z[0])])[:, None]
+
+    def operators(self):
+        return cqjax.pauli()
+
+
+def test_classical_noise_mixes_the_sequences_by_their_gaussian_density():
+    """With noise 0.1 sqrt(dt) = 0.01 on p and jumps of 0.5 the sequences separate (50 standard
+    deviations): the filter reproduces the trajectories' states, and log P is the Poisson/Born
+    probability of the nearest sequence times the Gaussian density of dp - S (q: dq = p dt exactly)."""
+    model = NoisyJumpQubit()
+    data, states = cqjax.simulate_paths(model, INIT, t1=0.3, dt=DT, paths=4, seed=2)
+    filtered, loglik = cqjax.filter_paths(model, data.t, data.z, PLUS)
+    np.testing.assert_allclose(filtered, np.einsum("nti,ntj->ntij", states, np.conj(states)), rtol=0, atol=1e-12)
+    dp = np.diff(data.z[..., 1], axis=1)
+    jumps = np.round(-dp / 0.5)
+    assert np.any(jumps != 0)
+    pops = np.abs(np.asarray(states[:, :-1])) ** 2
+    n = np.abs(jumps)
+    pop = np.where(jumps > 0, pops[..., 0], np.where(jumps < 0, pops[..., 1], 1.0))
+    var = 0.1**2 * DT
+    log_factorial = np.vectorize(math.lgamma)(n + 1)
+    gauss = -((dp + 0.5 * jumps) ** 2) / (2 * var) - 0.5 * np.log(2 * np.pi * var)
+    direct = -2 * DT + n * np.log(2 * DT) - log_factorial + np.log(pop) + gauss
+    np.testing.assert_allclose(loglik, direct.sum(axis=1), rtol=1e-10)
+    # smooth in the shift (no classification with noise): jax.grad against central differences
+    f = lambda s: jnp.sum(cqjax.filter_paths(eqx.tree_at(lambda m: m.shift, model, s), data.t, data.z, PLUS)[1])
+    h = 1e-6
+    fd = (float(f(jnp.asarray(0.5 + h))) - float(f(jnp.asarray(0.5 - h)))) / (2 * h)
+    assert abs(float(jax.grad(f)(jnp.asarray(0.5))) - fd) < 1e-5 * max(1.0, abs(fd))

@@ -16,6 +16,7 @@ from jaxtyping import Array, Complex, Float
 
 from ..models._base import AbstractJumpModel, is_diagonal
 from ..models._generator import extra_channels, generator
+from .gaussian import transition_loglik
 
 MAX_JUMPS = 2  # jumps per observed step the likelihood sums over (K + K^2 + ... sequences)
 RTOL = 1e-5  # an increment matches a jump sequence within RTOL of its scale: above float32 rounding (~1e-7)
@@ -83,16 +84,32 @@ def no_jump(model: AbstractJumpModel, z: Float[Array, " n"], rho: Complex[Array,
     return new / jnp.real(jnp.trace(new))
 
 
+def _noise_density(model: AbstractJumpModel, z_post, residual, dt):
+    """(log density of the residual's noisy part, whitened |w|^2 / dt, noisy coordinates) for one
+    sequence: residual ~ N(0, sigma sigma^T dt) on the range of sigma(z_post) (``transition_loglik``;
+    coordinates with a zero row of sigma are deterministic). Without noise: (0, 0, none)."""
+    sigma = jnp.asarray(model.noise(z_post), z_post.dtype)
+    noisy = jnp.any(sigma != 0, axis=1)
+    has_noise = jnp.any(noisy)
+    safe = jnp.where(has_noise, sigma, jnp.eye(sigma.shape[0], sigma.shape[1], dtype=sigma.dtype))
+    logdens, w = transition_loglik(jnp.where(noisy, residual, 0.0), safe, dt)
+    return jnp.where(has_noise, logdens, 0.0), jnp.where(has_noise, jnp.sum(w**2) / dt, 0.0), noisy
+
+
 def jump_step(model: AbstractJumpModel, max_jumps: int = MAX_JUMPS, rtol: float = RTOL):
     """One filter step of a jump model: rho_k, (z_k, z_k+1, dt_k) -> rho_k+1, (log P(z_k+1 | z_k), ok).
 
-    The sequences s of at most ``max_jumps`` jumps whose increment dZ_s = S_s + {Z, h^00}(z + S_s) dt
-    (S_s the sum of their shifts; the drift where the point is after them, as the simulation steps)
-    equals the observed dZ within ``rtol`` (``RTOL``: a record stored in float32 passes) of the scale of z, dZ and
-    S_s are the ones the record allows; channels with equal shifts are indistinguishable and summed.
-    P = sum_s P(s) (``_sequences``) and rho -> M0 [sum_s P(s) A_s rho A_s^dag / u_s] M0^dag / Tr
-    with M0 the no-jump propagator at z + S_s. ``ok`` is False where no allowed sequence has a
-    positive probability: the record is not a path of the model (log P = -inf, rho kept).
+    A sequence s of at most ``max_jumps`` jumps predicts dZ_s = S_s + {Z, h^00}(z + S_s) dt + sigma dW
+    (S_s the sum of its shifts; drift and noise where the point is after them, as the simulation
+    steps). It is allowed where the residual r_s = dZ - S_s - {Z, h^00} dt vanishes on the
+    coordinates without noise (within ``rtol`` of the scale of z, dZ and S_s; ``RTOL``: a record
+    stored in float32 passes) and lies within 37 standard deviations (a density above e^-700) on the
+    noisy ones. The step's probability (density on the noisy coordinates) is
+        P = sum_allowed P(s) N(r_s; 0, sigma sigma^T dt)        (``_sequences`` for P(s)),
+    so channels with equal shifts, indistinguishable, are summed, and
+    rho -> M0 [sum_s P(s) N_s A_s rho A_s^dag / u_s] / P M0^dag / Tr, M0 the no-jump propagator at
+    the most probable z + S_s. ``ok`` is False where P = 0: the record is not a path of the model
+    (log P = -inf, rho kept).
     """
 
     def step(rho, x):
@@ -100,17 +117,18 @@ def jump_step(model: AbstractJumpModel, max_jumps: int = MAX_JUMPS, rtol: float 
         prob, branches, z_post = _sequences(model, z, rho, dt, max_jumps)
         drift = jax.vmap(lambda zz: generator(model, zz).drift)(z_post)
         residual = z_next - z_post - drift * dt
+        logdens, chi2, noisy = jax.vmap(lambda zz, r: _noise_density(model, zz, r, dt))(z_post, residual)
         scale = jnp.abs(z) + jnp.abs(z_next) + jnp.abs(z_post - z) + jnp.abs(drift * dt)
-        allowed = jnp.all(jnp.abs(residual) <= rtol * scale, axis=1)
-        weights = jnp.where(allowed, prob, 0.0)
-        total = jnp.sum(weights)
-        ok = total > 0
+        exact = jnp.all((jnp.abs(residual) <= rtol * scale) | noisy, axis=1)
+        allowed = exact & (chi2 <= 1400.0) & (prob > 0)
+        logw = jnp.where(allowed, jnp.log(jnp.where(allowed, prob, 1.0)) + logdens, -jnp.inf)
+        loglik = jax.nn.logsumexp(logw)
+        ok = loglik > -jnp.inf
+        post = jnp.where(allowed, jnp.exp(logw - jnp.where(ok, loglik, 0.0)), 0.0)
         norms = jnp.real(jnp.einsum("sii->s", branches))
-        coef = jnp.where(weights > 0, weights / jnp.where(weights > 0, norms, 1.0), 0.0) / jnp.where(ok, total, 1.0)
+        coef = jnp.where(allowed, post / jnp.where(allowed, norms, 1.0), 0.0)
         jumped = jnp.where(ok, jnp.einsum("s,sij->ij", coef.astype(rho.dtype), branches), rho)
-        new = no_jump(model, z_post[jnp.argmax(weights)], jumped, dt)
-        sigma = jnp.asarray(model.noise(z), z.dtype)  # classical noise: a Gaussian part this filter does not model
-        loglik = jnp.where(jnp.any(sigma != 0), jnp.nan, jnp.log(total))
-        return new, (loglik, ok)
+        new = no_jump(model, z_post[jnp.argmax(logw)], jumped, dt)
+        return new, (loglik, ok | jnp.isnan(loglik))
 
     return step

@@ -215,9 +215,11 @@ def _difference_information(u, args) -> np.ndarray:
 
 def _check_jump_fit(model: AbstractJumpModel, names, ts, zs, state0) -> None:
     """A jump model's record must be one of its paths at the starting values (``filter_paths`` refuses
-    the first step that is not), and the free parameters must leave the jump shifts where they are:
-    without classical noise the jump sizes in the record fix them (the likelihood is zero elsewhere)."""
+    the first step that is not), and, without classical noise, the free parameters must leave the
+    jump shifts where they are: the jump sizes in the record fix them (the likelihood is zero elsewhere)."""
     filter_paths(model, ts, zs, state0, keep_states=False)
+    if np.any(np.asarray(model.noise(zs[0, 0])) != 0):  # with classical noise the likelihood is smooth in the shifts
+        return
     shifts = lambda th: jump_channels_dense(with_values(model, names, th), zs[0, 0])[1]  # type: ignore[arg-type]
     jac = np.asarray(jax.jacfwd(shifts)(get_values(model, names)))
     moving = [n for i, n in enumerate(names) if np.any(jac[..., i] != 0)]

@@ -19,6 +19,7 @@ from ..dynamics import Healed, Kraus
 from ..models._base import AbstractAbsorbingModel, AbstractGeneralModel, AbstractJumpModel, AbstractModel
 from ..models._generator import general_form
 from ..models._time import is_time_dependent
+from .gaussian import transition_loglik
 from .jump_filter import MAX_JUMPS, jump_step
 
 State = Complex[Array, " d"] | Complex[Array, "d d"]
@@ -47,22 +48,6 @@ def filter_state0(model: AbstractModel, z0: Float[Array, " n"], state0: State) -
     if state0.ndim == 1:
         return state0 / jnp.linalg.norm(state0)
     return state0 / jnp.real(jnp.trace(state0))
-
-
-def transition_loglik(r: Float[Array, " n"], sigma: Float[Array, "n m"], dt) -> tuple[Array, Array]:
-    """(log density, w) of an increment residual r = dZ - mu dt ~ N(0, sigma sigma^T dt).
-
-    The density is taken on the range of sigma (the noisy directions; sigma of full column rank m):
-    log p = -|w|^2 / (2 dt) - m/2 log(2 pi dt) - 1/2 log det(sigma^T sigma), w = pinv(sigma) r,
-    which is the Gaussian density with the pseudo-inverse and pseudo-determinant of sigma sigma^T.
-    Directions without noise (dq = p/m dt) are deterministic and carry no density. A rank-deficient
-    sigma gives NaN, never a finite wrong number.
-    """
-    w = jnp.linalg.pinv(sigma) @ r
-    m = sigma.shape[1]
-    sign, logdet = jnp.linalg.slogdet(sigma.T @ sigma)
-    logdet = jnp.where(sign > 0, logdet, jnp.nan)
-    return -0.5 * jnp.sum(w**2) / dt - 0.5 * m * jnp.log(2 * jnp.pi * dt) - 0.5 * logdet, w
 
 
 def _step(model: AbstractModel):
@@ -94,18 +79,10 @@ def jump_state0(z0: Float[Array, " n"], state0: State) -> Complex[Array, "d d"]:
 
 
 def check_record(model: AbstractModel, ts, zs, ok, max_jumps: int = MAX_JUMPS) -> None:
-    """Raise ValueError naming the first step of a (concrete) record that the model cannot produce,
-    or a jump model with classical noise (the Gaussian part of its increments is not implemented).
+    """Raise ValueError naming the first step of a (concrete) record that the model cannot produce.
     Under a transformation (jit, vmap, grad) the record is traced: such a step gives log P = -inf."""
     if isinstance(ok, jax.core.Tracer) or isinstance(zs, jax.core.Tracer):
         return
-    if isinstance(model, AbstractJumpModel):
-        point = jnp.asarray(zs).reshape(-1, np.shape(zs)[-1])[0]
-        if np.any(np.asarray(model.noise(point)) != 0):
-            raise ValueError(
-                f"filter: {type(model).__name__} is a jump model with classical noise; "
-                "the Gaussian part of its increments is not implemented"
-            )
     if bool(np.all(ok)):
         return
     ok = np.asarray(ok).reshape(-1, np.shape(ok)[-1])
@@ -192,7 +169,9 @@ def filter(
     (an O(dt^2) per step difference). A concrete record with a step no allowed sequence explains is
     refused (ValueError naming the step); a traced one gets log P = -inf. The derivative is taken
     at a fixed classification: parameters that move the shifts are fixed by the jump sizes of a
-    noise-free record (``fit`` refuses them). Classical noise in a jump model is not implemented.
+    noise-free record (``fit`` refuses them). With classical noise sigma the residual of each
+    sequence adds its Gaussian density on the noisy coordinates and the allowed sequences are mixed
+    by it (no classification; allowed: within 37 standard deviations).
     """
     check_filterable(model)
     check_max_jumps(max_jumps)
