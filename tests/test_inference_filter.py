@@ -67,9 +67,7 @@ def test_loglik_gradient_matches_finite_differences():
         assert abs(float(grad[i]) - float(fd)) < 1e-6 * max(1.0, abs(float(fd)))
 
 
-def test_filter_refuses_jump_and_absorbing_models():
+def test_filter_refuses_absorbing_models():  # jump models: tests/test_inference_jumps.py
     t, z = jnp.linspace(0, 1, 3), jnp.zeros((3, 2))
-    with pytest.raises(ValueError, match="jump model"):
-        cqjax.filter(cqjax.JumpQubit(), t, z, DIOSI_INIT.psi)
     with pytest.raises(ValueError, match="absorbing rule"):
         cqjax.filter(cqjax.SqrtWell(), t, z + 1.0, DIOSI_INIT.psi)

@@ -17,11 +17,12 @@ import numpy as np
 import optax
 
 from .._precision import cast_model
-from ..models._base import AbstractModel
+from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_complete_positivity
 from .data import PathData
+from .jump_filter import jump_channels_dense
 from .parameters import check_free, get_values, to_natural, to_unconstrained, with_values
-from .quantum_filter import check_filterable, loglikelihood
+from .quantum_filter import check_filterable, filter_paths, loglikelihood
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +120,8 @@ def fit(
     model = cast_model(model, jnp.float64)
     ts, zs = jnp.asarray(data.t, jnp.float64), jnp.asarray(data.z, jnp.float64)
     state0 = jnp.asarray(state0, jnp.complex128)
+    if isinstance(model, AbstractJumpModel):
+        _check_jump_fit(model, names, ts, zs, state0)
     args = (model, names, jnp.array(positive), ts, zs, state0, float(data.transitions))
     u, small, iterations = _minimise(to_unconstrained(get_values(model, names), args[2]), args, max_iterations, gtol)
     theta = to_natural(u, args[2])
@@ -208,6 +211,23 @@ def _difference_information(u, args) -> np.ndarray:
     d2 = np.where(np.asarray(positive), d1, 0.0)  # theta'' = theta for exp, 0 for the identity
     f = g / d1  # gradient in theta
     return (F - np.diag(f * d2)) / np.outer(d1, d1)
+
+
+def _check_jump_fit(model: AbstractJumpModel, names, ts, zs, state0) -> None:
+    """A jump model's record must be one of its paths at the starting values (``filter_paths`` refuses
+    the first step that is not), and, without classical noise, the free parameters must leave the
+    jump shifts where they are: the jump sizes in the record fix them (the likelihood is zero elsewhere)."""
+    filter_paths(model, ts, zs, state0, keep_states=False)
+    if np.any(np.asarray(model.noise(zs[0, 0])) != 0):  # with classical noise the likelihood is smooth in the shifts
+        return
+    shifts = lambda th: jump_channels_dense(with_values(model, names, th), zs[0, 0])[1]  # type: ignore[arg-type]
+    jac = np.asarray(jax.jacfwd(shifts)(get_values(model, names)))
+    moving = [n for i, n in enumerate(names) if np.any(jac[..., i] != 0)]
+    if moving:
+        raise ValueError(
+            f"free: {', '.join(moving)} change the jump shifts of {type(model).__name__}; the jump sizes of a "
+            "record fix them (the likelihood is zero elsewhere): keep them fixed"
+        )
 
 
 def _check_estimate(fitted: AbstractModel, zs) -> None:

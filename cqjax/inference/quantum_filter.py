@@ -8,8 +8,10 @@ as continuous measurement of the back-reaction operators). The step is the engin
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from .._precision import cast_model, complex_dtype
@@ -17,19 +19,17 @@ from ..dynamics import Healed, Kraus
 from ..models._base import AbstractAbsorbingModel, AbstractGeneralModel, AbstractJumpModel, AbstractModel
 from ..models._generator import general_form
 from ..models._time import is_time_dependent
+from .gaussian import transition_loglik
+from .jump_filter import MAX_JUMPS, jump_step
 
 State = Complex[Array, " d"] | Complex[Array, "d d"]
 
 
 def check_filterable(model: AbstractModel) -> None:
-    """Refuse models whose records this filter does not describe: jump models (their Poisson
-    terms are not implemented), models with an absorbing rule (a stopped path) and time-dependent
-    models."""
+    """Refuse models whose records this filter does not describe: models with an absorbing rule (a
+    stopped path) and time-dependent models. (A jump model's classical noise is refused on its
+    record: ``check_record``.)"""
     name = type(model).__name__
-    if isinstance(model, AbstractJumpModel):
-        raise ValueError(
-            f"filter: {name} is a jump model; the likelihood of jumps in a record (Poisson terms) is not implemented"
-        )
     if isinstance(model, AbstractAbsorbingModel):
         raise ValueError(f"filter: {name} has an absorbing rule; the likelihood of a stopped path is not implemented")
     if is_time_dependent(model):
@@ -50,22 +50,6 @@ def filter_state0(model: AbstractModel, z0: Float[Array, " n"], state0: State) -
     return state0 / jnp.real(jnp.trace(state0))
 
 
-def transition_loglik(r: Float[Array, " n"], sigma: Float[Array, "n m"], dt) -> tuple[Array, Array]:
-    """(log density, w) of an increment residual r = dZ - mu dt ~ N(0, sigma sigma^T dt).
-
-    The density is taken on the range of sigma (the noisy directions; sigma of full column rank m):
-    log p = -|w|^2 / (2 dt) - m/2 log(2 pi dt) - 1/2 log det(sigma^T sigma), w = pinv(sigma) r,
-    which is the Gaussian density with the pseudo-inverse and pseudo-determinant of sigma sigma^T.
-    Directions without noise (dq = p/m dt) are deterministic and carry no density. A rank-deficient
-    sigma gives NaN, never a finite wrong number.
-    """
-    w = jnp.linalg.pinv(sigma) @ r
-    m = sigma.shape[1]
-    sign, logdet = jnp.linalg.slogdet(sigma.T @ sigma)
-    logdet = jnp.where(sign > 0, logdet, jnp.nan)
-    return -0.5 * jnp.sum(w**2) / dt - 0.5 * m * jnp.log(2 * jnp.pi * dt) - 0.5 * logdet, w
-
-
 def _step(model: AbstractModel):
     """One filter step: (state at t_k), (z_k, z_k+1, dt_k) -> (state at t_k+1, log p(z_k+1 | z_k))."""
     healed, kraus = Healed(), Kraus()
@@ -75,9 +59,75 @@ def _step(model: AbstractModel):
         c = healed.coefficients(model, z, state)  # drift = D1C + <back-reaction>: the filtered mean
         loglik, dW = transition_loglik(z_next - z - c.drift * dt, c.sigma, dt)
         # dW = pinv(sigma)(dZ - drift dt); the step's innovation dY = dW + 2 Re<K> dt = pinv(sigma)(dZ - D1C dt)
-        return kraus.quantum_update(state, c, dW, dt), loglik
+        return kraus.quantum_update(state, c, dW, dt), (loglik, jnp.array(True))
 
     return step
+
+
+def check_max_jumps(max_jumps) -> None:
+    if not (isinstance(max_jumps, int) and not isinstance(max_jumps, bool) and max_jumps >= 1):
+        raise ValueError(f"max_jumps: must be an integer >= 1, got {max_jumps!r}")
+
+
+def jump_state0(z0: Float[Array, " n"], state0: State) -> Complex[Array, "d d"]:
+    """A jump model's filter runs density matrices: indistinguishable channels (equal shifts, or
+    extra Lindblad channels without a shift) leave a mixture of their branches."""
+    state0 = jnp.asarray(state0).astype(complex_dtype(z0.dtype))
+    if state0.ndim == 1:
+        state0 = jnp.outer(state0, jnp.conj(state0))
+    return state0 / jnp.real(jnp.trace(state0))
+
+
+def check_record(model: AbstractModel, ts, zs, ok, max_jumps: int = MAX_JUMPS) -> None:
+    """Raise ValueError naming the first step of a (concrete) record that the model cannot produce.
+    Under a transformation (jit, vmap, grad) the record is traced: such a step gives log P = -inf."""
+    if isinstance(ok, jax.core.Tracer) or isinstance(zs, jax.core.Tracer):
+        return
+    if bool(np.all(ok)):
+        return
+    ok = np.asarray(ok).reshape(-1, np.shape(ok)[-1])
+    i, k = (int(a[0]) for a in np.nonzero(~ok))
+    where = f"path {i}, " if ok.shape[0] > 1 else ""
+    ts = np.asarray(ts)
+    raise ValueError(
+        f"filter: {where}step {k} (t = {ts[k]:.6g} -> {ts[k + 1]:.6g}): the increment is neither the no-jump "
+        f"increment of {type(model).__name__} nor a jump of its channels that the filtered state allows: "
+        f"the record is not a path of this model (or a step has more than max_jumps = {max_jumps} jumps)"
+    )
+
+
+def _cast(model, ts, zs):
+    """(model, ts, zs) in the record's floating dtype (float64 for an integer record)."""
+    zs = jnp.asarray(zs)
+    dtype = zs.dtype if jnp.issubdtype(zs.dtype, jnp.floating) else jnp.float64
+    return cast_model(model, dtype), jnp.asarray(ts, dtype), zs.astype(dtype)
+
+
+def _filter(model, ts, zs, state0, keep_states: bool, max_jumps: int):
+    """(states or None, loglik, ok (T-1,)): the scan behind ``filter``."""
+    model, ts, zs = _cast(model, ts, zs)
+    if isinstance(model, AbstractJumpModel):
+        state0, step = jump_state0(zs[0], state0), jump_step(model, max_jumps)
+    else:
+        state0, step = filter_state0(model, zs[0], state0), _step(model)
+
+    def scan_step(state, x):
+        new, (loglik, ok) = step(state, x)
+        return new, ((new, loglik, ok) if keep_states else (loglik, ok))
+
+    _, out = jax.lax.scan(scan_step, state0, (zs[:-1], zs[1:], jnp.diff(ts)))
+    if not keep_states:
+        return None, jnp.sum(out[0]), out[1]
+    states, logliks, ok = out
+    return jnp.concatenate([state0[None], states]), jnp.sum(logliks), ok
+
+
+_filter_jit = eqx.filter_jit(_filter)
+_filter_paths_jit = eqx.filter_jit(
+    lambda model, ts, zs, state0, keep, max_jumps: jax.vmap(lambda z: _filter(model, ts, z, state0, keep, max_jumps))(
+        zs
+    )
+)
 
 
 def filter(
@@ -87,6 +137,7 @@ def filter(
     state0: State,
     *,
     keep_states: bool = True,
+    max_jumps: int = MAX_JUMPS,
 ) -> tuple[Array | None, Float[Array, ""]]:
     """The quantum state conditioned on one observed classical path, and the path's log-likelihood.
 
@@ -100,32 +151,52 @@ def filter(
     directions). Returns ``(states (T, ...), loglik)``; ``keep_states=False`` returns ``(None, loglik)``
     without storing the states. Pure, jit-able, differentiable in the model's parameters and
     ``state0``; vmap it (or use ``filter_paths``) over paths.
+
+    A jump model (seed 003, J. Oppenheim, "A post-quantum theory of classical gravity?",
+    arXiv:1811.03116, sec. IV, eqs. 68 and 77-80) is filtered with density matrices by the law of
+    its jump unravelling's step (``jump_filter.jump_step``): an increment is the sum S of the
+    shifts of the jumps in the step plus the drift {Z, h^00} dt, so the sequences of at most
+    ``max_jumps`` jumps (channels L_k, shifts s_k; extra Lindblad channels as unshifted jumps)
+    whose increment equals dZ (within 1e-5 of its scale) are the ones the record allows, and
+        P(step) = sum_allowed exp(-W dt) (W dt)^n / n! prod_i Tr(A_i rho A_i^dag) / U_i-1,
+        W = Tr(sum_k L_k^dag L_k rho),
+    (Poisson count, Born picks; for one jump of channel k, r_k dt exp(-W dt) with r_k =
+    Tr(L_k rho L_k^dag); for none, exp(-W dt)), then rho -> M0 [mixture of the allowed branches]
+    M0^dag / Tr, M0 = exp(-(i H_I + 1/2 sum_k L_k^dag L_k) dt). On the simulation's paths the states
+    are its states (pure) where the channels have distinct shifts; equal shifts mix the branches.
+    Exact for the simulated step law when the total rate is state independent (``jump_qubit``);
+    otherwise the rates of a mixed filtered state stand for the average over its pure components
+    (an O(dt^2) per step difference). A concrete record with a step no allowed sequence explains is
+    refused (ValueError naming the step); a traced one gets log P = -inf. The derivative is taken
+    at a fixed classification: parameters that move the shifts are fixed by the jump sizes of a
+    noise-free record (``fit`` refuses them). With classical noise sigma the residual of each
+    sequence adds its Gaussian density on the noisy coordinates and the allowed sequences are mixed
+    by it (no classification; allowed: within 37 standard deviations).
     """
     check_filterable(model)
-    zs = jnp.asarray(zs)
-    dtype = zs.dtype if jnp.issubdtype(zs.dtype, jnp.floating) else jnp.float64
-    zs = zs.astype(dtype)
-    ts = jnp.asarray(ts, dtype)
-    model = cast_model(model, dtype)
-    state0 = filter_state0(model, zs[0], state0)
-    step = _step(model)
-
-    def scan_step(state, x):
-        new, loglik = step(state, x)
-        return new, (new, loglik) if keep_states else loglik
-
-    _, out = jax.lax.scan(scan_step, state0, (zs[:-1], zs[1:], jnp.diff(ts)))
-    if not keep_states:
-        return None, jnp.sum(out)
-    states, logliks = out
-    return jnp.concatenate([state0[None], states]), jnp.sum(logliks)
+    check_max_jumps(max_jumps)
+    model, ts, zs = _cast(model, ts, zs)
+    states, loglik, ok = _filter_jit(model, ts, zs, state0, keep_states, max_jumps)
+    check_record(model, ts, zs, ok, max_jumps)
+    return states, loglik
 
 
 def filter_paths(
-    model: AbstractModel, ts: Float[Array, " T"], zs: Float[Array, "N T n"], state0: State, *, keep_states: bool = True
+    model: AbstractModel,
+    ts: Float[Array, " T"],
+    zs: Float[Array, "N T n"],
+    state0: State,
+    *,
+    keep_states: bool = True,
+    max_jumps: int = MAX_JUMPS,
 ) -> tuple[Array | None, Float[Array, " N"]]:
     """``filter`` vmapped over N paths with common times and initial state: (states, loglik (N,))."""
-    return jax.vmap(lambda z: filter(model, ts, z, state0, keep_states=keep_states))(jnp.asarray(zs))
+    check_filterable(model)
+    check_max_jumps(max_jumps)
+    model, ts, zs = _cast(model, ts, zs)
+    states, loglik, ok = _filter_paths_jit(model, ts, zs, state0, keep_states, max_jumps)
+    check_record(model, ts, zs, ok, max_jumps)
+    return states, loglik
 
 
 def loglikelihood(model: AbstractModel, ts: Float[Array, " T"], zs: Float[Array, "N T n"], state0: State) -> Array:

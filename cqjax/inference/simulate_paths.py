@@ -36,6 +36,7 @@ def simulate_paths(
 ) -> tuple[PathData, jax.Array]:
     """N = ``paths`` healed trajectories (Kraus step, Gaussian noise) of ``model`` from ``initial``,
     kept every ``stride`` steps: ``(PathData, states)`` with states (N, T, d) or (N, T, d, d).
+    A jump model's trajectories are its jump unravelling (seed 003 sec. IV), pure states (N, T, d).
 
     Trajectory i uses ``trajectory_key(key(seed), i)`` for its initial point and noise, as an
     ensemble run does; its noise is drawn in blocks of the save interval, so it is an independent
@@ -49,10 +50,9 @@ def simulate_paths(
     """
     if state not in STATES:
         raise ValueError(f"state: unknown {state!r}; choose from {list(STATES)}")
-    if isinstance(model, AbstractJumpModel):
-        raise ValueError(
-            f"paths: {type(model).__name__} is a jump model; only diffusive (healed) records are simulated"
-        )
+    jumpy = isinstance(model, AbstractJumpModel)
+    if jumpy and (state == "mixed" or initial.rho is not None):
+        raise ValueError(f"state: {type(model).__name__} is a jump model; its jump unravelling runs pure states only")
     if isinstance(model, AbstractAbsorbingModel):
         raise ValueError(f"paths: {type(model).__name__} has an absorbing rule; stopped paths are not supported")
     if not (isinstance(paths, int) and paths >= 1):
@@ -67,7 +67,8 @@ def simulate_paths(
     z0s = jax.vmap(lambda k: initial.sample(initial_key(k), dtype)[0])(keys)
     validate_model(model, z0s[:256], psi_dim=initial.dim)
     mixed = state == "mixed" or (state == "auto" and (initial.rho is not None or needs_mixed(model, z0s[:256])))
-    check_unravellable(model, z0s[:256], mixed=mixed)
+    check_unravellable(model, z0s[:256], mixed=mixed or jumpy)  # a jump model's extra channels are jumps
+    mixed = mixed and not jumpy
     states0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed)[1])(keys)
     sol = _simulate_batch(cast_model(model, dtype), z0s, states0, keys, t1, dt, n_steps // stride)
     data = PathData(t=np.asarray(sol.ts[0], np.float64), z=np.asarray(sol.z, np.float64), coords=model.coords)
