@@ -224,24 +224,22 @@ def run_ensemble(
 
 # one jit for every run: a run with the same static choices and shapes (a parameter sweep, a
 # resumed or repeated run) reuses the compiled kernel
-_KERNEL = jax.jit(
-    chunk_kernel,
-    static_argnames=(
-        "grid",
-        "unravelling",
-        "solver",
-        "dtype",
-        "n_samples",
-        "hist",
-        "hist_idx",
-        "mixed",
-        "pure",
-        "noise",
-        "ticks",
-        "n_paths",
-        "path_stride",
-    ),
+KERNEL_STATIC = (
+    "grid",
+    "unravelling",
+    "solver",
+    "dtype",
+    "n_samples",
+    "hist",
+    "hist_idx",
+    "mixed",
+    "pure",
+    "noise",
+    "ticks",
+    "n_paths",
+    "path_stride",
 )
+_KERNEL = jax.jit(chunk_kernel, static_argnames=KERNEL_STATIC)
 
 
 class _Program(NamedTuple):

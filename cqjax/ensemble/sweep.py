@@ -28,7 +28,7 @@ from ._kernel import chunk_kernel
 from ._keys import split_index
 from ._progress import progress_bar
 from ._statistics import first_violation
-from .runner import DEFAULT_SAMPLES, EnsembleResult, _default_chunk, _Plan, _plan, _Program, _result
+from .runner import DEFAULT_SAMPLES, KERNEL_STATIC, EnsembleResult, _default_chunk, _Plan, _plan, _Program, _result
 
 
 def swept_models(model: AbstractModel, params: Mapping[str, object]) -> tuple[tuple[str, ...], list[AbstractModel]]:
@@ -65,20 +65,7 @@ def _sweep_kernel(base, values, observables, initial, key, start_hi, start_lo, o
     return jax.vmap(one)(values)
 
 
-_STATIC = (
-    "grid",
-    "unravelling",
-    "solver",
-    "dtype",
-    "n_samples",
-    "hist",
-    "hist_idx",
-    "mixed",
-    "pure",
-    "noise",
-    "n_paths",
-    "path_stride",
-)
+_STATIC = tuple(name for name in KERNEL_STATIC if name != "ticks")  # the sweep feeds no bar within a chunk
 _SWEEP = jax.jit(_sweep_kernel, static_argnames=("names", *_STATIC))
 
 
