@@ -282,13 +282,10 @@ def _compile(plan: _Plan, initial, *, solver, histogram, sized: bool, ticks: boo
     )
 
 
-def _lower(plan: _Plan, initial, solver, histogram, chunk: int, ticks: bool = False):
-    """(compiled kernel, its dispatcher, its record shapes, whether it ticks) for chunks of ``chunk`` trajectories;
-    ``ticks``: a bar is shown, and the kernel feeds it within a chunk when the chunk is long
-    (``long_chunk``; a kernel of its own, so a run without a bar runs the kernel it had before)."""
-    ticks = ticks and long_chunk(chunk, plan.grid.n_steps)
-    kernel = partial(
-        _KERNEL,
+def kernel_options(plan: _Plan, solver, histogram, chunk: int) -> dict:
+    """The chunk kernel's static choices for chunks of ``chunk`` trajectories (``KERNEL_STATIC``
+    but ``ticks``), shared by a run and a sweep."""
+    return dict(
         grid=plan.grid,
         unravelling=plan.unravelling,
         solver=solver,
@@ -299,10 +296,17 @@ def _lower(plan: _Plan, initial, solver, histogram, chunk: int, ticks: bool = Fa
         mixed=plan.mixed,
         pure=plan.pure,
         noise=plan.noise,
-        ticks=ticks,
         n_paths=min(plan.paths, chunk),
         path_stride=plan.path_stride,
     )
+
+
+def _lower(plan: _Plan, initial, solver, histogram, chunk: int, ticks: bool = False):
+    """(compiled kernel, its dispatcher, its record shapes, whether it ticks) for chunks of ``chunk`` trajectories;
+    ``ticks``: a bar is shown, and the kernel feeds it within a chunk when the chunk is long
+    (``long_chunk``; a kernel of its own, so a run without a bar runs the kernel it had before)."""
+    ticks = ticks and long_chunk(chunk, plan.grid.n_steps)
+    kernel = partial(_KERNEL, ticks=ticks, **kernel_options(plan, solver, histogram, chunk))
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, plan.observables, initial, plan.key)
     zero = (np.uint32(0), np.uint32(0), offsets, np.int32(0))

@@ -28,7 +28,17 @@ from ._kernel import chunk_kernel
 from ._keys import split_index
 from ._progress import progress_bar
 from ._statistics import first_violation
-from .runner import DEFAULT_SAMPLES, KERNEL_STATIC, EnsembleResult, _default_chunk, _Plan, _plan, _Program, _result
+from .runner import (
+    DEFAULT_SAMPLES,
+    KERNEL_STATIC,
+    EnsembleResult,
+    _default_chunk,
+    _Plan,
+    _plan,
+    _Program,
+    _result,
+    kernel_options,
+)
 
 
 def swept_models(model: AbstractModel, params: Mapping[str, object]) -> tuple[tuple[str, ...], list[AbstractModel]]:
@@ -128,22 +138,7 @@ def _compile(plan: _Plan, initial, names, models, solver, histogram, chunk: int)
     """The vmapped chunk kernel compiled for ``chunk`` trajectories per point; refuses one that
     does not fit in memory. ``record``: one point's record shapes."""
     t0 = time.perf_counter()
-    kernel = partial(
-        _SWEEP,
-        names=names,
-        grid=plan.grid,
-        unravelling=plan.unravelling,
-        solver=solver,
-        dtype=plan.dtype,
-        n_samples=min(plan.n_samples, chunk),
-        hist=histogram,
-        hist_idx=plan.hist_idx,
-        mixed=plan.mixed,
-        pure=plan.pure,
-        noise=plan.noise,
-        n_paths=min(plan.paths, chunk),
-        path_stride=plan.path_stride,
-    )
+    kernel = partial(_SWEEP, names=names, **kernel_options(plan, solver, histogram, chunk))
     values = tuple(jnp.stack([jnp.asarray(getattr(m, k)) for m in models]) for k in names)
     offsets = jax.device_put(jnp.arange(chunk, dtype=jnp.int32), trajectory_sharding(plan.devices))
     args = (plan.model, values, plan.observables, initial, plan.key)
