@@ -95,8 +95,9 @@ class MasterOptions:
     """The ``[master]`` section: grid cells per axis (one per coordinate; default by the number of
     axes), extents {coordinate: (lo, hi)} (automatic where absent), time step (automatic if None),
     whether to estimate the discretisation error, whether to integrate a generator that is not
-    completely positive (refused by default), and which densities to keep (``save_density``: a
-    count or a list of saved times; default a handful)."""
+    completely positive (refused by default), which densities to keep (``save_density``: a
+    count or a list of saved times; default a handful), and how the drift moves the cells
+    (``transport``: "second-order", the default, or "upwind")."""
 
     cells: tuple[int, ...] | None = None
     extent: dict = dataclasses.field(default_factory=dict)
@@ -104,6 +105,7 @@ class MasterOptions:
     error_estimate: bool = True
     allow_non_cp: bool = False
     save_density: int | tuple[float, ...] | None = None
+    transport: str = "second-order"
 
 
 class ConfigError(InputError):
@@ -150,7 +152,10 @@ _RUN_KEYS = {
 }
 _MASTER_KEYS = {
     **_RUN_KEYS,
-    **{name: f"master.{name}" for name in ("dt", "cells", "save_density", "error_estimate", "allow_non_cp")},
+    **{
+        name: f"master.{name}"
+        for name in ("dt", "cells", "save_density", "error_estimate", "allow_non_cp", "transport")
+    },
     "extent": "master",
 }
 
@@ -225,6 +230,7 @@ class RunConfig:
             error_estimate=self.master.error_estimate,
             allow_non_cp=self.master.allow_non_cp,
             save_density=self.master.save_density,
+            transport=self.master.transport,
         )
 
     def run_kwargs(self) -> dict:
@@ -472,6 +478,7 @@ def parse_config(raw: dict, base: str | Path | None = None) -> RunConfig:
             "dt": master.dt,
             "error_estimate": master.error_estimate,
             "allow_non_cp": master.allow_non_cp,
+            "transport": master.transport,
             **{c: list(v) for c, v in master.extent.items()},
         }
     return RunConfig(
@@ -643,9 +650,9 @@ def _histogram_section(h: dict, model: AbstractModel) -> HistogramSpec:
 
 
 def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
-    """Validate ``[master]``: cells (one per coordinate), dt, error_estimate, allow_non_cp, save_density and
-    <coordinate> = [lo, hi]."""
-    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", "save_density", *model.coords]
+    """Validate ``[master]``: cells (one per coordinate), dt, error_estimate, allow_non_cp, save_density,
+    transport (its value is checked by ``solve_master``) and <coordinate> = [lo, hi]."""
+    allowed = ["cells", "dt", "error_estimate", "allow_non_cp", "save_density", "transport", *model.coords]
     opts = MasterOptions()
     for key, value in given.items():
         field = f"master.{key}"
@@ -669,6 +676,9 @@ def _master_section(given: dict, model: AbstractModel) -> MasterOptions:
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"{field}: must be a finite number > 0, got {value}")
             opts.dt = float(value)
+        elif key == "transport":
+            _check_type(field, value, str)
+            opts.transport = value
         elif key in ("error_estimate", "allow_non_cp"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{field}: expected true or false, got {value!r}")

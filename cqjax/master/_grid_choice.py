@@ -105,7 +105,7 @@ def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress=False) -> tupl
     bar = _pilot_bar() if progress else None
     for _ in range(12):
         pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
-        gen = lattice_generator(model, pilot)
+        gen = lattice_generator(model, pilot, transport="upwind")  # wider than second order: safe extents
         moves = gen.moves
         if not any(a and m for a, m in zip(auto, moves)):
             break

@@ -58,6 +58,7 @@ from ..models._generator import extra_channels, generator
 from ..operators._ops import dissipator, sandwich_ops
 from ._traced import concrete, eigvalsh, hermitian_function, is_traced, safe_abs, safe_sqrt
 from .grid import PhaseSpaceGrid
+from .transport import check_transport, limited_transport, transport_rate
 
 _CELL_BATCH = 2**14  # cells per batch when the model is evaluated on the grid (bounds the memory)
 
@@ -76,6 +77,13 @@ class LatticeChannels(eqx.Module):
     offsets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
     rate_offsets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
     diagonal: bool = eqx.field(static=True)
+    transport: str = eqx.field(static=True, default="second-order")
+
+    @property
+    def stay_rates(self) -> Array:
+        """The scalar rates that the stay operator K0 accounts for: all of them for upwind jumps,
+        none when the drift is moved by the limited transport of ``transport.py``."""
+        return self.rates if self.transport == "upwind" else self.rates[:0]
 
 
 class LatticeGenerator(eqx.Module):
@@ -297,38 +305,43 @@ def _jump_offsets(s: np.ndarray, grid: PhaseSpaceGrid) -> tuple:
     )
 
 
-def lattice_generator(model: AbstractModel, grid: PhaseSpaceGrid, dtype=None) -> LatticeGenerator:
-    """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc).
+def lattice_generator(
+    model: AbstractModel, grid: PhaseSpaceGrid, dtype=None, transport: str = "second-order"
+) -> LatticeGenerator:
+    """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc);
+    ``transport``: how the drift moves the cells, "second-order" (``transport.py``) or "upwind" jumps.
 
     Which channels exist and the rate bounds are decided from the model's values; when its
     parameters are traced (``jax.grad``), the fields are then rebuilt as jax expressions of them
     (``_traced_channels``) with the same decisions, so that derivatives flow through the lattice."""
     if grid.ndim != model.n_coords:
         raise InputError("grid", f"{grid.ndim} axes for the {model.n_coords} coordinates {list(model.coords)}")
+    check_transport(transport)
     dtype = dtype or (jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
     cdtype = jnp.result_type(dtype, jnp.complex64)
     fields = _cell_fields(model, grid, dtype, cdtype)
     diagonal = is_diagonal(model)
-    b = _build(jax.tree.map(concrete, fields), grid, model.coords, diagonal, np.dtype(cdtype), np, None)
+    structure = (grid, model.coords, diagonal, np.dtype(cdtype), transport)
+    b = _build(jax.tree.map(concrete, fields), *structure, np, None)
     gen = _assemble(b, b.h, grid)
     if not is_traced(fields):
         return gen
-    h, channels = _traced_channels(fields, grid, model.coords, diagonal, np.dtype(cdtype), tuple(b.decisions))
+    h, channels = _traced_channels(fields, *structure, tuple(b.decisions))
     return LatticeGenerator(h, channels, gen.rate_bound, gen.jump_rate, gen.unitary_rate, gen.moves)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
-def _traced_channels(fields, grid, coords, diagonal, cdtype, decisions) -> tuple[Array, LatticeChannels]:
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
+def _traced_channels(fields, grid, coords, diagonal, cdtype, transport, decisions) -> tuple[Array, LatticeChannels]:
     """The lattice's fields as jax expressions of the cell fields, replaying ``decisions``."""
-    b = _build(fields, grid, coords, diagonal, cdtype, jnp, decisions)
+    b = _build(fields, grid, coords, diagonal, cdtype, transport, jnp, decisions)
     return _stack(b, b.h, grid)
 
 
-def _build(fields, grid: PhaseSpaceGrid, coords, diagonal: bool, cdtype, xp, replay) -> _Builder:
+def _build(fields, grid: PhaseSpaceGrid, coords, diagonal: bool, cdtype, transport: str, xp, replay) -> _Builder:
     """Every channel of the lattice from the cell fields (one pass of ``_Builder``)."""
     h, force, drift, d2, diss, jump_data = fields
     b = _Builder(grid.ndim, h.shape[-1], diagonal, cdtype, xp, replay)
-    b.h = h
+    b.h, b.transport = h, transport
     for i, name in enumerate(coords):
         _axis_channels(b, i, grid, name, force[:, i], d2[:, i, i], drift[:, i])
     if diss is not None:
@@ -365,6 +378,7 @@ def _stack(b: _Builder, h: Array, grid: PhaseSpaceGrid) -> tuple[Array, LatticeC
         offsets=tuple(o for _, o in b.kraus),
         rate_offsets=tuple(o for _, o in b.scalar),
         diagonal=b.diagonal,
+        transport=b.transport,
     )
     return field(h), channels
 
@@ -372,11 +386,13 @@ def _stack(b: _Builder, h: Array, grid: PhaseSpaceGrid) -> tuple[Array, LatticeC
 def _assemble(b: _Builder, h: np.ndarray, grid: PhaseSpaceGrid) -> LatticeGenerator:
     """The lattice from the deciding pass (numpy values): its fields on the device and the step's rate bounds."""
     h_field, ch = _stack(b, h, grid)
-    bound = _gram(ch.jumps, ch.rates, b.diagonal, np)
+    bound = _gram(ch.jumps, ch.stay_rates, b.diagonal, np)
     bound = np.max(bound.real if b.diagonal else np.linalg.eigvalsh(bound), axis=-1)
     if ch.negative_rates is not None:
         norms = np.stack([_norm(L, b.diagonal, np) for L in ch.negative_ops])
         bound = bound + 2 * np.sum(np.abs(ch.negative_rates) * norms**2, axis=0)
+    if ch.transport != "upwind":
+        bound = np.maximum(bound, float(transport_rate(np.asarray(ch.rates))))
     to_device = lambda x: None if x is None else jnp.asarray(x)  # noqa: E731
     return LatticeGenerator(
         hamiltonian=jnp.asarray(h_field),
@@ -417,7 +433,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     ch = gen.channels
     if is_traced((ch, gen.hamiltonian)):
         return _traced_step_operators(ch, gen.hamiltonian, float(dt))
-    total = _gram(np.asarray(ch.jumps), np.asarray(ch.rates), ch.diagonal, np)
+    total = _gram(np.asarray(ch.jumps), np.asarray(ch.stay_rates), ch.diagonal, np)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total, ch.diagonal)
     unitary = _matrix_function(lambda w: np.exp(-1j * w * dt), np.asarray(gen.hamiltonian), ch.diagonal)
     real = np.real(np.zeros((), ch.jumps.dtype)).dtype
@@ -428,7 +444,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
 @functools.partial(jax.jit, static_argnums=2)
 def _traced_step_operators(ch: LatticeChannels, hamiltonian: Array, dt: float) -> tuple[Array, Array]:
     """``step_operators`` as jax expressions (derivatives by ``hermitian_function``); ``dt`` static."""
-    total = _gram(ch.jumps, ch.rates, ch.diagonal)
+    total = _gram(ch.jumps, ch.stay_rates, ch.diagonal)
     root_of = lambda w: safe_sqrt(jnp.maximum(1.0 - dt * w, 0.0))  # noqa: E731
     phase_of = lambda w: jnp.exp(-1j * w * dt)  # noqa: E731
     if ch.diagonal:
@@ -460,22 +476,23 @@ def _shift(x: Array, offset: tuple[int, ...]) -> tuple[Array, Array]:
     return x, lost
 
 
-def master_step(
+def channel_step(
     rho: Complex[Array, "*cells d d"],
     lost: Float[Array, "n 2"],
     channels: LatticeChannels,
     ops: tuple[Array, Array],
     dt: float | Float[Array, ""],
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
-    """One step of the lattice dynamics on cell masses ``rho`` (every cell at once: the per-cell
-    Kraus maps broadcast over the grid axes); ``lost`` accumulates what left the grid per (axis,
-    side). ``ops`` = ``step_operators(gen, dt)``; see the module docstring."""
+    """The Kraus channels of one step on cell masses ``rho`` (every cell at once: the per-cell maps
+    broadcast over the grid axes), the drift's upwind jumps among them when ``transport`` is
+    "upwind"; ``lost`` accumulates what left the grid per (axis, side). ``ops`` =
+    ``step_operators(gen, dt)``; see the module docstring."""
     k0, unitary = ops
     out = sandwich_ops(k0, rho, k0)
     for j, offset in enumerate(channels.offsets):
         moved, gone = _shift(dt * sandwich_ops(channels.jumps[j], rho, channels.jumps[j]), offset)
         out, lost = out + moved, lost + gone
-    for s, offset in enumerate(channels.rate_offsets):
+    for s, offset in enumerate(channels.rate_offsets if channels.transport == "upwind" else ()):
         moved, gone = _shift((dt * channels.rates[s])[..., None, None] * rho, offset)
         out, lost = out + moved, lost + gone
     if channels.negative_rates is not None:
@@ -483,6 +500,35 @@ def master_step(
             rate = channels.negative_rates[s][..., None, None]
             out = out + dt * rate * dissipator(channels.negative_ops[s], rho)
     return sandwich_ops(unitary, out, unitary), lost
+
+
+def _drift(state: tuple[Array, Array], channels: LatticeChannels, dt) -> tuple[Array, Array]:
+    """The drift's limited second-order transport over dt (``transport.py``); nothing for upwind."""
+    if channels.transport == "upwind" or not channels.rate_offsets:
+        return state
+    rho, gone = limited_transport(state[0], channels.rates, channels.rate_offsets, dt, _shift)
+    return rho, state[1] + gone
+
+
+def _strang(channels: LatticeChannels, ops, dt, n_steps, loop):
+    """n_steps >= 1 steps T(dt/2) C(dt) T(dt/2) (Strang splitting of the drift T and the channels
+    C: second order in dt), the inner half steps merged into whole ones; ``loop(n, body, state)``
+    runs the middle part."""
+    step = lambda state: _drift(channel_step(*state, channels, ops, dt), channels, dt)  # noqa: E731
+    last = lambda state: _drift(channel_step(*state, channels, ops, dt), channels, dt / 2)  # noqa: E731
+    return lambda state: last(loop(n_steps - 1, step, _drift(state, channels, dt / 2)))
+
+
+def master_step(
+    rho: Complex[Array, "*cells d d"],
+    lost: Float[Array, "n 2"],
+    channels: LatticeChannels,
+    ops: tuple[Array, Array],
+    dt: float | Float[Array, ""],
+) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
+    """One step of the lattice dynamics: the drift's transport for dt/2, the channels
+    (``channel_step``), the transport for dt/2 (with upwind transport: ``channel_step`` alone)."""
+    return _strang(channels, ops, dt, 1, lambda n, body, state: state)((rho, lost))
 
 
 @jax.jit
@@ -494,8 +540,10 @@ def advance(
     dt: Float[Array, ""],
     n_steps: Array,
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
-    """``n_steps`` steps of ``master_step`` (a traced count: one compilation per grid shape)."""
-    return jax.lax.fori_loop(0, n_steps, lambda _, state: master_step(*state, channels, ops, dt), (rho, lost))
+    """``n_steps`` >= 1 steps of ``master_step``, the adjacent half steps of the transport merged
+    (a traced count: one compilation per grid shape)."""
+    loop = lambda n, body, state: jax.lax.fori_loop(0, n, lambda _, x: body(x), state)  # noqa: E731
+    return _strang(channels, ops, dt, n_steps, loop)((rho, lost))
 
 
 @functools.partial(jax.jit, static_argnames="n_steps")
@@ -510,5 +558,9 @@ def advance_checkpointed(
     """``advance`` for reverse-mode differentiation: a scan of fixed length whose steps the backward
     pass recomputes (``jax.checkpoint``), so that it keeps one state per call and, while one call is
     differentiated, one per step, instead of every intermediate of every step."""
-    step = jax.checkpoint(lambda state, _: (master_step(*state, channels, ops, dt), None))
-    return jax.checkpoint(lambda state: jax.lax.scan(step, state, length=n_steps)[0])((rho, lost))
+
+    def loop(n, body, state):
+        step = jax.checkpoint(lambda x, _: (body(x), None))
+        return jax.lax.scan(step, state, length=n)[0]
+
+    return jax.checkpoint(_strang(channels, ops, dt, n_steps, loop))((rho, lost))

@@ -51,6 +51,7 @@ from ._readout import Readout, observable_bounds, outside_mask, project_histogra
 from ._traced import concrete, concrete_model, host, is_traced
 from .grid import PhaseSpaceGrid
 from .lattice import advance, advance_checkpointed, lattice_generator, map_cells, step_operators
+from .transport import check_transport
 
 _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
 
@@ -144,7 +145,7 @@ def _integrate(model, initial, grid, request, *, dt, keep, progress=False, label
     (the steps then run as ``advance_checkpointed``), any other numpy arrays on the host."""
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     traced = is_traced(model)
-    gen = lattice_generator(model, grid, dtype)
+    gen = lattice_generator(model, grid, dtype, request.transport)
     dt, per_save = _time_step(gen, request.t1, request.n_saves, dt, fallback_dt)
     ops = step_operators(gen, dt)
     rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
@@ -279,12 +280,13 @@ def density_indices(n_saves: int, t1: float, save_density: int | Sequence[float]
 
 @dataclass(frozen=True)
 class _Request:
-    """What every integration of one solve reads off: times, observables, histogram."""
+    """What every integration of one solve reads off (times, observables, histogram) and how it moves the drift."""
 
     t1: float
     n_saves: int
     names: tuple[str, ...]
     histogram: HistogramSpec | None
+    transport: str = "second-order"
 
 
 def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
@@ -326,6 +328,7 @@ def solve_master(
     error_estimate: bool = True,
     allow_non_cp: bool = False,
     save_density: int | Sequence[float] | None = None,
+    transport: str = "second-order",
     progress: bool = False,
 ) -> MasterResult:
     """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a phase-space
@@ -342,13 +345,16 @@ def solve_master(
     of every output is estimated from a run with half the cells. The generator is checked on
     every cell (``check_cells``): one that is not completely positive somewhere is refused unless
     ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
+    ``transport``: how the drift moves the cells, "second-order" (flux-corrected, positive:
+    ``transport.py``) or "upwind" (first-order jumps).
     ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
     model, initial = autonomous(model, initial)  # a time-dependent model: its clock form (_clock.py)
     values = concrete_model(model)  # the model itself, or its values when jax.grad traces it
     _validate(values, initial, t1, n_saves, cells, extent, observables)
+    check_transport(transport)
     keep = density_indices(n_saves, t1, save_density)
-    request = _Request(float(t1), int(n_saves), tuple(observables), histogram)
+    request = _Request(float(t1), int(n_saves), tuple(observables), histogram, transport)
     grid, grid_info = choose_grid(values, initial, t1, None if cells is None else tuple(cells), extent, progress)
     _check_memory(grid, initial.dim, len(keep), error_estimate)
     check_cells(values, grid, allow_non_cp)
