@@ -24,9 +24,10 @@ or at most 1 / N, like a histogram bin) gets the same floor, SE >= sqrt(M / N), 
 30 stopped trajectories are expected (N M < 30): a sample of no or few stopped trajectories has a
 standard error of (nearly) 0 that says nothing.
 
-The verdict is about what was compared only: observables in one file only, and those not linear
-in the CQ state, are listed as not compared, and an observable that is 0 with SE 0 at every time
-after t = 0 (nothing happened: e.g. no trajectory stopped by t1) is named in a note.
+The verdict is about what was compared only: observables in one file only (the master's in a
+note), and those not linear in the CQ state, are listed as not compared, and an observable that
+is 0 with SE 0 at every time after t = 0 (nothing happened: e.g. no trajectory stopped by t1) is
+named in a note.
 
 They never agree when something could not be compared (``Comparison.problems``): a non-finite
 input or z-score (a NaN counts as the worst z, never skipped), nothing in common to compare, a
@@ -154,7 +155,9 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: floa
         problems.append("nothing was compared: the two files share no observable and no histogram after t = 0")
     problems += _master_lost(master, max_lost) + _excluded(run)
     worst, where = _worst(zs, hz, t)
-    notes = _vacuous(run, zs)
+    only_master = [k[:-5] for k in master if k.endswith(".mean") and f"{k[:-5]}.mean" not in run]
+    notes = [f"only in the master file, not compared: {', '.join(only_master)}"] if only_master else []
+    notes += _vacuous(run, zs)
     if master.get("meta", {}).get("completely_positive") is False:
         notes.append("the master's generator is not completely positive (varrho may leave the positive matrices)")
     return Comparison(
@@ -176,9 +179,7 @@ def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float, n_traj: 
     """z per observable in both files, the names in only one, and one problem per observable with
     a non-finite input or z-score."""
     zs, skipped, problems = {}, [], []
-    in_run = [k[:-5] for k in run if k.endswith(".mean")]
-    skipped += [f"{k[:-5]} (only in the master file)" for k in master if k.endswith(".mean") and k[:-5] not in in_run]
-    for name in in_run:
+    for name in [k[:-5] for k in run if k.endswith(".mean")]:
         if has_expectations(name):  # a product of expectations (cqjax.spec.observables): not linear in varrho
             skipped.append(f"{name} (not linear in the CQ state: the master equation cannot compute it)")
             continue
