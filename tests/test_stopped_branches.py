@@ -9,6 +9,7 @@ then mostly |1> instead of |0>.
 
 import contextlib
 import io
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -20,7 +21,7 @@ from cqjax.cli import main
 from cqjax.io.results import load_results
 from cqjax.spec.observables import has_expectations
 
-CONFIG = "configs/sqrt_well_fig6_compare.toml"
+CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "sqrt_well_fig6_compare.toml")
 BRANCHES = ("stopped", "stopped*|0><0|", "stopped*|1><1|", "stopped*sz")
 # small enough for a test: 3000 trajectories, 4 saves, a 128 x 64 grid (the config's extents)
 SMALL = ["run.trajectories=3000", "run.dt=5e-4", "run.n_saves=4", "run.seed=1", "master.cells=[160, 64]"]
