@@ -19,6 +19,16 @@ z* = Phi^{-1}(1 - alpha / (2K)) (Bonferroni, alpha = 0.01 by default): if the en
 master describe the same dynamics, a false alarm happens in at most 1% of runs (fewer, since the
 comparisons are positively correlated).
 
+The stopped mass of an absorbing model (``stopped``, ``stopped*|k><k|``: each trajectory adds 0
+or at most 1 / N, like a histogram bin) gets the same floor, SE >= sqrt(M / N), while fewer than
+30 stopped trajectories are expected (N M < 30): a sample of no or few stopped trajectories has a
+standard error of (nearly) 0 that says nothing.
+
+The verdict is about what was compared only: observables in one file only (the master's in a
+note), and those not linear in the CQ state, are listed as not compared, and an observable that
+is 0 with SE 0 at every time after t = 0 (nothing happened: e.g. no trajectory stopped by t1) is
+named in a note.
+
 They never agree when something could not be compared (``Comparison.problems``): a non-finite
 input or z-score (a NaN counts as the worst z, never skipped), nothing in common to compare, a
 master that lost more than ``max_lost`` of its mass off the grid, or an ensemble that excluded
@@ -31,6 +41,8 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+
+from ..spec.observables import KETBRA, has_expectations
 
 _FEW = 30.0  # expected trajectories in a bin below which its SE gets the floor sqrt(P / N)
 
@@ -81,7 +93,7 @@ class Comparison:
                 if k is not None:
                     lines.append(f"{f'{label} (hist)':<16} {hz[..., a, b, part][k]:>9.3g}   {self.t[k[0]]:.4g}")
         if self.skipped:
-            lines.append(f"not compared: {', '.join(self.skipped)}")
+            lines.append(f"not compared: {', '.join(self.skipped)} (the verdict below says nothing about these)")
         lines += [f"note: {n}" for n in self.notes] + [f"problem: {p}" for p in self.problems]
         lines.append(
             f"worst z-score: {self.worst:.3g} ({self.worst_where}); threshold {self.threshold:.3g} for "
@@ -127,10 +139,11 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: floa
     if t.shape != np.shape(master["t"]) or not np.allclose(t, master["t"], rtol=1e-9, atol=1e-12):
         raise ValueError("compare: the two files have different saved times (use the same run.t1 and run.n_saves)")
     floor = _floor(run.get("meta", {}))
-    zs, skipped, problems = _observable_z(run, master, t, floor)
+    n_traj = float(run.get("meta", {}).get("trajectories", np.nan))
+    zs, skipped, problems = _observable_z(run, master, t, floor, n_traj)
     hz = None
     if "histogram.density" in run and "histogram.density" in master:
-        hz = _histogram_z(run, master, floor, float(run.get("meta", {}).get("trajectories", np.nan)))
+        hz = _histogram_z(run, master, floor, n_traj)
         hz[0] = np.nan  # t = 0: the shared initial condition (see the module docstring)
         problems += _histogram_problems(run, master, hz, t)
     elif "histogram.density" in run or "histogram.density" in master:
@@ -142,7 +155,9 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: floa
         problems.append("nothing was compared: the two files share no observable and no histogram after t = 0")
     problems += _master_lost(master, max_lost) + _excluded(run)
     worst, where = _worst(zs, hz, t)
-    notes = []
+    only_master = [k[:-5] for k in master if k.endswith(".mean") and f"{k[:-5]}.mean" not in run]
+    notes = [f"only in the master file, not compared: {', '.join(only_master)}"] if only_master else []
+    notes += _vacuous(run, zs)
     if master.get("meta", {}).get("completely_positive") is False:
         notes.append("the master's generator is not completely positive (varrho may leave the positive matrices)")
     return Comparison(
@@ -160,12 +175,12 @@ def compare_results(run: dict, master: dict, alpha: float = 0.01, max_lost: floa
     )
 
 
-def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
+def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float, n_traj: float):
     """z per observable in both files, the names in only one, and one problem per observable with
     a non-finite input or z-score."""
     zs, skipped, problems = {}, [], []
     for name in [k[:-5] for k in run if k.endswith(".mean")]:
-        if "<" in name:  # a product of expectations (cqjax.spec.observables): not linear in varrho
+        if has_expectations(name):  # a product of expectations (cqjax.spec.observables): not linear in varrho
             skipped.append(f"{name} (not linear in the CQ state: the master equation cannot compute it)")
             continue
         if f"{name}.mean" not in master or f"{name}.sem" not in run:
@@ -174,6 +189,8 @@ def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
         m = np.asarray(master[f"{name}.mean"])
         e = np.asarray(master.get(f"{name}.err", np.zeros_like(m)))
         x, se = np.asarray(run[f"{name}.mean"]), np.asarray(run[f"{name}.sem"])
+        if _stopped_population(name):  # few stopped trajectories: their sample SE says nothing
+            se = np.where(np.abs(m) * n_traj < _FEW, np.maximum(se, np.sqrt(np.abs(m) / n_traj)), se)
         with np.errstate(invalid="ignore", over="ignore"):
             zs[name] = np.abs(x - m) / np.sqrt(se**2 + e**2 + (floor * np.maximum(1.0, np.abs(m))) ** 2)
         inputs = {"ensemble mean": x, "ensemble sem": se, "master mean": m, "master err": e, "z-score": zs[name]}
@@ -183,6 +200,26 @@ def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float):
             which = ", ".join(label for label, b in bad.items() if b.any())
             problems.append(f"{name}: not finite ({which}), first at t = {t[k]:.4g}: cannot be compared")
     return zs, skipped, problems
+
+
+def _stopped_population(name: str) -> bool:
+    """``stopped`` or ``stopped*|k><k|``: each trajectory's value is 1_stopped or 1_stopped <P_k>, in [0, 1]."""
+    factors = [f.replace(" ", "") for f in name.split("*")]
+    others = [f for f in factors if f != "stopped"]
+    return len(factors) - len(others) == 1 and (not others or (len(others) == 1 and bool(KETBRA.fullmatch(others[0]))))
+
+
+def _vacuous(run: dict, zs: dict) -> list[str]:
+    """A note for each compared observable that is exactly 0 with SE 0 on the ensemble after t = 0."""
+    out = []
+    for name in zs:
+        x, se = np.asarray(run[f"{name}.mean"])[1:], np.asarray(run[f"{name}.sem"])[1:]
+        if x.size and not np.any(x) and not np.any(se):
+            out.append(
+                f"{name}: 0 on every trajectory at every saved time after t = 0 (only checked that the master's "
+                "value is within its error of 0)"
+            )
+    return out
 
 
 def _histogram_problems(run: dict, master: dict, hz: np.ndarray, t: np.ndarray) -> list[str]:

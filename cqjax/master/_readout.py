@@ -18,17 +18,16 @@ from .grid import PhaseSpaceGrid
 
 
 def _coordinate_factors(model, names, grid):
-    """(name, f(z_c) on the grid cells, operator or None) for each non-built-in observable."""
+    """(name, f(z_c) on the grid cells, operator or None) for each observable linear in varrho;
+    f includes the indicator of the cells outside the domain for a ``stopped`` factor."""
     pts = grid.mesh()
     for item in names:
         obs = parse_observable(item, model)
         name = obs.name  # results are keyed by name (an Observable passed in carries its own)
-        if obs.builtin == "stopped":  # the mass frozen in the cells outside the domain
-            yield name, outside_mask(model, grid), None
-            continue
         if not obs.linear:  # purity, norm_error, products of expectations, functions: trajectories only
             continue
-        f = np.ones(pts.shape[:-1])
+        # a factor ``stopped``: only the mass frozen in the cells outside the domain
+        f = np.ones(pts.shape[:-1]) if obs.inside is None else outside_mask(model, grid)
         for i in obs.coord_indices:
             f = f * pts[..., i]
         yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)

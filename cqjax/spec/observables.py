@@ -8,8 +8,20 @@ with many qubits, applied without 2^n x 2^n matrices); commuting Pauli strings m
 (``sz_1*sz_2`` is the operator sz^1 sz^2), a dense operator appears at most once. Built-ins:
 ``purity`` (Tr rho^2 of the state the solver produced, rho = |psi><psi|: 1 up to rounding for
 pure-state unravellings; Tr rho^2 / (Tr rho)^2 for density matrices), ``norm_error``
-(| <psi|psi> - 1 | or | Tr rho - 1 |) and ``stopped`` (1 once the model's absorbing rule has
-stopped the trajectory, else 0).
+(| <psi|psi> - 1 | or | Tr rho - 1 |).
+
+Basis projectors: ``|k><k|`` (k = 0 .. d - 1, the model's basis) is an operator name for every
+model with a dense d x d Hilbert space, so ``|0><0|`` is the population of branch 0.
+
+The stopped mass (models with an absorbing rule, ``inside(z)``): the factor ``stopped`` is the
+indicator 1_stopped(z) = 1 - inside(z) (1 once the rule has stopped the trajectory, where its
+point and state stay frozen; else 0). Alone it is the fraction stopped; as a factor it restricts
+any observable to the stopped trajectories: ``stopped*|0><0|`` = E[1_stopped <P_0>] (the branch
+populations of the stopped mass, which add up to ``stopped``), ``stopped*sz``, ``stopped*q``.
+These are linear in the CQ state: on the master grid, the integral of f(z) Tr(O varrho(z)) over
+the cells outside the domain (seed 004 App. C.3: I. Layton, J. Oppenheim and Z. Weller-Davies,
+"A healthier semi-classical dynamics"). ``stopped*<sz>^2`` (the collapse of the stopped
+trajectories) is a trajectory statistic like the other products of expectations below.
 
 Not linear in the CQ state (products of expectations). A factor in angle brackets ``<O>`` is the
 trajectory's expectation value <O>_t = <psi|O|psi> / <psi|psi> (Tr(O rho) / Tr rho), and may
@@ -46,6 +58,8 @@ from ..operators._pauli import PauliString, multiply
 
 BUILTINS = ("purity", "norm_error", "stopped")
 _BRACKET = re.compile(r"^<([^<>]+)>(?:\^(\d+))?$")  # <O> or <O>^k
+KETBRA = re.compile(r"\|\s*(\d+)\s*>\s*<\s*(\d+)\s*\|")  # |k><l|
+_MAX_PROJECTOR_DIM = 4096  # a basis projector |k><k| is a dense (d, d) matrix
 
 
 class Observable(eqx.Module):
@@ -56,15 +70,16 @@ class Observable(eqx.Module):
     coord_indices: tuple[int, ...] = eqx.field(static=True)
     operator: Array | PauliString | None
     builtin: str | None = eqx.field(static=True)
-    inside: Callable | None = None  # the model's absorbing rule, for the built-in ``stopped``
+    inside: Callable | None = None  # the model's absorbing rule, for the factor ``stopped`` (1 - inside)
     expectations: tuple = ()  # operators O_i of the factors <O_i>^k_i
     powers: tuple[int, ...] = eqx.field(static=True, default=())
     fn: Callable | None = eqx.field(static=True, default=None)  # a user's f(z, rho)
 
     @property
     def linear(self) -> bool:
-        """True when the ensemble mean is Tr(O varrho) integrated against a function of z, so the
-        master equation can compute it: not for built-ins, products of expectations or functions f(z, rho)."""
+        """True when the ensemble mean is Tr(O varrho) integrated against a function of z (the
+        coordinates, times 1_stopped for a ``stopped`` factor), so the master equation can compute
+        it: not for ``purity``, ``norm_error``, products of expectations or functions f(z, rho)."""
         return self.builtin is None and not self.powers and self.fn is None
 
     def __hash__(self):  # by name and identity, so that results can be keyed by a ready-made observable
@@ -87,13 +102,16 @@ class Observable(eqx.Module):
         return cls(name=name, coord_indices=(), operator=None, builtin=None, fn=fn)
 
     def __call__(self, z: Array, psi: Array) -> Array:
-        """Value on one trajectory at one time."""
+        """Value on one trajectory at one time (0 off the stopped ones for a ``stopped`` factor)."""
+        if (inside := self.inside) is not None:  # where, not a product: the rest may be NaN inside
+            return jnp.where(inside(z), jnp.zeros((), z.dtype), self._value(z, psi))
+        return self._value(z, psi)
+
+    def _value(self, z: Array, psi: Array) -> Array:
+        """The value without the ``stopped`` factor."""
         if (fn := self.fn) is not None:
             rho = psi / jnp.trace(psi) if psi.ndim == 2 else jnp.outer(psi, jnp.conj(psi)) / jnp.vdot(psi, psi)
             return jnp.real(jnp.asarray(fn(z, rho))).astype(z.dtype)
-        if self.builtin == "stopped":
-            assert self.inside is not None  # set with the built-in (parse_observable)
-            return jnp.where(self.inside(z), 0.0, 1.0).astype(z.dtype)
         if psi.ndim == 2:  # a density matrix
             norm2 = jnp.real(jnp.trace(psi))
             if self.builtin == "purity":
@@ -123,10 +141,22 @@ def _expect(op: Array | PauliString, psi: Array) -> Array:
     return expect_dense(op.astype(psi.dtype), psi)
 
 
+def _masked(name: str) -> str:
+    """``name`` with every ket-bra ``|k><l|`` blanked (same length), so that its angle brackets
+    are not read as an expectation's."""
+    return KETBRA.sub(lambda m: "#" * len(m.group(0)), name)
+
+
+def has_expectations(name: str) -> bool:
+    """Whether an observable name has a factor in angle brackets ``<O>``: a product of
+    expectations, not linear in the CQ state (a ket-bra ``|k><k|`` is an operator, not one)."""
+    return "<" in _masked(name)
+
+
 def _split_factors(name: str, field: str) -> list[str]:
     """``name`` split at the ``*`` outside angle brackets."""
     factors, depth, start = [], 0, 0
-    for k, c in enumerate(name):
+    for k, c in enumerate(_masked(name)):
         depth += {"<": 1, ">": -1}.get(c, 0)
         if not 0 <= depth <= 1:
             raise InputError(field, f"{name!r}: unbalanced or nested angle brackets")
@@ -138,14 +168,39 @@ def _split_factors(name: str, field: str) -> list[str]:
     return factors + [name[start:].strip()]
 
 
-def _operator_product(text: str, name: str, ops: Mapping, field: str) -> tuple[Array | PauliString, str]:
-    """The operator named by ``text`` (names joined by ``*``: one dense operator or commuting Pauli strings)."""
+def _projector(factor: str, name: str, model: AbstractModel, field: str) -> Array | None:
+    """The basis projector |k><k| (dense (d, d)) named by ``factor``, or None if it is no ket-bra."""
+    match = KETBRA.fullmatch(factor)
+    if match is None:
+        return None
+    k, other = int(match.group(1)), int(match.group(2))
+    if k != other:
+        raise InputError(field, f"{name!r}: {factor!r} is not Hermitian; only basis projectors |k><k| are operators")
+    d = jax.eval_shape(model.hamiltonian, jnp.zeros(model.n_coords)).shape[-1]
+    if k >= d:
+        raise InputError(field, f"{name!r}: {factor!r} is outside the model's basis |0> .. |{d - 1}>")
+    if d > _MAX_PROJECTOR_DIM:
+        raise InputError(
+            field,
+            f"{name!r}: {factor!r} would be a dense {d} x {d} matrix; use products of the model's operators "
+            "(for qubits, (1 + sz_i) / 2 through sz_i)",
+        )
+    return jnp.zeros((d, d)).at[k, k].set(1.0)
+
+
+def _operator_product(
+    text: str, name: str, ops: Mapping, field: str, model: AbstractModel
+) -> tuple[Array | PauliString, str]:
+    """The operator named by ``text`` (names joined by ``*``: one dense operator or basis
+    projector, or commuting Pauli strings)."""
     operator, op_name = None, None
     for factor in text.split("*"):
         factor = factor.strip()
-        if factor not in ops:
-            raise InputError(field, f"unknown operator {factor!r} in {name!r}; operators are {sorted(ops)}")
-        op = ops[factor] if isinstance(ops[factor], PauliString) else jnp.asarray(ops[factor])
+        projector = _projector(factor, name, model, field)
+        if projector is None and factor not in ops:
+            raise InputError(field, f"unknown operator {factor!r} in {name!r}; operators are {sorted(ops)} and |k><k|")
+        op = projector if projector is not None else ops[factor]
+        op = op if isinstance(op, PauliString) else jnp.asarray(op)
         if operator is None:
             operator, op_name = op, factor
         elif isinstance(operator, PauliString) and isinstance(op, PauliString):
@@ -164,6 +219,26 @@ def _operator_product(text: str, name: str, ops: Mapping, field: str) -> tuple[A
     return operator, op_name
 
 
+def _stopped_factor(name: str, factors: list[str], model: AbstractModel, field: str) -> Callable | None:
+    """The model's ``inside`` when ``name`` has the factor ``stopped`` (at most once), else None."""
+    n = factors.count("stopped")
+    if n == 0:
+        return None
+    if n > 1:
+        raise InputError(
+            field, f"{name!r}: the factor 'stopped' appears {n} times; once is enough (1_stopped^2 = 1_stopped)"
+        )
+    if not isinstance(model, AbstractAbsorbingModel):
+        raise InputError(field, f"'stopped' needs a model with an absorbing rule; {type(model).__name__} has none")
+    return model.inside
+
+
+def _unbracketed(factor: str) -> str:
+    """``<O>^k`` -> ``O`` (other factors as they are)."""
+    bracket = _BRACKET.match(_masked(factor))
+    return factor if bracket is None else factor[bracket.start(1) : bracket.end(1)]
+
+
 def parse_observable(
     name: str | Observable, model: AbstractModel, field: str = "observables", *, trajectories: bool = False
 ) -> Observable:
@@ -172,31 +247,32 @@ def parse_observable(
     function f(z, rho) only where ``trajectories`` (the master equation reads operators off its grid)."""
     if isinstance(name, Observable):
         return _checked(name, model, field, trajectories)
-    if name == "stopped":
-        if not isinstance(model, AbstractAbsorbingModel):
-            raise InputError(field, f"'stopped' needs a model with an absorbing rule; {type(model).__name__} has none")
-        return Observable(name=name, coord_indices=(), operator=None, builtin=name, inside=model.inside)
-    if name in BUILTINS:
+    if name in ("purity", "norm_error"):
         return Observable(name=name, coord_indices=(), operator=None, builtin=name)
     coords, ops = model.coords, model.operators()
+    factors = _split_factors(name, field)
+    inside = _stopped_factor(name, factors, model, field)
     indices, op_factors, expectations, powers = [], [], [], []
-    for factor in _split_factors(name, field):
-        bracket = _BRACKET.match(factor)
+    for factor in factors:
+        bracket = _BRACKET.match(_masked(factor))
+        if factor == "stopped":
+            continue
         if factor in coords:
             indices.append(coords.index(factor))
         elif bracket:
             power = int(bracket.group(2) or 1)
             if power < 1:
                 raise InputError(field, f"{name!r}: the power of {factor!r} must be >= 1")
-            expectations.append(_operator_product(bracket.group(1), name, ops, field)[0])
+            expectations.append(_operator_product(_unbracketed(factor), name, ops, field, model)[0])
             powers.append(power)
-        elif factor in ops:
+        elif factor in ops or KETBRA.fullmatch(factor):
             op_factors.append(factor)
         else:
             raise InputError(
                 field,
-                f"unknown factor {factor!r} in {name!r}; coordinates are {list(coords)}, "
-                f"operators {sorted(ops)}, expectations <operator> or <operator>^k, built-ins {list(BUILTINS)}",
+                f"unknown factor {factor!r} in {name!r}; coordinates are {list(coords)}, operators "
+                f"{sorted(ops)} and |k><k|, expectations <operator> or <operator>^k, the factor 'stopped' "
+                "(absorbing models), built-ins 'purity', 'norm_error'",
             )
     if powers and op_factors:
         raise InputError(
@@ -205,17 +281,18 @@ def parse_observable(
             f"<{op_factors[0]}> for its expectation on each trajectory",
         )
     if powers and sum(powers) < 2:
-        linear = name.replace("<", "").replace(">", "")
+        linear = "*".join(_unbracketed(f) for f in factors)
         raise InputError(
             field,
             f"{name!r} is linear in rho, write {linear!r}; brackets are for products of expectations such as <sz>^2",
         )
-    operator = _operator_product("*".join(op_factors), name, ops, field)[0] if op_factors else None
+    operator = _operator_product("*".join(op_factors), name, ops, field, model)[0] if op_factors else None
     return Observable(
         name=name,
         coord_indices=tuple(indices),
         operator=operator,
         builtin=None,
+        inside=inside,
         expectations=tuple(expectations),
         powers=tuple(powers),
     )
