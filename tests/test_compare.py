@@ -109,7 +109,7 @@ def test_seed000_at_saturation_agrees_with_its_master_equation(tmp_path):
     raw = config_dict(
         model="seed000",
         initial={"z_mean": [0.2, 0.0], "z_cov": [[0.25, 0.0], [0.0, 1.0]], "psi": "plus"},
-        run={"t1": 1.0, "dt": 1e-3, "trajectories": 20_000, "n_saves": 10, "seed": 5, "precision": "float64"},
+        run={"t1": 1.0, "dt": 1e-3, "trajectories": 40_000, "n_saves": 10, "seed": 5, "precision": "float64"},
         observables={"names": ["p", "p*p", "sz", "sx", "sy", "p*sz", "q*sy"]},
         histogram={"coords": ["p"], "bins": [[-5.0, 5.0, 25]]},
         master={"cells": [48, 96]},
