@@ -227,9 +227,9 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
     model = cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0)
     rho = jnp.array([[0.7, 0.2 - 0.1j], [0.2 + 0.1j, 0.3]], jnp.complex128)
     names = ("p", "p*p", "q*p", "sz", "sx", "sy", "p*sz")
-    direct = _ensemble(model, InitialState(z_mean=jnp.zeros(2), rho=rho), 10_000, observables=names)
+    direct = _ensemble(model, InitialState(z_mean=jnp.zeros(2), rho=rho), 20_000, observables=names)
     sampled = _ensemble(
-        model, InitialState(z_mean=jnp.zeros(2), rho=rho), 10_000, observables=names, state="pure", seed=1
+        model, InitialState(z_mean=jnp.zeros(2), rho=rho), 20_000, observables=names, state="pure", seed=1
     )
     assert direct.info["state"] == "mixed" and sampled.info["state"] == "pure"
     for name in names:
@@ -237,7 +237,7 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
         assert_close(direct.mean[name][1:], sampled.mean[name][1:], se, bias=1e-12, what=name)
     # the same classical statistics as a superposition with the same populations (no signalling)
     psi = jnp.array([np.sqrt(0.7), np.sqrt(0.3)], jnp.complex128)
-    sup = _ensemble(model, InitialState(z_mean=jnp.zeros(2), psi=psi), 10_000, observables=names, seed=2)
+    sup = _ensemble(model, InitialState(z_mean=jnp.zeros(2), psi=psi), 20_000, observables=names, seed=2)
     for name in ("p", "p*p", "q*p", "sz", "p*sz"):
         se = np.hypot(direct.sem[name], sup.sem[name])[1:]
         assert_close(direct.mean[name][1:], sup.mean[name][1:], se, bias=1e-12, what=name)
@@ -259,8 +259,8 @@ def test_purification_by_extra_classical_noise_has_the_mixed_state_statistics(mo
     """Seed 004 App. B: pure states in an enlarged phase space, the same reduced statistics."""
     init = InitialState(z_mean=jnp.array([0.5, 0.0]), psi=PLUS)
     names = ("p", "p*p", "sz", "sx", "sy", "p*sz", "purity")
-    mixed = _ensemble(model, init, 10_000, observables=names, dt=dt)
-    purified = _ensemble(model, init, 10_000, observables=names, state="purified", seed=1, solver=solver, dt=dt)
+    mixed = _ensemble(model, init, 20_000, observables=names, dt=dt)
+    purified = _ensemble(model, init, 20_000, observables=names, state="purified", seed=1, solver=solver, dt=dt)
     assert mixed.info["state"] == "mixed" and purified.info["state"] == "purified"
     assert np.abs(purified.mean["purity"] - 1).max() < 1e-10 and mixed.mean["purity"][-1] < 0.95
     for name in names[:-1]:
