@@ -6,12 +6,15 @@ install:
 	$(PYTHON) -m pip install -e ".[test,lint,docs]"
 
 # Two workers (pytest-xdist), one test file each at a time: compilation is single-threaded, and a
-# file's tests share their compiled kernels within one worker.
+# file's tests share their compiled kernels within one worker. --no-loadscope-reorder hands the files
+# out in collection order, which tests/conftest.py sorts longest first.
+PYTEST_XDIST = -n 2 --dist loadfile --no-loadscope-reorder
+
 test:
-	$(PYTHON) -m pytest -q -n 2 --dist loadfile
+	$(PYTHON) -m pytest -q $(PYTEST_XDIST)
 
 test-quick:
-	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(PYTHON) -m pytest -q $(PYTEST_XDIST) -m "not slow"
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -24,3 +24,40 @@ if os.environ.get("CQJAX_TYPECHECK", "1") != "0":
     install_import_hook(ENGINE, "cqjax_typecheck.check")  # beartype; tests/cqjax_typecheck.py
 
 jax.config.update("jax_enable_x64", True)
+
+
+# ---- Test speed: the longest files first ----------------------------------------------------------
+# `make test` runs two pytest-xdist workers with `--dist loadfile --no-loadscope-reorder`: each file
+# runs whole on one worker (its module fixtures and compiled kernels are shared) and the files are
+# handed out in collection order. Collecting the longest files first (ranked from the slowest tests
+# of the full runs of 2026-11-30; BENCHMARKS.md, "Test suite wall time") lets the short ones fill in
+# at the end, instead of one long file running alone on one worker while the other waits. The order
+# of the tests within a file is unchanged; a file not named here keeps its alphabetical place after
+# these (a stale ranking costs balance, never correctness).
+LONGEST_FILES_FIRST = (
+    "test_models.py",
+    "test_engine.py",
+    "test_no_silent_wrong_answers.py",
+    "test_scale_out.py",
+    "test_mixed_state.py",
+    "test_cli.py",
+    "test_notebooks.py",
+    "test_compare.py",
+    "test_docs.py",
+    "test_integrators.py",
+    "test_ghz_lattice.py",
+    "test_jump_oscillator.py",
+    "test_master_grad.py",
+    "test_inference_fit.py",
+    "test_planar_mass.py",
+    "test_figures.py",
+    "test_master_fit.py",
+    "test_exact.py",
+    "test_master.py",
+    "test_jumps.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: keeps the order within a file
