@@ -10,7 +10,7 @@ step, observables q, p, sz, the runner's default chunk). Measured for each ``run
     noise keys, one block of up to 64 steps at a time, step axis first) in the runner's nested
     ``lax.scan`` over saves and blocks; each block is summed over its steps into a carry, so XLA cannot
     drop it;
-(c) the step alone: the vmapped ``make_step`` of ``cqjax/ensemble/_loop.py`` in the same nested scan,
+(c) the step alone: the vmapped ``make_loop_step`` of ``cqjax/ensemble/_loop.py`` in the same nested scan,
     fed one pre-drawn noise block over and over (no draw);
 (d) the reductions at the saves: ``chunk_record`` (means, second moments, finiteness, consistency
     checks, samples) at the n_saves + 1 saved times, on a fixed state.
@@ -77,9 +77,9 @@ def make_draw_only(unravelling, m: int, dtype, noise: str, grid):
 def make_step_only(model, unravelling, solver, grid):
     """jit((z, psi), xi (block, chunk, m)) -> (z, psi): the vmapped step over a whole run in the runner's
     nested scan, every block fed the same pre-drawn noise."""
-    from cqjax.ensemble._loop import make_step
+    from cqjax.ensemble._loop import make_loop_step
 
-    step = jax.vmap(make_step(model, unravelling, solver, grid.dt), in_axes=(0, 0, None))
+    step = jax.vmap(make_loop_step(model, unravelling, solver, grid.dt)[0], in_axes=(0, 0, None))
     blocks_per_save = grid.steps_per_save // grid.block
 
     def run(state, xi):

@@ -64,6 +64,8 @@ class AbstractUnravelling(eqx.Module):
     name: ClassVar[str]
     stochastic: ClassVar[bool]
     weighted: ClassVar[bool]  # trajectories carry an unnormalised state whose norm is a weight (``Linear``)
+    # the step reads a pure state only through ``solver.step`` (after which it may be normalised lazily)
+    lazy_normalisation: ClassVar[bool] = False
 
     @abc.abstractmethod
     def noise_dim(self, model: AbstractModel, z: Array) -> int:

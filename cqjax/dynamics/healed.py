@@ -46,6 +46,7 @@ class Healed(AbstractUnravelling):
     name: ClassVar[str] = "healed"
     stochastic: ClassVar[bool] = True
     weighted: ClassVar[bool] = False
+    lazy_normalisation: ClassVar[bool] = True
     purify: bool = eqx.field(static=True, default=False)
 
     def noise_dim(self, model: AbstractModel, z: Array) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import equinox as eqx
 from jaxtyping import Array, Float
 
 from ..operators._ops import is_mixed
@@ -30,10 +31,17 @@ class Kraus(AbstractSolver):
     H_I and the K_i commute the phases are then exact to O(dt^3); a -i H_I dt term inside M,
     renormalised, rotates coherences too fast by 1 + K^2 dt), and E the CPTP channel of the
     decoherence beyond saturation (``excess_channel``). Positive and normalised at any dt.
+
+    ``renormalise=False`` (what the time loop uses, ``cqjax.ensemble._loop.make_loop_step``) returns a
+    pure state as U M psi, without the division by |M psi|: the loop normalises it when it is next
+    read (the next step's start, a save, a path point), where |psi|^2 is a sum over the stored entries
+    instead of over the step's whole computation, which XLA would otherwise repeat for the division
+    (healed Diosi on the CPU: a 2x faster step). The states read are the same up to rounding.
     """
 
     name: ClassVar[str] = "kraus"
     weak_order: ClassVar[float] = 1.0
+    renormalise: bool = eqx.field(static=True, default=True)
 
     def step(
         self, coefficients: CoefficientsFn, z: Float[Array, " n"], state: State, dW: Float[Array, " m"] | None, dt
@@ -46,7 +54,7 @@ class Kraus(AbstractSolver):
             m = measurement(c, dW, dt)
             state = c.kappa.sandwich(m, state) if is_mixed(state) else c.kappa.map_apply(m, state)
         if not is_mixed(state):
-            return c.h.cayley(normalise(state), dt)
+            return c.h.cayley(normalise(state) if self.renormalise else state, dt)
         rho = c.h.cayley_conjugate(normalise(state), dt)
         if isinstance(c, MeasuredCoefficients) and c.excess is not None:
             rho = excess_channel(rho, c.excess, dt)

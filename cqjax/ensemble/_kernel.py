@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from ..models._time import at_time
 from ._keys import index_words, initial_key, noise_key, trajectory_key_words
-from ._loop import has_boundary, make_step, time_loop
+from ._loop import has_boundary, make_loop_step, time_loop
 from ._progress import on_save
 from ._statistics import chunk_record, trajectory_weights
 
@@ -47,7 +47,8 @@ def chunk_kernel(
     z0, psi0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed))(tkeys)
     nkeys = jax.vmap(noise_key)(tkeys)
     m = unravelling.noise_dim(model, z0[0])
-    step = jax.vmap(make_step(model, unravelling, solver, grid.dt), in_axes=(0, 0, None))
+    one_step, one_view = make_loop_step(model, unravelling, solver, grid.dt)
+    step, view = jax.vmap(one_step, in_axes=(0, 0, None)), jax.vmap(one_view)
     # draw is vmapped over trajectories; the scan wants the step axis first.
     draw = lambda b, length: jnp.swapaxes(
         jax.vmap(lambda k: unravelling.make_draw(k, m, dtype, noise)(b, length))(nkeys), 0, 1
@@ -69,10 +70,10 @@ def chunk_kernel(
     )
     tick = (lambda i: on_save(i, n_valid, grid.n_saves)) if ticks else None
     if not n_paths:
-        _, records = time_loop(step, draw, (z0, psi0), grid, record, tick)
+        _, records = time_loop(step, draw, (z0, psi0), grid, record, tick, view=view)
         return records
     path = lambda state: path_point(observables, *state, n_paths, unravelling.weighted)
-    _, records, (pz, pv, pw) = time_loop(step, draw, (z0, psi0), grid, record, tick, path, path_stride)
+    _, records, (pz, pv, pw) = time_loop(step, draw, (z0, psi0), grid, record, tick, path, path_stride, view)
     return dict(records, path_z=pz, path_values=pv, path_weight=pw)
 
 

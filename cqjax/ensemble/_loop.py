@@ -12,10 +12,13 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from ..dynamics._quantum import normalise
 from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
+from ..dynamics.kraus import Kraus
 from ..models._base import AbstractAbsorbingModel, AbstractModel
 from ..models._time import at_time, is_time_dependent
+from ..operators._ops import is_mixed
 from ._time import TimeGrid
 
 
@@ -49,6 +52,26 @@ def make_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: Ab
     return stopping_step
 
 
+def make_loop_step(model: AbstractModel, unravelling: AbstractUnravelling, solver: AbstractSolver, dt):
+    """(step, view): the time loop's step and what a stored state is read as (``view``).
+
+    Where the unravelling allows it (``lazy_normalisation``) and the solver is the Kraus step, the
+    loop carries a pure state unnormalised: the step normalises psi at its start and leaves U M psi
+    unnormalised (``Kraus(renormalise=False)``), and ``view`` normalises it wherever it is read (saves,
+    paths, the final state). The states read equal ``make_step``'s up to rounding, for the same noise.
+    Otherwise ``make_step`` as it is and ``view`` the identity. One trajectory, unbatched, like the step.
+    """
+    if not (unravelling.lazy_normalisation and isinstance(solver, Kraus) and solver.renormalise):
+        return make_step(model, unravelling, solver, dt), lambda state: state
+    inner = make_step(model, unravelling, Kraus(renormalise=False), dt)
+
+    def view(state):
+        z, q = state
+        return z, q if is_mixed(q) else normalise(q)
+
+    return (lambda state, noise, t: inner(view(state), noise, t)), view
+
+
 def path_group(grid: TimeGrid, stride: int) -> int:
     """Steps between the points a path-keeping loop evaluates: gcd(noise block, stride), so that the
     path points at multiples of ``stride`` are among them; stride // group of them per kept point."""
@@ -64,6 +87,7 @@ def time_loop(
     on_save: Callable | None = None,
     path: Callable | None = None,
     stride: int = 1,
+    view: Callable | None = None,
 ):
     """Nested scan: save points outer, noise blocks, then steps. Returns (final, records), and with
     ``path`` (final, records, paths).
@@ -74,8 +98,15 @@ def time_loop(
     after save block i (the runner's progress). ``path(state)`` (optional) is kept after every
     ``stride``-th step and at t = 0 (``stride`` divides the steps per save): a block's steps run in
     groups of g = gcd(block, stride) steps, each group's end state is a scan output, and every
-    (stride / g)-th of them is kept (the same steps and noise as without paths).
+    (stride / g)-th of them is kept (the same steps and noise as without paths). ``view(state)``
+    (optional; ``make_loop_step``'s) is what ``record``, ``path`` and the returned final state see.
     """
+    if view is not None:
+        record_, path_ = record, path
+        record = lambda state, t: record_(view(state), t)
+        path = None if path_ is None else (lambda state: path_(view(state)))
+    else:
+        view = lambda state: state
     block = grid.block
     blocks_per_save = grid.steps_per_save // block
     g = path_group(grid, stride)
@@ -111,6 +142,7 @@ def time_loop(
     if path is not None:
         rest, kept = rest
     records = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    final = view(final)
     if path is None:
         return final, records
     paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b.reshape(-1, *a.shape)]), path(state), kept)

@@ -13,7 +13,7 @@ from ..dynamics._solver import AbstractSolver
 from ..dynamics._unravelling import AbstractUnravelling
 from ..models._base import AbstractModel
 from ._keys import noise_key
-from ._loop import make_step, time_loop
+from ._loop import make_loop_step, time_loop
 from ._time import TimeGrid
 
 
@@ -57,7 +57,7 @@ def simulate(
     psi0 = jnp.asarray(psi0).astype(complex_dtype(dtype))
     psi0 = psi0 / (jnp.real(jnp.trace(psi0)) if psi0.ndim == 2 else jnp.linalg.norm(psi0))
     unravelling = resolve_unravelling(model, unravelling, solver.name)
-    step = make_step(model, unravelling, solver, grid.dt)
+    step, view = make_loop_step(model, unravelling, solver, grid.dt)
     draw = unravelling.make_draw(noise_key(key), unravelling.noise_dim(model, z0), dtype, noise)
-    _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s, t: s)
+    _, (zs, psis) = time_loop(step, draw, (z0, psi0), grid, lambda s, t: s, view=view)
     return Solution(ts=jnp.asarray(grid.ts, dtype), z=zs, psi=psis)

@@ -61,13 +61,33 @@ def generator(model: AbstractModel, z: Float[Array, " n"], jumps: bool = True) -
         hi = H - hc if diagonal else H - hc * jnp.eye(H.shape[-1], dtype=H.dtype)
         return (hi, hc), (hi, hc)
 
-    (dhi, dhc), (hi, _) = jax.jacfwd(split, has_aux=True)(z)
-    drift = symplectic(jnp.real(dhc), k)
-    force = jnp.moveaxis(symplectic(dhi, k), -1, 0)
+    hi, drift, force = _brackets(split, z, k)
     if jumps and isinstance(model, AbstractJumpModel):  # seed 003 eq. 18: only h^00 drives the drift
         force = jnp.zeros_like(force)
         drift = symplectic(jax.grad(lambda z: jnp.real(model.classical_hamiltonian(z)))(z), k)
     return Generator(h=hi / reduced_planck(model), drift=drift, force=force)
+
+
+_SEPARATE_JVPS = 16  # up to this many coordinates, one forward derivative per coordinate instead of jacfwd
+
+
+def _brackets(split, z: Float[Array, " n"], k: int):
+    """(H_I, {Z, H_C} (n,), {Z, H_I} (n, ...)) from ``split(z) -> ((H_I, H_C), aux)`` by forward autodiff.
+
+    For a few coordinates one ``jax.jvp`` per coordinate, the brackets stacked from them: the same
+    arithmetic as ``jax.jacfwd`` (its vmap over the same tangents), but a vmapped step then keeps
+    each derivative as its own elementwise array instead of a (directions, trajectories, ...) stack
+    that XLA on the CPU transposes and materialises at every step (healed Diosi: a 1.6x faster step)."""
+    n = z.shape[-1]
+    if n > _SEPARATE_JVPS:
+        (dhi, dhc), (hi, _) = jax.jacfwd(split, has_aux=True)(z)
+        return hi, symplectic(jnp.real(dhc), k), jnp.moveaxis(symplectic(dhi, k), -1, 0)
+    basis = jnp.eye(n, dtype=z.dtype)
+    cols = [jax.jvp(lambda z: split(z)[0], (z,), (basis[i],)) for i in range(n)]
+    order = [(i, 1) for i in range(k, n)] + [(i, -1) for i in range(k)]  # ({q, f}, {p, f}) = (df/dp, -df/dq)
+    drift = jnp.stack([s * jnp.real(cols[i][1][1]) for i, s in order])
+    force = jnp.stack([cols[i][1][0] if s > 0 else -cols[i][1][0] for i, s in order])
+    return cols[0][0][0], drift, force
 
 
 class GeneralForm(eqx.Module):
