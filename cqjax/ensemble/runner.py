@@ -37,7 +37,7 @@ from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..models._time import channels_may_appear
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import Observable, parse_observable
 from ._accumulator import finalize, init, update
 from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
@@ -107,7 +107,7 @@ class EnsembleResult:
 
 def run_ensemble(
     model: AbstractModel,
-    initial: InitialState,
+    initial: InitialState | MixtureState,
     *,
     t1: float,
     dt: float,
