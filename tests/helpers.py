@@ -1,6 +1,7 @@
 """Shared test utilities."""
 
 import json
+from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -133,3 +134,17 @@ class RootModel(cqjax.AbstractDiagonalModel):
 
     def operators(self):
         return pauli()
+
+
+def run_notebook(name: str) -> dict:
+    """Execute notebooks/NAME's code cells top to bottom in one namespace (matplotlib on Agg); the
+    namespace."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / name).read_text())
+    namespace: dict = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), f"{name}", "exec"), namespace)
+    return namespace

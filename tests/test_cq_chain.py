@@ -16,9 +16,9 @@ import pytest
 from helpers import assert_close
 
 import cqjax
+from cqjax import generator
 from cqjax.analysis import tradeoff_rate
 from cqjax.analysis.exact import cq_chain_coherence
-from cqjax.models._generator import generator
 
 N, T1, DT = 3, 0.8, 2e-3
 OBS = ("sx_2", "sy_2", "X^n", "Y^n", "p_2", "q_1*q_3")

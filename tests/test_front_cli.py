@@ -15,7 +15,7 @@ import pytest
 import cqjax
 from cqjax.cli import main
 from cqjax.io.config import load_config, parse_config
-from cqjax.models._registry import MODELS
+from cqjax.models import MODELS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

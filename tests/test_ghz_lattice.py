@@ -39,7 +39,8 @@ from helpers import assert_close, batch
 import cqjax
 from cqjax._precision import cast_model
 from cqjax.models._consistency import validate_model
-from cqjax.operators._pauli import PauliString, multiply
+from cqjax.operators import PauliString
+from cqjax.operators._pauli import multiply
 
 REPO = Path(__file__).resolve().parents[1]
 PAULI = {

@@ -2,12 +2,12 @@
 tests/test_notebooks.py executes notebooks)."""
 
 import pytest
-from test_notebooks import _run
+from helpers import run_notebook
 
 
 @pytest.mark.slow
 def test_infer_notebook_recovers_lam_and_sigma():
-    ns = _run("infer_diosi.ipynb")
+    ns = run_notebook("infer_diosi.ipynb")
     result, truth = ns["result"], ns["TRUE"]
     assert result.converged
     for name in ("lam", "sigma"):

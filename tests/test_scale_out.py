@@ -62,7 +62,7 @@ def test_accumulator_merge_is_the_statistics_of_the_union_in_any_order():
     rng = np.random.default_rng(0)
     parts = [_fake_record(rng, n) for n in (5, 1, 17, 9)]
     starts = np.cumsum([0] + [5, 1, 17])
-    accs = [accumulator.from_record(r, int(s), r["count"][0].astype(int)) for (r, _), s in zip(parts, starts)]
+    accs = [accumulator.from_record(r, int(s), int(r["count"][0])) for (r, _), s in zip(parts, starts)]
     everything = np.concatenate([v for _, v in parts])
     forward = accumulator.init(parts[0][0], 3)
     for a in accs:

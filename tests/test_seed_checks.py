@@ -20,8 +20,8 @@ import pytest
 from helpers import assert_close, batch, qubit, sz_of
 
 import cqjax
+from cqjax import pauli
 from cqjax.analysis.exact import diosi_final_momentum, sz_collapse_moment
-from cqjax.operators._pauli import pauli
 
 
 def test_sqrt_well_collapse_law_does_not_depend_on_q():

@@ -14,9 +14,9 @@ import pytest
 from helpers import assert_close
 
 import cqjax
+from cqjax import pauli
 from cqjax.analysis.exact import driven_diosi_exact
 from cqjax.master._clock import clocked_initial
-from cqjax.operators._pauli import pauli
 
 LAM0, OMEGA, M, PHI, SIGMA = 1.0, 3.0, 1.0, 0.5, 1.0
 Z0 = np.array([0.2, 0.1])

@@ -63,10 +63,12 @@ def _propagators(model: AbstractFiniteModel, dt: float) -> tuple[np.ndarray, ...
     return U, Uh, J, targets
 
 
-def _trajectory(U, Uh, J, targets, f_obs, o_obs, p0, psi0, key, n_saves: int, per_save: int):
+def _trajectory(arrays: tuple[jax.Array, ...], key: jax.Array, n_saves: int, per_save: int) -> jax.Array:
     """One trajectory's observables at the saved times (n_saves + 1, k): z0 drawn from p0 with
-    the trajectory's key, then the waiting-time jump steps."""
-    ops_z, ops = f_obs, o_obs  # (k, K), (k, d, d)
+    the trajectory's key, then the waiting-time jump steps. ``arrays``: the propagators U, Uh
+    (K, d, d), the channels J (K, C, d, d), their targets (C,), the observables' factors on z
+    (k, K) and on psi (k, d, d), p0 (K,), psi0 (d,)."""
+    U, Uh, J, targets, ops_z, ops, p0, psi0 = arrays
     k_z0, k_u0, key = jax.random.split(key, 3)
     z0 = jax.random.categorical(k_z0, jnp.log(p0))
 
@@ -103,9 +105,9 @@ _CHUNK = 2**14
 
 
 @partial(jax.jit, static_argnums=(2, 3))
-def _batch(arrays, keys, n_saves: int, per_save: int):
+def _batch(arrays: tuple[jax.Array, ...], keys: jax.Array, n_saves: int, per_save: int) -> jax.Array:
     """The trajectories of ``keys`` (compiled once per shape: the model's arrays are arguments)."""
-    return jax.vmap(lambda k: _trajectory(*arrays, k, n_saves, per_save))(keys)
+    return jax.vmap(lambda k: _trajectory(arrays, k, n_saves, per_save))(keys)
 
 
 def run_finite(
@@ -122,7 +124,7 @@ def run_finite(
 ) -> FiniteEnsembleResult:
     """The jump unravelling of a finite model from p0(z) |psi0><psi0| (``z0``: a state index or
     probabilities (K,)); trajectory i uses ``trajectory_key(key(seed), i)``. float64 only."""
-    if not jax.config.jax_enable_x64:
+    if not jax.config.read("jax_enable_x64"):
         raise InputError("precision", "finite classical state spaces run in float64 (enable jax_enable_x64)")
     check_finite_positivity(model)
     n_steps = round(t1 / dt)
@@ -143,17 +145,20 @@ def run_finite(
     o_obs = jnp.asarray(np.stack([o for _, o in obs]))
     arrays = tuple(jnp.asarray(a) for a in (U, Uh, J, targets, f_obs, o_obs, p0, psi0 / np.linalg.norm(psi0)))
     root = jax.random.key(seed)
-    total = squares = shift = None
     chunk = min(_CHUNK, trajectories)
-    for start in range(0, trajectories, chunk):  # one compiled shape: the last chunk is padded
+
+    def values(start: int) -> np.ndarray:
+        """The observables (B, T, k) of trajectories start, start + 1, ... (at most ``chunk``)."""
         keys = jax.vmap(lambda i: trajectory_key(root, i))(jnp.arange(start, start + chunk))
-        values = np.asarray(_batch(arrays, keys, n_saves, n_steps // n_saves), np.float64)
-        values = values[: trajectories - start]  # (B, T, k)
-        if shift is None:  # sums about the first trajectory: a quantity every trajectory shares is exact
-            shift = values[0]
-            total, squares = np.zeros_like(shift), np.zeros_like(shift)
-        total += (values - shift).sum(0)
-        squares += ((values - shift) ** 2).sum(0)
+        return np.asarray(_batch(arrays, keys, n_saves, n_steps // n_saves), np.float64)[: trajectories - start]
+
+    first = values(0)
+    shift = first[0]  # sums about the first trajectory: a quantity every trajectory shares is exact
+    total, squares = np.zeros_like(shift), np.zeros_like(shift)
+    for start in range(0, trajectories, chunk):  # one compiled shape: the last chunk is padded
+        batch = first if start == 0 else values(start)
+        total += (batch - shift).sum(0)
+        squares += ((batch - shift) ** 2).sum(0)
     mean = total / trajectories
     var = np.clip(squares / trajectories - mean**2, 0.0, None) * trajectories / (trajectories - 1)
     mean, sem = shift + mean, np.sqrt(var / trajectories)

@@ -37,7 +37,7 @@ from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
 from ..models._time import channels_may_appear
 from ..spec.histogram import HistogramSpec
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import Observable, parse_observable
 from ._accumulator import finalize, init, update
 from ._checkpoint import Checkpointer, load_checkpoint, process_path, tree_digest
@@ -107,7 +107,7 @@ class EnsembleResult:
 
 def run_ensemble(
     model: AbstractModel,
-    initial: InitialState,
+    initial: InitialState | MixtureState,
     *,
     t1: float,
     dt: float,
@@ -174,12 +174,14 @@ def run_ensemble(
     n_samples = min(DEFAULT_SAMPLES, trajectories) if n_samples is None else n_samples
     processes, process = jax.process_count(), jax.process_index()
     path = None if checkpoint is None else process_path(checkpoint, process, processes)
-    if resume and path is None:
-        raise InputError("resume", "needs a checkpoint path")
-    if path is not None and not resume and path.exists():
+    if resume:
+        if path is None:
+            raise InputError("resume", "needs a checkpoint path")
+        if not path.exists():
+            raise InputError("resume", f"no checkpoint at {str(path)!r}")
+    elif path is not None and path.exists():
         raise InputError("checkpoint", f"{str(path)!r} exists; resume it (resume=True, --resume) or remove it")
-    if resume and not path.exists():
-        raise InputError("resume", f"no checkpoint at {str(path)!r}")
+    resume_from = path if resume else None
     plan = _plan(
         model,
         initial,
@@ -206,7 +208,10 @@ def run_ensemble(
     show = progress and process == 0
     program = _compile(plan, initial, solver=solver, histogram=histogram, sized=chunk_size is None, ticks=show)
     fingerprint = _fingerprint(plan, initial, solver, histogram, precision, nonfinite, program.chunk, processes)
-    acc, first = load_checkpoint(path, fingerprint) if resume else (init(program.record, n_samples, plan.paths), 0)
+    if resume_from is not None:
+        acc, first = load_checkpoint(resume_from, fingerprint)
+    else:
+        acc, first = init(program.record, n_samples, plan.paths), 0
     chunks = chunks_of(process, processes, first, -(-trajectories // program.chunk))
     done_before = int(acc.done)
     t0 = time.perf_counter()
@@ -406,7 +411,7 @@ def _result(plan: _Plan, program: _Program, acc, run_seconds: float, info: dict,
             prng=plan.prng,
         ),
     )
-    if acc.hist is not None:
+    if acc.hist is not None and plan.histogram is not None:  # accumulated only when one was asked for
         result.histogram = histogram_estimate(acc.hist, plan.histogram, acc.count, float(done))
     return result
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jax.typing import ArrayLike
 
 from .._memory import check_fits
 from ..errors import SimulationError
 from ..models._base import AbstractModel
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ._accumulator import init, update
 from ._devices import device_memory, kernel_bytes, trajectory_sharding
 from ._kernel import chunk_kernel
@@ -81,8 +81,8 @@ _SWEEP = jax.jit(_sweep_kernel, static_argnames=("names", *_STATIC))
 
 def run_sweep(
     model: AbstractModel,
-    initial: InitialState,
-    params: Mapping[str, Float[Array, " B"]],
+    initial: InitialState | MixtureState,
+    params: Mapping[str, ArrayLike | Sequence[float]],  # {name: values (B,)}, checked by swept_models
     *,
     trajectories: int,
     chunk_size: int | None = None,

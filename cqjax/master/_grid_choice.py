@@ -9,7 +9,7 @@ import numpy as np
 
 from ..models._base import AbstractJumpModel, AbstractModel
 from ..models._generator import generator
-from ..spec.initial import InitialState
+from ..spec.initial import InitialState, MixtureState
 from ._initial import initial_masses, initial_moments
 from .grid import PhaseSpaceGrid, default_cells
 from .lattice import advance, lattice_generator, step_operators
@@ -29,7 +29,7 @@ _TRIM_TOL = 1e-6  # per side: then it shrinks to where the pilot's marginals hel
 STEP_SAFETY = 0.5  # dt <= STEP_SAFETY / rate_bound
 
 
-def _guess_width(model: AbstractModel, initial: InitialState, t1: float) -> np.ndarray:
+def _guess_width(model: AbstractModel, initial: InitialState | MixtureState, t1: float) -> np.ndarray:
     """A first guess of the extent of varrho along each axis by t1, from the rates at z_mean."""
     mean, cov = initial_moments(initial)
     z = jnp.asarray(mean)
@@ -57,7 +57,7 @@ def _align(lo: float, hi: float, cells: int, centre: float) -> tuple[float, floa
 
 def choose_grid(
     model: AbstractModel,
-    initial: InitialState,
+    initial: InitialState | MixtureState,
     t1: float,
     cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
@@ -169,7 +169,7 @@ def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, l
     return np.asarray(lost), spans
 
 
-def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
+def _jump_shifts(model: AbstractModel, initial: InitialState | MixtureState) -> np.ndarray:
     """|shift| per jump channel and axis (k, n) at z_mean; empty for models without jumps."""
     if not isinstance(model, AbstractJumpModel):
         return np.zeros((0, model.n_coords))
@@ -177,7 +177,9 @@ def _jump_shifts(model: AbstractModel, initial: InitialState) -> np.ndarray:
     return np.abs(np.asarray(shifts, float))
 
 
-def align_grid(grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState, axes=None) -> PhaseSpaceGrid:
+def align_grid(
+    grid: PhaseSpaceGrid, model: AbstractModel, initial: InitialState | MixtureState, axes=None
+) -> PhaseSpaceGrid:
     """Adjust the automatic axes of a grid: a spacing that divides the smallest jump shift along
     the axis (more cells, same extent; jumps then land on cells exactly), and a shift by less
     than half a cell where the initial state is a point, so that the point is a cell centre."""

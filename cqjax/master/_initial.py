@@ -13,7 +13,7 @@ from .grid import PhaseSpaceGrid
 _SAMPLES = 2**22  # points at most for the density of a correlated Gaussian
 
 
-def initial_moments(initial: InitialState) -> tuple[np.ndarray, np.ndarray]:
+def initial_moments(initial: InitialState | MixtureState) -> tuple[np.ndarray, np.ndarray]:
     mean = np.asarray(initial.z_mean, float)
     n = mean.shape[0]
     cov = np.zeros((n, n)) if initial.z_cov is None else np.asarray(initial.z_cov, float)

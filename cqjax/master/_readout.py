@@ -114,12 +114,12 @@ def _overlap(edges_bins: np.ndarray, grid: PhaseSpaceGrid, axis: int) -> np.ndar
 
 
 def project_histogram(
-    marginal: Complex[np.ndarray, "T *kept d d"],
-    total: Float[np.ndarray, " T"],
+    marginal: Complex[np.ndarray | Array, "T *kept d d"],  # jax values when the solve is differentiated
+    total: Float[np.ndarray | Array, " T"],
     grid: PhaseSpaceGrid,
     coords: tuple[str, ...],
     spec: HistogramSpec,
-) -> dict[str, np.ndarray]:
+) -> dict[str, np.ndarray | Array]:
     """varrho averaged over the histogram's bins (the quantity an ensemble histogram estimates),
     from its ``marginal`` on the kept axes (in grid order) and the ``total`` mass on the grid."""
     xp = jnp if is_traced(marginal) else np  # jax values when the solve is differentiated
