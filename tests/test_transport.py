@@ -91,27 +91,43 @@ def test_limited_transport_is_positive_conservative_and_second_order(mixed):
     assert errors[-1] < upwind[-1] / 8, (errors, upwind)
 
 
-def test_reach_closed_form_for_qubits_equals_the_general_one_and_is_the_boundary():
-    """sup {y : rho + y B >= 0}: the 2 x 2 closed form equals the Cholesky/eigenvalue form, rho + y B
-    is on the boundary of the cone there, and a nearly pure or empty cell gets a small, safe reach."""
-    rng = np.random.default_rng(3)
-    a = rng.normal(size=(500, 2, 2)) + 1j * rng.normal(size=(500, 2, 2))
-    rho = a @ np.conj(np.swapaxes(a, -1, -2))
-    b = rng.normal(size=(500, 2, 2)) + 1j * rng.normal(size=(500, 2, 2))
-    direction = (b + np.conj(np.swapaxes(b, -1, -2))) / 2
+def _random(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, d, d)) + 1j * rng.normal(size=(n, d, d))
+    b = rng.normal(size=(n, d, d)) + 1j * rng.normal(size=(n, d, d))
+    return a @ np.conj(np.swapaxes(a, -1, -2)), (b + np.conj(np.swapaxes(b, -1, -2))) / 2
+
+
+def test_reach_closed_form_for_qubits_and_bisection_for_any_d_find_the_boundary():
+    """sup {y : rho + y B >= 0}: the 2 x 2 closed form puts rho + y B on the boundary of the cone,
+    the bisection (any d, LDL test) agrees with it to 2^-10 on [0, 1]; the LDL test agrees with the
+    eigenvalues for 4 x 4; a nearly pure or empty cell gets a small, safe reach."""
+    rho, direction = _random(500, 2, 3)
     closed = np.asarray(transport._reach_2x2(jnp.asarray(rho), jnp.asarray(direction)))
-    general = np.asarray(transport._reach_cholesky(jnp.asarray(rho), jnp.asarray(direction)))
     finite = np.isfinite(closed)
-    assert np.array_equal(finite, np.isfinite(general)) and 0.5 < finite.mean() < 1
-    np.testing.assert_allclose(closed[finite], general[finite], rtol=1e-9)
+    assert 0.5 < finite.mean() < 1
     edge = np.linalg.eigvalsh(rho[finite] + closed[finite, None, None] * direction[finite]).min(-1)
     np.testing.assert_allclose(edge / np.linalg.norm(rho[finite], axis=(-2, -1)), 0.0, atol=1e-9)
-    # a pure cell and a direction out of its support: almost no room; an empty cell: eps-small room
+    halved = np.asarray(transport._reach_bisection(jnp.asarray(rho), jnp.asarray(direction)))
+    inside = closed < 1
+    assert np.all(np.isinf(halved[~inside]))
+    assert np.all((halved[inside] <= closed[inside]) & (halved[inside] > closed[inside] - 2**-10))
+    rho4, direction4 = _random(2000, 4, 4)
+    size = np.linalg.norm(rho4, axis=(-2, -1)) / np.linalg.norm(direction4, axis=(-2, -1))
+    shifted = rho4 + (np.linspace(0.0, 1.0, 2000) * size)[:, None, None] * direction4
+    definite = np.asarray(transport._positive_definite(jnp.asarray(shifted)))
+    assert 0.1 < definite.mean() < 0.9
+    assert np.array_equal(definite, np.linalg.eigvalsh(shifted).min(-1) > 0)
     pure = np.array([[1.0, 0.0], [0.0, 0.0]], complex)
     out = np.array([[0.0, 1.0], [1.0, 0.0]], complex)
     assert float(transport.reach(jnp.asarray(pure), jnp.asarray(out))) < 1e-6
     assert float(transport.reach(jnp.asarray(pure), jnp.asarray(pure))) == np.inf
     assert float(transport.reach(jnp.zeros((2, 2), complex), -jnp.asarray(pure))) < 1e-12
+    pure4 = np.zeros((4, 4), complex)
+    pure4[0, 0] = 1.0
+    out4 = np.zeros((4, 4), complex)
+    out4[0, 3] = out4[3, 0] = 1.0
+    assert float(transport.reach(jnp.asarray(pure4), jnp.asarray(out4))) < 1e-3
 
 
 def test_second_order_transport_beats_upwind_on_the_diosi_coherence():

@@ -60,6 +60,8 @@ from ._traced import concrete, eigvalsh, hermitian_function, is_traced, safe_abs
 from .grid import PhaseSpaceGrid
 from .transport import check_transport, limited_transport, transport_rate
 
+Values = np.ndarray | Array  # the builders run on numpy values (deciding pass) and on jax ones (traced)
+
 _CELL_BATCH = 2**14  # cells per batch when the model is evaluated on the grid (bounds the memory)
 
 
@@ -107,18 +109,18 @@ class LatticeGenerator(eqx.Module):
         return self.channels.negative_rates is None
 
 
-def _norm(ops: Array, diagonal: bool, xp) -> Array:
+def _norm(ops: Values, diagonal: bool, xp) -> Values:
     """Operator norm per cell of Hermitian (or diagonal) operators (differentiable with xp = jnp)."""
     if diagonal:
-        return xp.max(np.abs(ops) if xp is np else safe_abs(ops), axis=-1)
+        return xp.max(np.abs(ops) if xp is np else safe_abs(jnp.asarray(ops)), axis=-1)
     return xp.max(xp.abs(np.linalg.eigvalsh(ops) if xp is np else eigvalsh(ops)), axis=-1)
 
 
-def _sqrt(x: Array, xp) -> Array:
-    return np.sqrt(x) if xp is np else safe_sqrt(x)
+def _sqrt(x: Values, xp) -> Values:
+    return np.sqrt(x) if xp is np else safe_sqrt(jnp.asarray(x))
 
 
-def _as_rep(ops: Array, diagonal: bool, what: str, xp) -> Array:
+def _as_rep(ops: Values, diagonal: bool, what: str, xp) -> Values:
     """Dense (..., d, d) model operators in the model's representation (diagonals if diagonal)."""
     if not diagonal:
         return ops
@@ -209,10 +211,14 @@ class _Builder:
     def __init__(self, n_axes: int, d: int, diagonal: bool, cdtype, xp, replay: tuple | None = None):
         self.n_axes, self.diagonal, self.cdtype, self.xp = n_axes, diagonal, cdtype, xp
         self.eye = xp.ones(d, cdtype) if diagonal else xp.eye(d, dtype=cdtype)
-        self.kraus: list[tuple[Array, tuple[int, ...]]] = []
-        self.scalar: list[tuple[Array, tuple[int, ...]]] = []
-        self.local: list[tuple[Array, Array]] = []  # (signed rate (cells,), operator field)
+        self.kraus: list[tuple[Values, tuple[int, ...]]] = []
+        self.scalar: list[tuple[Values, tuple[int, ...]]] = []
+        self.local: list[tuple[Values, Values]] = []  # (signed rate (cells,), operator field)
         self.moves = [False] * n_axes
+        self.h: Values = self.eye  # H_I / hbar per cell, set by ``_build``
+        self.transport = "second-order"
+        self.jump_rate = 0.0  # the largest rate of the model's own jumps (deciding pass)
+        self.negative: list[bool] = []  # per local channel: whether its rate is negative somewhere
         self.decisions: list = []
         self._replay = None if replay is None else iter(replay)
 
@@ -229,7 +235,7 @@ class _Builder:
         self.decisions.append(value)
         return value
 
-    def op(self, x: Array) -> Array:
+    def op(self, x: Values) -> Values:
         """A per-cell scalar broadcast against per-cell operators."""
         return x[:, None] if self.diagonal else x[:, None, None]
 
@@ -240,12 +246,12 @@ class _Builder:
         for i, k in enumerate(offset):
             self.moves[i] |= k != 0
 
-    def add(self, kraus: Array, offset: tuple[int, ...]) -> None:
+    def add(self, kraus: Values, offset: tuple[int, ...]) -> None:
         if self.decide(lambda: float(np.max(np.abs(kraus))) > 0):
             self.kraus.append((kraus, offset))
             self._moved(offset)
 
-    def add_scalar(self, rate: Array, offset: tuple[int, ...]) -> None:
+    def add_scalar(self, rate: Values, offset: tuple[int, ...]) -> None:
         if self.decide(lambda: float(np.max(rate)) > 0):
             self.scalar.append((rate, offset))
             self._moved(offset)
@@ -357,7 +363,7 @@ def _build(fields, grid: PhaseSpaceGrid, coords, diagonal: bool, cdtype, transpo
     return b
 
 
-def _stack(b: _Builder, h: Array, grid: PhaseSpaceGrid) -> tuple[Array, LatticeChannels]:
+def _stack(b: _Builder, h: Values, grid: PhaseSpaceGrid) -> tuple[Array, LatticeChannels]:
     """The collected channels stacked into fields over the grid."""
     xp, shape = b.xp, grid.cells
 
@@ -383,16 +389,16 @@ def _stack(b: _Builder, h: Array, grid: PhaseSpaceGrid) -> tuple[Array, LatticeC
     return field(h), channels
 
 
-def _assemble(b: _Builder, h: np.ndarray, grid: PhaseSpaceGrid) -> LatticeGenerator:
+def _assemble(b: _Builder, h: Values, grid: PhaseSpaceGrid) -> LatticeGenerator:
     """The lattice from the deciding pass (numpy values): its fields on the device and the step's rate bounds."""
     h_field, ch = _stack(b, h, grid)
     bound = _gram(ch.jumps, ch.stay_rates, b.diagonal, np)
     bound = np.max(bound.real if b.diagonal else np.linalg.eigvalsh(bound), axis=-1)
-    if ch.negative_rates is not None:
+    if ch.negative_rates is not None and ch.negative_ops is not None:
         norms = np.stack([_norm(L, b.diagonal, np) for L in ch.negative_ops])
         bound = bound + 2 * np.sum(np.abs(ch.negative_rates) * norms**2, axis=0)
     if ch.transport != "upwind":
-        bound = np.maximum(bound, float(transport_rate(np.asarray(ch.rates))))
+        bound = np.maximum(bound, float(transport_rate(jnp.asarray(ch.rates))))
     to_device = lambda x: None if x is None else jnp.asarray(x)  # noqa: E731
     return LatticeGenerator(
         hamiltonian=jnp.asarray(h_field),
@@ -404,7 +410,7 @@ def _assemble(b: _Builder, h: np.ndarray, grid: PhaseSpaceGrid) -> LatticeGenera
     )
 
 
-def _gram(jumps: Array, rates: Array, diagonal: bool, xp=jnp) -> Array:
+def _gram(jumps: Values, rates: Values, diagonal: bool, xp=jnp) -> Values:
     """sum_j M_j^dag M_j + sum_s rate_s I per cell: (*cells, d) diagonal or (*cells, d, d)."""
     scalar = xp.sum(rates, axis=0)
     if diagonal:
@@ -414,8 +420,9 @@ def _gram(jumps: Array, rates: Array, diagonal: bool, xp=jnp) -> Array:
     return dense + scalar[..., None, None] * xp.eye(d)
 
 
-def _matrix_function(f, a: np.ndarray, diagonal: bool) -> np.ndarray:
+def _matrix_function(f, a: Values, diagonal: bool) -> np.ndarray:
     """f(a) for Hermitian a per cell (diagonal a: elementwise), on the host."""
+    a = np.asarray(a)
     if diagonal:
         return f(np.real(a))
     w, v = np.linalg.eigh(a)
@@ -495,7 +502,7 @@ def channel_step(
     for s, offset in enumerate(channels.rate_offsets if channels.transport == "upwind" else ()):
         moved, gone = _shift((dt * channels.rates[s])[..., None, None] * rho, offset)
         out, lost = out + moved, lost + gone
-    if channels.negative_rates is not None:
+    if channels.negative_rates is not None and channels.negative_ops is not None:
         for s in range(channels.negative_rates.shape[0]):
             rate = channels.negative_rates[s][..., None, None]
             out = out + dt * rate * dissipator(channels.negative_ops[s], rho)
@@ -514,8 +521,8 @@ def _strang(channels: LatticeChannels, ops, dt, n_steps, loop):
     """n_steps >= 1 steps T(dt/2) C(dt) T(dt/2) (Strang splitting of the drift T and the channels
     C: second order in dt), the inner half steps merged into whole ones; ``loop(n, body, state)``
     runs the middle part."""
-    step = lambda state: _drift(channel_step(*state, channels, ops, dt), channels, dt)  # noqa: E731
-    last = lambda state: _drift(channel_step(*state, channels, ops, dt), channels, dt / 2)  # noqa: E731
+    step = lambda state: _drift(channel_step(state[0], state[1], channels, ops, dt), channels, dt)  # noqa: E731
+    last = lambda state: _drift(channel_step(state[0], state[1], channels, ops, dt), channels, dt / 2)  # noqa: E731
     return lambda state: last(loop(n_steps - 1, step, _drift(state, channels, dt / 2)))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import jax
@@ -50,7 +50,7 @@ from ._initial import initial_masses
 from ._readout import Readout, observable_bounds, outside_mask, project_histogram, read, running_envelope
 from ._traced import concrete, concrete_model, host, is_traced
 from .grid import PhaseSpaceGrid
-from .lattice import advance, advance_checkpointed, lattice_generator, map_cells, step_operators
+from .lattice import LatticeGenerator, advance, advance_checkpointed, lattice_generator, map_cells, step_operators
 from .transport import check_transport
 
 _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
@@ -58,6 +58,8 @@ _JUMP_ACCURACY = 0.02  # dt * (rate of the model's own jumps) <= this
 
 _PHASE_ACCURACY = 0.1  # dt * ||H_I|| / hbar <= this
 
+
+Values = np.ndarray | jax.Array  # numpy on the host; jax values that carry derivatives under jax.grad
 
 _SAFETY_FACTOR = 3.0  # on |f(N) - f(N/2)| (Roache's two-grid GCI)
 
@@ -67,29 +69,30 @@ _DEFAULT_DENSITIES = 6  # densities kept by default: every saved time up to this
 
 @dataclass
 class MasterResult:
-    """The master-equation solution at the saved times (numpy arrays on the host)."""
+    """The master-equation solution at the saved times (numpy arrays on the host; the outputs are
+    jax values, which carry the derivative, when ``jax.grad`` traces the model's parameters)."""
 
     t: np.ndarray
     grid: PhaseSpaceGrid
     coords: tuple[str, ...]
-    masses: np.ndarray  # (S, *cells, d, d): varrho integrated over each cell at the times density_t
+    masses: Values  # (S, *cells, d, d): varrho integrated over each cell at the times density_t
     density_t: np.ndarray  # (S,): the saved times at which ``masses`` is kept
-    mean: dict[str, np.ndarray]
-    min_eig: np.ndarray
-    trace: np.ndarray
-    lost: np.ndarray
-    lost_sides: np.ndarray  # (T, n, 2): per coordinate, low and high side
+    mean: dict[str, Values]
+    min_eig: Values
+    trace: Values
+    lost: Values
+    lost_sides: Values  # (T, n, 2): per coordinate, low and high side
     steps: int
     dt: float
     compile_seconds: float
     run_seconds: float
     completely_positive: bool
     err: dict[str, np.ndarray] = field(default_factory=dict)
-    histogram: dict[str, np.ndarray] | None = None
+    histogram: dict[str, Values] | None = None
     info: dict = field(default_factory=dict)
 
     @property
-    def density(self) -> np.ndarray:
+    def density(self) -> Values:
         """varrho on the grid at ``density_t``: cell masses / cell volume, (S, *cells, d, d)."""
         return self.masses / self.grid.cell_volume
 
@@ -98,16 +101,16 @@ class MasterResult:
 class _Run:
     """One integration: its step, the read-outs at every saved time, the kept densities."""
 
-    gen: object
+    gen: LatticeGenerator
     dt: float
     per_save: int
     lost0: float
-    sides: np.ndarray
-    trace: np.ndarray
-    min_eig: np.ndarray
-    mean: dict[str, np.ndarray]
-    marginal: np.ndarray | None
-    masses: np.ndarray
+    sides: Values
+    trace: Values
+    min_eig: Values
+    mean: dict[str, Values]
+    marginal: Values | None
+    masses: Values
     compile_seconds: float
     run_seconds: float
 
@@ -148,12 +151,13 @@ def _integrate(model, initial, grid, request, *, dt, keep, progress=False, label
     gen = lattice_generator(model, grid, dtype, request.transport)
     dt, per_save = _time_step(gen, request.t1, request.n_saves, dt, fallback_dt)
     ops = step_operators(gen, dt)
-    rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
-    rho = jnp.asarray(rho)
+    host_rho, lost0 = initial_masses(initial, grid, gen.hamiltonian.dtype)
+    rho = jnp.asarray(host_rho)
     readout = Readout.build(concrete_model(model), request.names, grid, rho.shape[-1], request.histogram, dtype)
     lost = jnp.zeros((grid.ndim, 2), dtype)
     args = (gen.channels, ops, jnp.asarray(dt, dtype))
     t0 = time.perf_counter()
+    advance_save: Callable
     if traced:
         advance_save = functools.partial(advance_checkpointed, n_steps=per_save)
     else:
@@ -267,6 +271,8 @@ def density_indices(n_saves: int, t1: float, save_density: int | Sequence[float]
                 "save_density", f"need 1..{n_saves + 1} times (n_saves + 1), got {save_density}", refs=("n_saves",)
             )
         return np.unique(np.round(np.linspace(n_saves, 0, save_density)).astype(int))
+    if isinstance(save_density, bool):
+        raise InputError("save_density", f"expected a count or a list of saved times, got {save_density}")
     out = []
     for t in save_density:
         k = round(float(t) * n_saves / t1)
@@ -284,7 +290,7 @@ class _Request:
 
     t1: float
     n_saves: int
-    names: tuple[str, ...]
+    names: tuple[str | Observable, ...]
     histogram: HistogramSpec | None
     transport: str = "second-order"
 
@@ -387,7 +393,7 @@ def solve_master(
             "density_t": t[keep].tolist(),
         },
     )
-    if histogram is not None:
+    if histogram is not None and run.marginal is not None:
         result.histogram = project_histogram(run.marginal, run.trace, grid, model.coords, histogram)
     if error_estimate:
         _error_estimate(values, initial, extent, request, run, result, progress)
@@ -420,7 +426,7 @@ def _error_estimate(
         k: _SAFETY_FACTOR * np.maximum.accumulate(np.abs(concrete(result.mean[k]) - c.mean[k])) + lost * bound[k]
         for k in result.mean
     }
-    if request.histogram is not None:
+    if request.histogram is not None and result.histogram is not None and c.marginal is not None:
         ch = project_histogram(c.marginal, c.trace, coarse, model.coords, request.histogram)
         diff = concrete(result.histogram["density"]) - ch["density"]
         axes = 1 + len(request.histogram.coords)

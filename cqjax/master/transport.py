@@ -20,8 +20,8 @@ r = |v_i| / Delta_i at the source cell, lam = dt r), flux-corrected transport (S
   number of corrections that touch cell c, the low-order varrho^L_c is split into K_c equal parts
   and each correction is kept within its part, varrho^L_c / K_c -+ alpha A >= 0 (source: -,
   target: +); then varrho'_c, the sum of the parts, is positive. alpha is the smaller of the two
-  one-sided reaches sup {y : varrho^L_c / K_c + y B >= 0} (a generalised eigenvalue problem,
-  closed form for d = 2), capped at 1.
+  one-sided reaches sup {y : varrho^L_c / K_c + y B >= 0} (a generalised eigenvalue problem:
+  closed form for d = 2, bisection with an unrolled LDL test for larger d), capped at 1.
 Where the cells are smooth and mixed alpha = 1 and the step is the Fromm scheme; near the edge of
 the occupied region, or where a cell is nearly pure while its neighbours' states differ, alpha < 1
 falls back towards upwind there. Inside the reach varrho^L_c / K_c gets eps (tr + |B|) I added (eps
@@ -70,9 +70,11 @@ def _neighbour(x: Array, axis: int, k: int) -> Array:
 
 def reach(rho: Complex[Array, "*cells d d"], direction: Complex[Array, "*cells d d"]) -> Float[Array, " *cells"]:
     """sup {y >= 0 : rho + eps (tr rho + |B|) I + y B >= 0} per cell (B = ``direction``, Hermitian,
-    |B| its Frobenius norm; rho positive semi-definite), with a margin (``_SAFETY``); inf where B
-    never leaves the cone. Both are first divided by tr rho + |B| (the reach is scale-free), so that
-    the regularisation keeps an empty cell's reach at about eps instead of an indeterminate 0 / 0."""
+    |B| its Frobenius norm; rho positive semi-definite): for d = 2 in closed form with a margin
+    (``_SAFETY``), inf where B never leaves the cone; for larger d by bisection on [0, 1] (inf
+    beyond 1), enough for a correction factor capped at 1. Both are first divided by tr rho + |B|
+    (the reach is scale-free), so that the regularisation keeps an empty cell's reach at about eps
+    instead of an indeterminate 0 / 0."""
     real = jnp.real(rho).dtype
     d = rho.shape[-1]
     eps = _EPS[real.itemsize]
@@ -80,17 +82,45 @@ def reach(rho: Complex[Array, "*cells d d"], direction: Complex[Array, "*cells d
     size = jnp.sqrt(jnp.sum(jnp.abs(direction) ** 2, axis=(-2, -1)))
     scale = (trace + size + jnp.finfo(real).tiny)[..., None, None]  # both to entries <= 1
     regular = rho / scale + eps * jnp.eye(d, dtype=rho.dtype)
-    y = (_reach_2x2 if d == 2 else _reach_cholesky)(regular, direction / scale)
-    return jnp.where(y > 0, _SAFETY * y, 0.0)  # 0 also where rounding left rho slightly negative (NaN, y < 0)
+    if d == 2:
+        y = _SAFETY * _reach_2x2(regular, direction / scale)
+    else:
+        y = _reach_bisection(regular, direction / scale)
+    return jnp.where(y > 0, y, 0.0)  # 0 also where rounding left rho slightly negative (NaN, y < 0)
 
 
-def _reach_cholesky(rho: Array, direction: Array) -> Array:
-    """1 / max(0, -min eig(L^-1 B L^-dag)) with rho = L L^dag positive definite: any d."""
-    chol = jnp.linalg.cholesky(rho)
-    solve = lambda a: jax.scipy.linalg.solve_triangular(chol, a, lower=True)  # noqa: E731
-    x = solve(jnp.conj(jnp.swapaxes(solve(direction), -1, -2)))  # L^-1 (L^-1 B)^dag = L^-1 B L^-dag
-    worst = -jnp.min(jnp.linalg.eigvalsh(x), axis=-1)
-    return jnp.where(worst > 0, 1 / jnp.where(worst > 0, worst, 1.0), jnp.inf)
+def _positive_definite(m: Array) -> Array:
+    """Whether each Hermitian (..., d, d) matrix is positive definite: the pivots of its LDL^dag
+    factorisation, unrolled over the static d (elementwise jax operations only: XLA's CPU LAPACK
+    calls inside the master's step loop were seen to deadlock)."""
+    d = m.shape[-1]
+    low: dict[tuple[int, int], Array] = {}
+    pivots: list[Array] = []
+    ok = jnp.ones(m.shape[:-2], bool)
+    for k in range(d):
+        pivot = jnp.real(m[..., k, k]) - sum((jnp.abs(low[k, j]) ** 2 * pivots[j] for j in range(k)), 0.0)
+        ok = ok & (pivot > 0)
+        pivots.append(jnp.where(pivot > 0, pivot, 1.0))
+        for i in range(k + 1, d):
+            row = m[..., i, k] - sum((low[i, j] * jnp.conj(low[k, j]) * pivots[j] for j in range(k)), 0.0)
+            low[i, k] = row / pivots[k]
+    return ok
+
+
+def _reach_bisection(rho: Array, direction: Array, halvings: int = 10) -> Array:
+    """The same for any d, to within 2^-halvings on [0, 1] (all a correction factor capped at 1
+    needs): inf where rho + B is positive definite, else the largest y = k 2^-halvings found by
+    bisection with rho + y B positive definite (rho positive definite)."""
+
+    def halve(_, bounds):
+        lo, hi = bounds
+        mid = (lo + hi) / 2
+        ok = _positive_definite(rho + mid[..., None, None] * direction)
+        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+
+    zeros = jnp.zeros(rho.shape[:-2], jnp.real(rho).dtype)
+    lo, _ = jax.lax.fori_loop(0, halvings, halve, (zeros, zeros + 1))
+    return jnp.where(_positive_definite(rho + direction), jnp.inf, lo)
 
 
 def _reach_2x2(rho: Array, direction: Array) -> Array:
