@@ -97,7 +97,7 @@ class MasterOptions:
     whether to estimate the discretisation error, whether to integrate a generator that is not
     completely positive (refused by default), which densities to keep (``save_density``: a
     count or a list of saved times; default a handful), and how the drift moves the cells
-    (``transport``: "second-order", the default, or "upwind")."""
+    (``transport``: "upwind", the default, or "second-order")."""
 
     cells: tuple[int, ...] | None = None
     extent: dict = dataclasses.field(default_factory=dict)
@@ -105,7 +105,7 @@ class MasterOptions:
     error_estimate: bool = True
     allow_non_cp: bool = False
     save_density: int | tuple[float, ...] | None = None
-    transport: str = "second-order"
+    transport: str = "upwind"
 
 
 class ConfigError(InputError):

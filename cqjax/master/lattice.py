@@ -79,7 +79,7 @@ class LatticeChannels(eqx.Module):
     offsets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
     rate_offsets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
     diagonal: bool = eqx.field(static=True)
-    transport: str = eqx.field(static=True, default="second-order")
+    transport: str = eqx.field(static=True, default="upwind")
 
     @property
     def stay_rates(self) -> Array:
@@ -216,7 +216,7 @@ class _Builder:
         self.local: list[tuple[Values, Values]] = []  # (signed rate (cells,), operator field)
         self.moves = [False] * n_axes
         self.h: Values = self.eye  # H_I / hbar per cell, set by ``_build``
-        self.transport = "second-order"
+        self.transport = "upwind"
         self.jump_rate = 0.0  # the largest rate of the model's own jumps (deciding pass)
         self.negative: list[bool] = []  # per local channel: whether its rate is negative somewhere
         self.decisions: list = []
@@ -312,10 +312,10 @@ def _jump_offsets(s: np.ndarray, grid: PhaseSpaceGrid) -> tuple:
 
 
 def lattice_generator(
-    model: AbstractModel, grid: PhaseSpaceGrid, dtype=None, transport: str = "second-order"
+    model: AbstractModel, grid: PhaseSpaceGrid, dtype=None, transport: str = "upwind"
 ) -> LatticeGenerator:
     """Build the lattice realisation of ``model``'s master equation on ``grid`` (see module doc);
-    ``transport``: how the drift moves the cells, "second-order" (``transport.py``) or "upwind" jumps.
+    ``transport``: how the drift moves the cells, "upwind" jumps (default) or "second-order" (``transport.py``).
 
     Which channels exist and the rate bounds are decided from the model's values; when its
     parameters are traced (``jax.grad``), the fields are then rebuilt as jax expressions of them

@@ -292,7 +292,7 @@ class _Request:
     n_saves: int
     names: tuple[str | Observable, ...]
     histogram: HistogramSpec | None
-    transport: str = "second-order"
+    transport: str = "upwind"
 
 
 def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
@@ -334,7 +334,7 @@ def solve_master(
     error_estimate: bool = True,
     allow_non_cp: bool = False,
     save_density: int | Sequence[float] | None = None,
-    transport: str = "second-order",
+    transport: str = "upwind",
     progress: bool = False,
 ) -> MasterResult:
     """Integrate the CQ master equation of ``model`` from ``initial`` to ``t1`` on a phase-space
@@ -351,8 +351,9 @@ def solve_master(
     of every output is estimated from a run with half the cells. The generator is checked on
     every cell (``check_cells``): one that is not completely positive somewhere is refused unless
     ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
-    ``transport``: how the drift moves the cells, "second-order" (flux-corrected, positive:
-    ``transport.py``) or "upwind" (first-order jumps).
+    ``transport``: how the drift moves the cells, "upwind" (first-order jumps, the default) or
+    "second-order" (flux-corrected and positive, ``transport.py``: more accurate on the same grid,
+    but today about 15x the cost per cell-step on the CPU, BENCHMARKS.md).
     ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
     model, initial = autonomous(model, initial)  # a time-dependent model: its clock form (_clock.py)
