@@ -363,7 +363,7 @@ def _build(fields, grid: PhaseSpaceGrid, coords, diagonal: bool, cdtype, transpo
     return b
 
 
-def _stack(b: _Builder, h: Values, grid: PhaseSpaceGrid) -> tuple[Array, LatticeChannels]:
+def _stack(b: _Builder, h: Values, grid: PhaseSpaceGrid) -> tuple[Values, LatticeChannels]:
     """The collected channels stacked into fields over the grid."""
     xp, shape = b.xp, grid.cells
 
