@@ -6,9 +6,7 @@ runtime while the tests run: jaxtyping's import hook wraps every function there 
 ``jaxtyped(typechecker=beartype)`` (tests/cqjax_typecheck.py: shapes such as ``Float[Array, " n"]``
 checked, consistently across the arguments and the return value of a call; ints accepted where
 ``float`` is annotated; a module's ``__init__`` left to its own ``__check_init__``). It checks when
-a function is called, so under ``jit`` at trace time only. Left out: cqjax.master.lattice (its
-builders run on numpy and jax arrays alike but are annotated jax arrays; being rewritten:
-``UNCHECKED`` in tests/cqjax_typecheck.py), and the host-side layers (analysis, io, front, plot,
+a function is called, so under ``jit`` at trace time only. Left out: the host-side layers (analysis, io, front, plot,
 inference), which take Python scalars, lists and numpy arrays where their annotations say arrays
 (e.g. ``analysis.exact.diosi_p_moments(t=0.5)``, ``diosi_coherence(z_mean=[0.0, 0.0])`` against
 ``Float[ArrayLike, " T"]`` and ``" 2"``: their annotations need rewriting before they can be hooked).

@@ -18,11 +18,7 @@ import beartype
 _BEARTYPE = beartype.beartype(conf=beartype.BeartypeConf(is_pep484_tower=True))
 
 # Modules of the hooked layers whose functions are not checked, with the reason.
-UNCHECKED = {
-    # being rewritten: its builders run on numpy and on jax arrays alike (an ``xp`` argument) but
-    # are annotated jax.Array only (check it again once the rewrite lands)
-    "cqjax.master.lattice",
-}
+UNCHECKED: set[str] = set()
 
 
 def check(fn):

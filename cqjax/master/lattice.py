@@ -82,7 +82,7 @@ class LatticeChannels(eqx.Module):
     transport: str = eqx.field(static=True, default="upwind")
 
     @property
-    def stay_rates(self) -> Array:
+    def stay_rates(self) -> Values:
         """The scalar rates that the stay operator K0 accounts for: all of them for upwind jumps,
         none when the drift is moved by the limited transport of ``transport.py``."""
         return self.rates if self.transport == "upwind" else self.rates[:0]
@@ -337,7 +337,7 @@ def lattice_generator(
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
-def _traced_channels(fields, grid, coords, diagonal, cdtype, transport, decisions) -> tuple[Array, LatticeChannels]:
+def _traced_channels(fields, grid, coords, diagonal, cdtype, transport, decisions) -> tuple[Values, LatticeChannels]:
     """The lattice's fields as jax expressions of the cell fields, replaying ``decisions``."""
     b = _build(fields, grid, coords, diagonal, cdtype, transport, jnp, decisions)
     return _stack(b, b.h, grid)
