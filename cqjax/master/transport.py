@@ -58,16 +58,6 @@ def transport_rate(rates: Float[Array, " S *cells"]) -> Float[Array, ""]:
     return jnp.max(jnp.sum(rates, axis=0)) if rates.shape[0] else jnp.zeros((), rates.dtype)
 
 
-def _neighbour(x: Array, axis: int, k: int) -> Array:
-    """x at the cell k = +-1 along ``axis`` (zero beyond the grid)."""
-    n = x.shape[axis]
-    pad = [(0, 0)] * x.ndim
-    pad[axis] = (0, 1) if k > 0 else (1, 0)
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(1, n + 1) if k > 0 else slice(0, n)
-    return jnp.pad(x, pad)[tuple(index)]
-
-
 def reach(rho: Complex[Array, "*cells d d"], direction: Complex[Array, "*cells d d"]) -> Float[Array, " *cells"]:
     """sup {y >= 0 : rho + eps (tr rho + |B|) I + y B >= 0} per cell (B = ``direction``, Hermitian,
     |B| its Frobenius norm; rho positive semi-definite): for d = 2 in closed form with a margin
@@ -142,7 +132,8 @@ def _reach_2x2(rho: Array, direction: Array) -> Array:
 def _slopes(rho: Array, offsets) -> dict[int, Array]:
     """The central slope (varrho_{c+1} - varrho_{c-1}) / 2 along every axis a channel moves along."""
     axes = {next(i for i, k in enumerate(o) if k != 0) for o in offsets}
-    return {axis: (_neighbour(rho, axis, 1) - _neighbour(rho, axis, -1)) / 2 for axis in axes}
+    unit = lambda axis, k: tuple(k if i == axis else 0 for i in range(rho.ndim - 2))  # noqa: E731
+    return {axis: (_moved(rho, unit(axis, -1)) - _moved(rho, unit(axis, 1))) / 2 for axis in axes}
 
 
 def limited_transport(
