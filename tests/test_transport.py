@@ -155,10 +155,80 @@ def test_second_order_transport_beats_upwind_on_the_diosi_coherence():
         errors[scheme] = max(np.max(np.abs(r.mean["sx"] - 2 * coh.real)), np.max(np.abs(r.mean["sy"] + 2 * coh.imag)))
         assert r.min_eig.min() > -1e-13
         np.testing.assert_allclose(r.trace + r.lost, 1.0, atol=1e-12)
-    assert errors["second-order"] < errors["upwind"] / 4, errors
+    assert errors["second-order"] < errors["upwind"] / 6, errors  # measured: 7.5e-4 against 6.1e-3
 
 
 def test_an_unknown_transport_is_refused_before_any_work():
     model = cqjax.Diosi()
     with pytest.raises(cqjax.InputError, match="^transport: must be one of 'second-order', 'upwind', got 'weno'"):
         solve_master(model, InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5)), t1=1.0, n_saves=1, transport="weno")
+
+
+def _random_lattice(n: int, d: int, seed: int = 0):
+    """Jumps +-1 cell and a local channel on n cells, each M_j = sqrt(rate_j(c)) V_j(c) with V_j(c)
+    unitary, so that sum_j M_j^dag M_j is a multiple of I in every cell; a random H_I per cell."""
+    rng = np.random.default_rng(seed)
+
+    def unitary():
+        q, _ = np.linalg.qr(rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d)))
+        return q
+
+    rates = rng.uniform(0.5, 2.0, size=(3, n))
+    jumps = np.array([[np.sqrt(rates[j, c]) * unitary() for c in range(n)] for j in range(3)])
+    h = rng.normal(size=(n, d, d)) + 1j * rng.normal(size=(n, d, d))
+    h = (h + np.conj(np.swapaxes(h, -1, -2))) / 2
+    rho = rng.normal(size=(n, d, d)) + 1j * rng.normal(size=(n, d, d))
+    rho = rho @ np.conj(np.swapaxes(rho, -1, -2))
+    return jumps, h, rho / np.real(np.trace(rho, axis1=-2, axis2=-1)).sum()
+
+
+def _exact_flow(jumps, h, rho, offsets, t):
+    """exp(t L) rho for the lattice generator L (mass that jumps beyond the grid is gone), from the
+    superoperator on all cells."""
+    n, d = rho.shape[0], rho.shape[-1]
+    gram = np.einsum("jcki,jckl->cil", np.conj(jumps), jumps)
+
+    def generator(x):
+        x = x.reshape(n, d, d)
+        out = -0.5 * (gram @ x + x @ gram) - 1j * (h @ x - x @ h)
+        for j, (o,) in enumerate(offsets):
+            y = jumps[j] @ x @ np.conj(np.swapaxes(jumps[j], -1, -2))
+            lo, hi = max(0, -o), min(n, n - o)
+            out[lo + o : hi + o] += y[lo:hi]
+        return out.reshape(-1)
+
+    size = n * d * d
+    superop = np.stack([generator(np.eye(size, dtype=complex)[k]) for k in range(size)], axis=1)
+    return np.asarray(jax.scipy.linalg.expm(jnp.asarray(superop * t)) @ rho.reshape(-1)).reshape(n, d, d)
+
+
+@pytest.mark.parametrize("scheme, order", [("upwind", 1.0), ("second-order", 2.0)])
+def test_channel_step_is_of_the_order_of_its_transport(scheme, order):
+    """The channel step against the exact flow of the lattice generator: first order with upwind
+    transport; with second-order transport U(dt/2) (rho + Phi(Phi(rho))) / 2 U(dt/2)^dag, second
+    order (sum_j M_j^dag M_j a multiple of I per cell); both trace + lost = 1 and positive."""
+    offsets = ((1,), (-1,), (0,))
+    jumps, h, rho0 = _random_lattice(n=6, d=2)
+    exact = _exact_flow(jumps, h, rho0, offsets, t=1.0)
+    channels = lattice.LatticeChannels(
+        jumps=jnp.asarray(jumps),
+        rates=jnp.zeros((0, 6)),
+        negative_rates=None,
+        negative_ops=None,
+        offsets=offsets,
+        rate_offsets=(),
+        diagonal=False,
+        transport=scheme,
+    )
+    gen = lattice.LatticeGenerator(jnp.asarray(h), channels, 6.0, jump_rate=0.0, unitary_rate=3.0, moves=(True,))
+    errors = []
+    for steps in (16, 32, 64):
+        dt = 1.0 / steps
+        ops = lattice.step_operators(gen, dt)
+        rho, lost = lattice.advance(jnp.asarray(rho0), jnp.zeros((1, 2)), channels, ops, jnp.asarray(dt), steps)
+        rho, lost = np.asarray(rho), np.asarray(lost)
+        np.testing.assert_allclose(np.real(np.trace(rho, axis1=-2, axis2=-1)).sum() + lost.sum(), 1.0, atol=1e-13)
+        assert np.linalg.eigvalsh(rho).min() > -1e-14
+        errors.append(np.abs(rho - exact).max())
+    observed = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(np.abs(observed - order) < 0.15), (errors, observed)

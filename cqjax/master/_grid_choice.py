@@ -26,6 +26,12 @@ _LOST_TOL = 1e-6  # per side: the automatic grid grows until the pilot run loses
 _TRIM_TOL = 1e-6  # per side: then it shrinks to where the pilot's marginals held more than this
 
 
+_REFINE = 0.8  # a trim that narrows an axis to less than this fraction is piloted again
+
+
+_REFINEMENTS = 2  # at most this many pilots on trimmed (finer) extents
+
+
 STEP_SAFETY = 0.5  # dt <= STEP_SAFETY / rate_bound
 
 
@@ -62,11 +68,12 @@ def choose_grid(
     cells: tuple[int, ...] | None = None,
     extent: dict[str, tuple[float, float]] | None = None,
     progress: bool = False,
+    transport: str = "upwind",
 ) -> tuple[PhaseSpaceGrid, dict]:
-    """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run loses
-    less than 1e-6 of the probability through each side by t1. A coordinate nothing moves and the
-    initial state holds at one value gets a single cell (the reduced form: one 1-D problem).
-    ``progress``: a bar that counts the pilot runs."""
+    """The grid: ``extent`` where given, else grown from a guess until a coarse pilot run (with the
+    run's ``transport``) loses less than 1e-6 of the probability through each side by t1. A
+    coordinate nothing moves and the initial state holds at one value gets a single cell (the
+    reduced form: one 1-D problem). ``progress``: a bar that counts the pilot runs."""
     extent = dict(extent or {})
     mean, cov = initial_moments(initial)
     std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
@@ -78,7 +85,7 @@ def choose_grid(
     cells = list(cells or default_cells(len(names)))
     per_axis = max(8, min(_PILOT_CELLS, math.floor(_PILOT_TOTAL ** (1 / len(names)))))
     pilot_cells = tuple(min(n, per_axis) for n in cells)
-    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress)
+    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress, transport)
     reduced = []
     for i in range(len(names)):
         if auto[i] and not moves[i]:
@@ -95,45 +102,59 @@ def choose_grid(
     return grid, info
 
 
-def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress=False) -> tuple[tuple[bool, ...], int]:
+def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress, transport) -> tuple[tuple[bool, ...], int]:
     """Widen ``lo``/``hi`` (in place) along the automatic axes until a pilot run on ``pilot_cells``
-    loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; returns which
-    axes anything moves along and the number of pilot runs."""
-    moves, rounds = (True,) * len(lo), 0
+    loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; while a trim
+    narrows an axis by more than ``_REFINE``, pilot again on the narrower (finer) grid and trim
+    again (at most ``_REFINEMENTS`` times): a coarse pilot's own numerical spreading widens the
+    tails it sees. Returns which axes anything moves along and the number of pilot runs. The pilot
+    moves the drift as the run will (``transport``): upwind jumps spread the tails by a numerical
+    diffusion (a Poisson tail of one-cell jumps) that second-order transport does not have."""
+    moves, rounds, trims = (True,) * len(lo), 0, 0
     if not any(auto):  # every extent given: nothing to pilot (the run's lattice says what moves)
         return moves, rounds
     bar = _pilot_bar() if progress else None
     for _ in range(12):
         pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
-        gen = lattice_generator(model, pilot, transport="upwind")  # wider than second order: safe extents
+        gen = lattice_generator(model, pilot, transport=transport)
         moves = gen.moves
-        if not any(a and m for a, m in zip(auto, moves)):
+        axes = [i for i in range(len(lo)) if auto[i] and moves[i]]
+        if not axes:
             break
         sides, reach = _pilot_run(gen, initial, pilot, t1)
         rounds += 1
         if bar is not None:
             bar.update(1)
-        grew = False
-        for i in range(len(lo)):
-            if not (auto[i] and moves[i]):
-                continue
-            w = hi[i] - lo[i]
-            if sides[i, 0] > _LOST_TOL:
-                lo[i] -= w
-                grew = True
-            if sides[i, 1] > _LOST_TOL:
-                hi[i] += w
-                grew = True
-        if not grew:  # trim what the pilot barely reached (1e-6 of the mass per side), keep 2 cells more
-            for i in range(len(lo)):
-                if auto[i] and moves[i]:
-                    first, last = reach[i]
-                    e = pilot.edges(i)
-                    lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
+        if _widen(lo, hi, axes, sides, 1.0 if trims == 0 else 0.25):
+            continue
+        narrowest = 1.0
+        for i in axes:  # trim what the pilot barely reached (1e-6 of the mass per side), keep 2 cells more
+            first, last = reach[i]
+            e = pilot.edges(i)
+            width = hi[i] - lo[i]
+            lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
+            narrowest = min(narrowest, (hi[i] - lo[i]) / width)
+        trims += 1
+        if narrowest > _REFINE or trims > _REFINEMENTS:
             break
     if bar is not None:
         bar.close()
     return moves, rounds
+
+
+def _widen(lo, hi, axes, sides, factor: float) -> bool:
+    """Widen (in place) each side of the ``axes`` through which the pilot lost more than
+    ``_LOST_TOL`` by ``factor`` times the axis' width; whether any side was widened."""
+    grew = False
+    for i in axes:
+        w = hi[i] - lo[i]
+        if sides[i, 0] > _LOST_TOL:
+            lo[i] -= factor * w
+            grew = True
+        if sides[i, 1] > _LOST_TOL:
+            hi[i] += factor * w
+            grew = True
+    return grew
 
 
 def _pilot_bar():

@@ -34,6 +34,8 @@ One step (Lie splitting of CP maps):
 varrho'(c) = U(c) [K0(c) varrho(c) K0(c) + dt sum_j M_j varrho(c - o_j) M_j^dag + dt E(varrho)(c)] U(c)^dag
 with K0 = sqrt(I - dt sum_j M_j^dag M_j), U = exp(-i H_I dt / hbar), E the explicit negative-rate
 terms. Without E it is completely positive and trace preserving for dt <= 1 / max ||sum_j M_j^dag M_j||;
+with second-order transport the step is U(dt/2) (varrho + Phi(Phi(varrho))) / 2 U(dt/2)^dag, Phi the
+step above without U (``channel_step``: second order in dt);
 mass that jumps off the grid is counted per axis and side in ``lost``. Diffusion must be diagonal
 (D2_ij = 0 for i != j): correlated noise is refused naming the pair of coordinates.
 
@@ -430,8 +432,9 @@ def _matrix_function(f, a: Values, diagonal: bool) -> np.ndarray:
 
 
 def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
-    """K0 = sqrt(I - dt sum_j M_j^dag M_j) and U = exp(-i H_I dt / hbar) per cell (on the host, or,
-    when the lattice is traced, differentiably: ``_traced_step_operators``).
+    """K0 = sqrt(I - dt sum_j M_j^dag M_j) and U = exp(-i H_I tau / hbar) per cell, tau = dt (upwind
+    transport) or dt / 2 (second-order: ``channel_step``), on the host, or, when the lattice is
+    traced, differentiably (``_traced_step_operators``).
 
     Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
@@ -442,7 +445,8 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
         return _traced_step_operators(ch, gen.hamiltonian, float(dt))
     total = _gram(np.asarray(ch.jumps), np.asarray(ch.stay_rates), ch.diagonal, np)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total, ch.diagonal)
-    unitary = _matrix_function(lambda w: np.exp(-1j * w * dt), np.asarray(gen.hamiltonian), ch.diagonal)
+    tau = dt if ch.transport == "upwind" else dt / 2  # second order: U(dt/2) on both sides (``channel_step``)
+    unitary = _matrix_function(lambda w: np.exp(-1j * w * tau), np.asarray(gen.hamiltonian), ch.diagonal)
     real = np.real(np.zeros((), ch.jumps.dtype)).dtype
     root = root.astype(real) if ch.diagonal else root.astype(ch.jumps.dtype)  # diagonal: real, half the work
     return jnp.asarray(root), jnp.asarray(unitary.astype(ch.jumps.dtype))
@@ -453,7 +457,8 @@ def _traced_step_operators(ch: LatticeChannels, hamiltonian: Array, dt: float) -
     """``step_operators`` as jax expressions (derivatives by ``hermitian_function``); ``dt`` static."""
     total = _gram(ch.jumps, ch.stay_rates, ch.diagonal)
     root_of = lambda w: safe_sqrt(jnp.maximum(1.0 - dt * w, 0.0))  # noqa: E731
-    phase_of = lambda w: jnp.exp(-1j * w * dt)  # noqa: E731
+    tau = dt if ch.transport == "upwind" else dt / 2
+    phase_of = lambda w: jnp.exp(-1j * w * tau)  # noqa: E731
     if ch.diagonal:
         return root_of(jnp.real(total)), phase_of(jnp.real(hamiltonian)).astype(ch.jumps.dtype)
     root = hermitian_function(root_of, total).astype(ch.jumps.dtype)
@@ -490,12 +495,36 @@ def channel_step(
     ops: tuple[Array, Array],
     dt: float | Float[Array, ""],
 ) -> tuple[Complex[Array, "*cells d d"], Float[Array, "n 2"]]:
-    """The Kraus channels of one step on cell masses ``rho`` (every cell at once: the per-cell maps
-    broadcast over the grid axes), the drift's upwind jumps among them when ``transport`` is
-    "upwind"; ``lost`` accumulates what left the grid per (axis, side). ``ops`` =
-    ``step_operators(gen, dt)``; see the module docstring."""
+    """The channels of one step on cell masses ``rho`` (every cell at once: the per-cell maps
+    broadcast over the grid axes); ``lost`` accumulates what left the grid per (axis, side).
+    ``ops`` = ``step_operators(gen, dt)``; see the module docstring.
+
+    Upwind transport: U Phi(rho) U^dag, Phi the CP map ``_kraus_map`` (the drift's upwind jumps
+    included), first order in dt. Second-order transport: U_h (rho + Phi(Phi(rho))) / 2 U_h^dag,
+    U_h = exp(-i H_I dt / 2 hbar): Heun's method in its strong-stability-preserving form (C.-W. Shu and
+    S. Osher, "Efficient implementation of essentially non-oscillatory shock-capturing schemes",
+    J. Comput. Phys. 77 (1988), the two-stage SSP Runge-Kutta scheme), a convex combination of CP
+    maps, hence CP, of second order in dt where Phi = 1 + dt L + O(dt^3), i.e. where
+    sum_j M_j^dag M_j is a multiple of I in every cell (Diosi, every Pauli coupling); otherwise it
+    keeps the remainder (dt^2 / 4) D[G'] per step of Phi (G' the part of sum_j M_j^dag M_j that is
+    not a multiple of I). Its errors are powers of dt L, not of the grid's jump rates, which cancel
+    on smooth densities."""
     k0, unitary = ops
+    if channels.transport == "upwind":
+        out, gone = _kraus_map(rho, channels, k0, dt)
+        return sandwich_ops(unitary, out, unitary), lost + gone
+    rho = sandwich_ops(unitary, rho, unitary)
+    once, gone_once = _kraus_map(rho, channels, k0, dt)
+    twice, gone_twice = _kraus_map(once, channels, k0, dt)
+    return sandwich_ops(unitary, (rho + twice) / 2, unitary), lost + (gone_once + gone_twice) / 2
+
+
+def _kraus_map(rho: Array, channels: LatticeChannels, k0: Array, dt) -> tuple[Array, Array]:
+    """Phi(rho) = K0 rho K0 + dt sum_j shift_j(M_j rho M_j^dag) (+ the upwind drift's scalar jumps,
+    + dt E(rho) for negative rates): the CP, trace-preserving first-order step of the jumps, and
+    the trace it moved beyond the grid per (axis, side)."""
     out = sandwich_ops(k0, rho, k0)
+    lost = jnp.zeros((rho.ndim - 2, 2), jnp.real(rho).dtype)
     for j, offset in enumerate(channels.offsets):
         moved, gone = _shift(dt * sandwich_ops(channels.jumps[j], rho, channels.jumps[j]), offset)
         out, lost = out + moved, lost + gone
@@ -506,7 +535,7 @@ def channel_step(
         for s in range(channels.negative_rates.shape[0]):
             rate = channels.negative_rates[s][..., None, None]
             out = out + dt * rate * dissipator(channels.negative_ops[s], rho)
-    return sandwich_ops(unitary, out, unitary), lost
+    return out, lost
 
 
 def _drift(state: tuple[Array, Array], channels: LatticeChannels, dt) -> tuple[Array, Array]:

@@ -352,8 +352,9 @@ def solve_master(
     every cell (``check_cells``): one that is not completely positive somewhere is refused unless
     ``allow_non_cp``. ``save_density``: which densities to keep (``density_indices``).
     ``transport``: how the drift moves the cells, "upwind" (first-order jumps, the default) or
-    "second-order" (flux-corrected and positive, ``transport.py``: more accurate on the same grid,
-    but today about 15x the cost per cell-step on the CPU, BENCHMARKS.md).
+    "second-order" (flux-corrected and positive, ``transport.py``, with a channel step of second
+    order in dt, ``lattice.channel_step``: more accurate on the same grid, but today about 15x the
+    cost per cell-step on the CPU, BENCHMARKS.md).
     ``progress``: bars (tqdm, stderr) for the grid's pilot runs, the run and the error-estimate run.
     """
     model, initial = autonomous(model, initial)  # a time-dependent model: its clock form (_clock.py)
@@ -362,7 +363,9 @@ def solve_master(
     check_transport(transport)
     keep = density_indices(n_saves, t1, save_density)
     request = _Request(float(t1), int(n_saves), tuple(observables), histogram, transport)
-    grid, grid_info = choose_grid(values, initial, t1, None if cells is None else tuple(cells), extent, progress)
+    grid, grid_info = choose_grid(
+        values, initial, t1, None if cells is None else tuple(cells), extent, progress, transport
+    )
     _check_memory(grid, initial.dim, len(keep), error_estimate)
     check_cells(values, grid, allow_non_cp)
     run = _integrate(model, initial, grid, request, dt=dt, keep=set(keep.tolist()), progress=progress, label="master")
