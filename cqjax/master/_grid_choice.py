@@ -32,6 +32,9 @@ _REFINE = 0.8  # a trim that narrows an axis to less than this fraction is pilot
 _REFINEMENTS = 2  # at most this many pilots on trimmed (finer) extents
 
 
+_FINE_TOTAL = 2**16  # cells in all at most of a refining pilot with second-order transport (256^2, 16^4)
+
+
 STEP_SAFETY = 0.5  # dt <= STEP_SAFETY / rate_bound
 
 
@@ -85,7 +88,9 @@ def choose_grid(
     cells = list(cells or default_cells(len(names)))
     per_axis = max(8, min(_PILOT_CELLS, math.floor(_PILOT_TOTAL ** (1 / len(names)))))
     pilot_cells = tuple(min(n, per_axis) for n in cells)
-    moves, rounds = _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress, transport)
+    fine_axis = max(8, math.floor(_FINE_TOTAL ** (1 / len(names))))
+    fine_cells = pilot_cells if transport == "upwind" else tuple(min(n, fine_axis) for n in cells)
+    moves, rounds = _grow(model, initial, t1, lo, hi, auto, (pilot_cells, fine_cells), progress, transport)
     reduced = []
     for i in range(len(names)):
         if auto[i] and not moves[i]:
@@ -102,20 +107,21 @@ def choose_grid(
     return grid, info
 
 
-def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress, transport) -> tuple[tuple[bool, ...], int]:
-    """Widen ``lo``/``hi`` (in place) along the automatic axes until a pilot run on ``pilot_cells``
+def _grow(model, initial, t1, lo, hi, auto, cells, progress, transport) -> tuple[tuple[bool, ...], int]:
+    """Widen ``lo``/``hi`` (in place) along the automatic axes until a pilot run on ``cells[0]``
     loses less than ``_LOST_TOL`` per side, then trim them to what the pilot reached; while a trim
-    narrows an axis by more than ``_REFINE``, pilot again on the narrower (finer) grid and trim
-    again (at most ``_REFINEMENTS`` times): a coarse pilot's own numerical spreading widens the
-    tails it sees. Returns which axes anything moves along and the number of pilot runs. The pilot
-    moves the drift as the run will (``transport``): upwind jumps spread the tails by a numerical
-    diffusion (a Poisson tail of one-cell jumps) that second-order transport does not have."""
+    narrows an axis by more than ``_REFINE``, pilot again on the narrower extents with ``cells[1]``
+    (the run's own cells, up to ``_FINE_TOTAL``, for second-order transport) and trim again, at
+    most ``_REFINEMENTS`` times: a coarse pilot's own numerical spreading widens the tails it sees.
+    Returns which axes anything moves along and the number of pilot runs. The pilot moves the drift
+    as the run will (``transport``): upwind jumps spread the tails by a numerical diffusion (a
+    Poisson tail of one-cell jumps) that second-order transport does not have."""
     moves, rounds, trims = (True,) * len(lo), 0, 0
     if not any(auto):  # every extent given: nothing to pilot (the run's lattice says what moves)
         return moves, rounds
     bar = _pilot_bar() if progress else None
     for _ in range(12):
-        pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=pilot_cells)
+        pilot = PhaseSpaceGrid(lo=tuple(lo), hi=tuple(hi), cells=cells[min(trims, 1)])
         gen = lattice_generator(model, pilot, transport=transport)
         moves = gen.moves
         axes = [i for i in range(len(lo)) if auto[i] and moves[i]]
@@ -132,7 +138,7 @@ def _grow(model, initial, t1, lo, hi, auto, pilot_cells, progress, transport) ->
             first, last = reach[i]
             e = pilot.edges(i)
             width = hi[i] - lo[i]
-            lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot_cells[i])])
+            lo[i], hi[i] = float(e[max(first - 2, 0)]), float(e[min(last + 3, pilot.cells[i])])
             narrowest = min(narrowest, (hi[i] - lo[i]) / width)
         trims += 1
         if narrowest > _REFINE or trims > _REFINEMENTS:
@@ -169,9 +175,12 @@ def _pilot_run(gen, initial, grid, t1, segments: int = 8) -> tuple[np.ndarray, l
     times)."""
     dtype = jnp.real(gen.hamiltonian).dtype
     rho, _ = initial_masses(initial, grid, gen.hamiltonian.dtype)
-    # small steps: the explicit lattice moves mass at most one cell per step, so a coarse step
-    # would cut off the tails the pilot is there to find
-    per = max(1, math.ceil(max(t1 * gen.rate_bound / 0.1, 4 * max(grid.cells)) / segments))
+    # upwind: small steps (the jumps move mass at most one cell per step, so a coarse step would cut
+    # off the Poisson tails the pilot is there to find); second order: the run's own step
+    if gen.channels.transport == "upwind":
+        per = max(1, math.ceil(max(t1 * gen.rate_bound / 0.1, 4 * max(grid.cells)) / segments))
+    else:
+        per = max(1, math.ceil(t1 * gen.rate_bound / STEP_SAFETY / segments))
     dt = t1 / (per * segments)
     ops = step_operators(gen, dt)
     n = grid.ndim
