@@ -68,14 +68,16 @@ def reach(rho: Complex[Array, "*cells d d"], direction: Complex[Array, "*cells d
     real = jnp.real(rho).dtype
     d = rho.shape[-1]
     eps = _EPS[real.itemsize]
-    trace = jnp.real(jnp.trace(rho, axis1=-2, axis2=-1))
-    size = jnp.sqrt(jnp.sum(jnp.abs(direction) ** 2, axis=(-2, -1)))
-    scale = (trace + size + jnp.finfo(real).tiny)[..., None, None]  # both to entries <= 1
-    regular = rho / scale + eps * jnp.eye(d, dtype=rho.dtype)
-    if d == 2:
-        y = _SAFETY * _reach_2x2(regular, direction / scale)
+    if d == 2:  # on the four real entries of each Hermitian matrix: several times faster than complex 2 x 2
+        a, b = _parts(rho), _parts(direction)
+        inv = 1.0 / (a[0] + a[1] + jnp.sqrt(b[0] ** 2 + b[1] ** 2 + 2 * (b[2] ** 2 + b[3] ** 2)) + jnp.finfo(real).tiny)
+        a = (a[0] * inv + eps, a[1] * inv + eps, a[2] * inv, a[3] * inv)
+        y = _SAFETY * _reach_parts(a, tuple(x * inv for x in b))
     else:
-        y = _reach_bisection(regular, direction / scale)
+        trace = jnp.real(jnp.trace(rho, axis1=-2, axis2=-1))
+        size = jnp.sqrt(jnp.sum(jnp.abs(direction) ** 2, axis=(-2, -1)))
+        scale = (trace + size + jnp.finfo(real).tiny)[..., None, None]  # both to entries <= 1
+        y = _reach_bisection(rho / scale + eps * jnp.eye(d, dtype=rho.dtype), direction / scale)
     return jnp.where(y > 0, y, 0.0)  # 0 also where rounding left rho slightly negative (NaN, y < 0)
 
 
@@ -113,15 +115,26 @@ def _reach_bisection(rho: Array, direction: Array, halvings: int = 10) -> Array:
     return jnp.where(_positive_definite(rho + direction), jnp.inf, lo)
 
 
+def _parts(x: Array) -> tuple[Array, Array, Array, Array]:
+    """The real entries (x_00, x_11, Re x_01, Im x_01) of Hermitian 2 x 2 matrices."""
+    return jnp.real(x[..., 0, 0]), jnp.real(x[..., 1, 1]), jnp.real(x[..., 0, 1]), jnp.imag(x[..., 0, 1])
+
+
 def _reach_2x2(rho: Array, direction: Array) -> Array:
-    """The same for d = 2 in closed form: det(rho + y B) = a + b y + c y^2 (a = det rho > 0,
-    b = tr rho tr B - tr(rho B), c = det B) first vanishes at its smallest positive root, and rho + y B
-    stays positive before it: y = 2a / (sqrt(b^2 - 4ac) - b) for b <= 0, y = (sqrt(b^2 - 4ac) + b) / (-2c)
-    for b > 0 and c < 0 (the two forms without cancellation), no root otherwise."""
-    det = lambda x: jnp.real(x[..., 0, 0] * x[..., 1, 1] - x[..., 0, 1] * x[..., 1, 0])  # noqa: E731
-    tr = lambda x: jnp.real(x[..., 0, 0] + x[..., 1, 1])  # noqa: E731
-    a, c = det(rho), det(direction)
-    b = tr(rho) * tr(direction) - jnp.real(jnp.sum(rho * jnp.swapaxes(direction, -1, -2), axis=(-2, -1)))
+    """The same for d = 2 in closed form (``_reach_parts``), without the scaling and the margin."""
+    return _reach_parts(_parts(rho), _parts(direction))
+
+
+def _reach_parts(rho: tuple, direction: tuple) -> Array:
+    """sup {y >= 0 : rho + y B >= 0} from the real entries of rho and B (``_parts``):
+    det(rho + y B) = a + b y + c y^2 (a = det rho > 0, b = rho_00 B_11 + rho_11 B_00 - 2 Re(rho_01
+    B_01^*), c = det B) first vanishes at its smallest positive root, and rho + y B stays positive
+    before it: y = 2a / (sqrt(b^2 - 4ac) - b) for b <= 0, y = (sqrt(b^2 - 4ac) + b) / (-2c) for b > 0
+    and c < 0 (the two forms without cancellation), no root (inf) otherwise."""
+    (r0, r1, rr, ri), (b0, b1, br, bi) = rho, direction
+    a = r0 * r1 - rr**2 - ri**2
+    c = b0 * b1 - br**2 - bi**2
+    b = r0 * b1 + r1 * b0 - 2 * (rr * br + ri * bi)
     root = jnp.sqrt(jnp.maximum(b**2 - 4 * a * c, 0.0))
     falling = (b <= 0) & (b**2 >= 4 * a * c) & (root - b > 0)
     turning = (b > 0) & (c < 0)
