@@ -18,6 +18,7 @@ from jax import Array
 from jaxtyping import PRNGKeyArray
 
 from ..errors import InputError
+from . import _threefry
 
 NOISES = ("gaussian", "three-point", "rademacher")
 PRNGS = ("threefry", "rbg")
@@ -55,9 +56,14 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
     1/6, 2/3, 1/6, from 16 random bits compared with two thresholds (two increments per 32-bit
     word; the 16-bit probabilities and amplitude are exact to 3e-5, the variance exactly 1).
     ``"rademacher"``: -1, +1 with probability 1/2 each, one random bit per increment.
+
+    The numbers are ``jax.random``'s (``normal``, ``bits``); with a Threefry key they are computed by
+    X
     """
     check_noise(noise)
     if noise == "gaussian":
+        if _threefry.applies(key, dtype):
+            return _threefry.normal(key, shape, dtype)
         return jax.random.normal(key, shape, dtype)
     n = math.prod(shape)
     if noise == "three-point":
@@ -72,6 +78,12 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
 def _fields(key: PRNGKeyArray, n: int, width: int) -> Array:
     """n independent uniform ``width``-bit integers (uint32), 32 / width of them per random 32-bit word."""
     per_word = 32 // width
-    words = jax.random.bits(key, (-(-n // per_word),), jnp.uint32)
+    count = (-(-n // per_word),)
+    # XLA fuses the unrolled hash into the fields and computes each word once per field: cheaper for 2 fields
+    # a word (three-point), not for 32 (rademacher), whose words JAX's own (rolled) hash computes once each
+    if per_word <= 2 and _threefry.applies(key):
+        words = _threefry.bits(key, count)
+    else:
+        words = jax.random.bits(key, count, jnp.uint32)
     shifts = jnp.arange(0, 32, width, dtype=jnp.uint32)
     return ((words[:, None] >> shifts) & jnp.uint32(2**width - 1)).reshape(-1)[:n]
