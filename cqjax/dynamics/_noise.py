@@ -58,8 +58,8 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
     ``"rademacher"``: -1, +1 with probability 1/2 each, one random bit per increment.
 
     The numbers are ``jax.random``'s (``normal``, ``bits``) for the same key; with a Threefry key the
-    Gaussian and three-point ones are computed, bit for bit the same, by ``_threefry``'s unrolled hash,
-    which XLA fuses with what follows (a float32 normal about 2x cheaper on the CPU, BENCHMARKS.md).
+    Gaussian ones are computed, bit for bit the same, by ``_threefry``'s unrolled hash, which XLA fuses
+    with the inverse error function (a float32 normal about 2x cheaper on the CPU, BENCHMARKS.md).
     """
     check_noise(noise)
     if noise == "gaussian":
@@ -79,12 +79,6 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
 def _fields(key: PRNGKeyArray, n: int, width: int) -> Array:
     """n independent uniform ``width``-bit integers (uint32), 32 / width of them per random 32-bit word."""
     per_word = 32 // width
-    count = (-(-n // per_word),)
-    # XLA fuses the unrolled hash into the fields and computes each word once per field: cheaper for 2 fields
-    # a word (three-point), not for 32 (rademacher), whose words JAX's own (rolled) hash computes once each
-    if per_word <= 2 and _threefry.applies(key):
-        words = _threefry.bits(key, count)
-    else:
-        words = jax.random.bits(key, count, jnp.uint32)
+    words = jax.random.bits(key, (-(-n // per_word),), jnp.uint32)
     shifts = jnp.arange(0, 32, width, dtype=jnp.uint32)
     return ((words[:, None] >> shifts) & jnp.uint32(2**width - 1)).reshape(-1)[:n]

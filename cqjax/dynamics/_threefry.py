@@ -1,4 +1,4 @@
-"""JAX's Threefry random bits and normals, bit for bit, with the hash unrolled so that XLA fuses it.
+"""JAX's Threefry normals, bit for bit, with the hash unrolled so that XLA fuses it.
 
 ``jax.random.bits`` and ``jax.random.normal`` with a Threefry key (JAX's default layout,
 ``jax_threefry_partitionable``) hash the 64-bit counter of every output word with Threefry-2x32 (20
@@ -6,7 +6,9 @@ rounds) and keep the XOR of the hash's two words. On the CPU, JAX lowers the has
 5 x 4 rounds, so every round group reads and writes whole arrays; written here as plain unrolled
 elementwise operations, the hash, the uniform and the inverse error function compile to one fused
 loop (no array in memory but the result). The numbers are exactly JAX's: the same counters, rounds,
-uniform (the mantissa trick) and ``sqrt(2) erfinv(u)``; the tests compare them bit for bit.
+uniform (the mantissa trick) and ``sqrt(2) erfinv(u)``; the tests compare them bit for bit. The
+three-point and Rademacher increments keep ``jax.random.bits``: fused, XLA recomputes a word's hash for
+each of the 2 or 32 fields cut from it, and whole three-point runs measured slower that way.
 
 Threefry: J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers: as easy as
 1, 2, 3", SC'11 (2011), sec. 4 (Threefry-2x32 with 20 rounds, the rotation constants of its Table 4).
@@ -27,15 +29,13 @@ _PARITY = 0x1BD11BDA
 _FLOATS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 
 
-def applies(key: PRNGKeyArray, dtype=None) -> bool:
-    """Whether ``bits``/``normal`` reproduce JAX for this key (and float dtype): a typed Threefry key,
+def applies(key: PRNGKeyArray, dtype) -> bool:
+    """Whether ``normal`` reproduces ``jax.random.normal`` for this key and dtype: a typed Threefry key,
     JAX's default (partitionable) Threefry layout, and float32 or float64 (float64 with x64 on)."""
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or str(jax.random.key_impl(key)) != "threefry2x32":
         return False
     if not jax.config.jax_threefry_partitionable:
         return False
-    if dtype is None:
-        return True
     return np.dtype(dtype) == np.float32 or (np.dtype(dtype) == np.float64 and jax.config.read("jax_enable_x64"))
 
 
@@ -65,12 +65,6 @@ def _words(key: PRNGKeyArray, shape: tuple[int, ...]) -> tuple[Array, Array]:
     k = jax.random.key_data(key)
     counts = lax.iota(np.uint32, n).reshape(shape)
     return hash2x32(k[0], k[1], jnp.zeros_like(counts), counts)
-
-
-def bits(key: PRNGKeyArray, shape: tuple[int, ...]) -> Array:
-    """``jax.random.bits(key, shape, uint32)`` for a key where ``applies``: the XOR of the hash's words."""
-    w0, w1 = _words(key, shape)
-    return w0 ^ w1
 
 
 def normal(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
