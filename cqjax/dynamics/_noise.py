@@ -18,6 +18,7 @@ from jax import Array
 from jaxtyping import PRNGKeyArray
 
 from ..errors import InputError
+from . import _threefry
 
 NOISES = ("gaussian", "three-point", "rademacher")
 PRNGS = ("threefry", "rbg")
@@ -55,9 +56,15 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
     1/6, 2/3, 1/6, from 16 random bits compared with two thresholds (two increments per 32-bit
     word; the 16-bit probabilities and amplitude are exact to 3e-5, the variance exactly 1).
     ``"rademacher"``: -1, +1 with probability 1/2 each, one random bit per increment.
+
+    The numbers are ``jax.random``'s (``normal``, ``bits``) for the same key; with a Threefry key the
+    Gaussian ones are computed, bit for bit the same, by ``_threefry``'s unrolled hash, which XLA fuses
+    with the inverse error function (a float32 normal about 2x cheaper on the CPU, BENCHMARKS.md).
     """
     check_noise(noise)
     if noise == "gaussian":
+        if _threefry.applies(key, dtype):
+            return _threefry.normal(key, shape, dtype)
         return jax.random.normal(key, shape, dtype)
     n = math.prod(shape)
     if noise == "three-point":

@@ -1,0 +1,86 @@
+"""JAX's Threefry normals, bit for bit, with the hash unrolled so that XLA fuses it.
+
+``jax.random.bits`` and ``jax.random.normal`` with a Threefry key (JAX's default layout,
+``jax_threefry_partitionable``) hash the 64-bit counter of every output word with Threefry-2x32 (20
+rounds) and keep the XOR of the hash's two words. On the CPU, JAX lowers the hash as a rolled loop of
+5 x 4 rounds, so every round group reads and writes whole arrays; written here as plain unrolled
+elementwise operations, the hash, the uniform and the inverse error function compile to one fused
+loop (no array in memory but the result). The numbers are exactly JAX's: the same counters, rounds,
+uniform (the mantissa trick) and ``sqrt(2) erfinv(u)``; the tests compare them bit for bit. The
+three-point and Rademacher increments keep ``jax.random.bits``: fused, XLA recomputes a word's hash for
+each of the 2 or 32 fields cut from it, and whole three-point runs measured slower that way.
+
+Threefry: J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers: as easy as
+1, 2, 3", SC'11 (2011), sec. 4 (Threefry-2x32 with 20 rounds, the rotation constants of its Table 4).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+from jaxtyping import PRNGKeyArray
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = 0x1BD11BDA
+_FLOATS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+
+
+def applies(key: PRNGKeyArray, dtype) -> bool:
+    """Whether ``normal`` reproduces ``jax.random.normal`` for this key and dtype: a typed Threefry key,
+    JAX's default (partitionable) Threefry layout, and float32 or float64 (float64 with x64 on)."""
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or str(jax.random.key_impl(key)) != "threefry2x32":
+        return False
+    if not jax.config.jax_threefry_partitionable:
+        return False
+    return np.dtype(dtype) == np.float32 or (np.dtype(dtype) == np.float64 and jax.config.read("jax_enable_x64"))
+
+
+def _rotate_left(x: Array, d: int) -> Array:
+    return (x << np.uint32(d)) | (x >> np.uint32(32 - d))
+
+
+def hash2x32(k0: Array, k1: Array, x0: Array, x1: Array) -> tuple[Array, Array]:
+    """Threefry-2x32 with 20 rounds of the counter words (x0, x1) under the key words (k0, k1)
+    (uint32, broadcast together): the same arithmetic as JAX's ``threefry2x32`` primitive."""
+    ks = (k0, k1, k0 ^ k1 ^ np.uint32(_PARITY))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = x0 ^ _rotate_left(x1, r)
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x0, x1
+
+
+def _words(key: PRNGKeyArray, shape: tuple[int, ...]) -> tuple[Array, Array]:
+    """The two hash words of the counters 0 .. prod(shape) - 1 (row-major over ``shape``)."""
+    n = math.prod(shape)
+    if n >= 2**32:
+        raise ValueError(f"at most 2^32 - 1 random words per key here, got {n}")
+    k = jax.random.key_data(key)
+    counts = lax.iota(np.uint32, n).reshape(shape)
+    return hash2x32(k[0], k[1], jnp.zeros_like(counts), counts)
+
+
+def normal(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
+    """``jax.random.normal(key, shape, dtype)`` (float32 or float64) for a key where ``applies``:
+    u uniform on [nextafter(-1, 0), 1) from the top mantissa bits, then sqrt(2) erfinv(u)."""
+    dtype = np.dtype(dtype)
+    uint = _FLOATS[dtype]
+    w0, w1 = _words(key, shape)
+    if uint == np.uint64:  # 64 random bits: the first word high, as JAX's 64-bit draw
+        word = (w0.astype(uint) << np.uint64(32)) | w1.astype(uint)
+    else:
+        word = w0 ^ w1
+    nbits, nmant = 8 * dtype.itemsize, np.finfo(dtype).nmant
+    one = np.array(1.0, dtype)
+    mantissa = (word >> uint(nbits - nmant)) | one.view(uint)
+    floats = lax.bitcast_convert_type(mantissa, dtype) - one
+    lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
+    u = jnp.maximum(lo, floats * (one - lo) + lo)
+    return np.array(np.sqrt(2), dtype) * lax.erf_inv(u)
