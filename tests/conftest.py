@@ -11,11 +11,24 @@ inference), which take Python scalars, lists and numpy arrays where their annota
 (e.g. ``analysis.exact.diosi_p_moments(t=0.5)``, ``diosi_coherence(z_mean=[0.0, 0.0])`` against
 ``Float[ArrayLike, " T"]`` and ``" 2"``: their annotations need rewriting before they can be hooked).
 ``CQJAX_TYPECHECK=0`` turns it off.
+
+The suite is bound by XLA compilation (hundreds of small kernels compiled once each), so it runs
+with LLVM's expensive optimisation passes (vectorizers, unrolling) off,
+``--xla_llvm_disable_expensive_passes=true``: the same HLO, the same IEEE arithmetic (no fast
+math), 9-15 % less CPU time on the compile-bound files, within 2 % on files that run long
+ensembles or differentiate the master equation (BENCHMARKS.md, "Test suite wall time, sixth session"). It reaches the
+``python -m cqjax`` subprocesses through the environment. ``CQJAX_TEST_FAST_COMPILE=0`` leaves
+``XLA_FLAGS`` as it is.
 """
 
 import os
 
-import jax
+if os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") != "0":  # before jax starts its backend
+    _FLAG = "--xla_llvm_disable_expensive_passes=true"
+    if _FLAG not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
+
+import jax  # noqa: E402
 
 if os.environ.get("CQJAX_TYPECHECK", "1") != "0":
     from jaxtyping import install_import_hook
@@ -29,32 +42,55 @@ jax.config.update("jax_enable_x64", True)
 # ---- Test speed: the longest files first ----------------------------------------------------------
 # `make test` runs two pytest-xdist workers with `--dist loadfile --no-loadscope-reorder`: each file
 # runs whole on one worker (its module fixtures and compiled kernels are shared) and the files are
-# handed out in collection order. Collecting the longest files first (ranked from the slowest tests
-# of the full runs of 2026-11-30; BENCHMARKS.md, "Test suite wall time") lets the short ones fill in
+# handed out in collection order. Collecting the longest files first (ranked by the summed setup +
+# call durations per file of the full `--durations=0` run of 2026-11-30 17:27 UTC; BENCHMARKS.md,
+# "Test suite wall time, sixth session"; files under ~20 s keep alphabetical order) lets the short ones fill in
 # at the end, instead of one long file running alone on one worker while the other waits. The order
 # of the tests within a file is unchanged; a file not named here keeps its alphabetical place after
 # these (a stale ranking costs balance, never correctness).
 LONGEST_FILES_FIRST = (
     "test_models.py",
-    "test_engine.py",
-    "test_no_silent_wrong_answers.py",
-    "test_scale_out.py",
     "test_mixed_state.py",
-    "test_cli.py",
-    "test_notebooks.py",
+    "test_scale_out.py",
     "test_compare.py",
+    "test_cli.py",
+    "test_no_silent_wrong_answers.py",
+    "test_notebooks.py",
     "test_docs.py",
-    "test_integrators.py",
-    "test_ghz_lattice.py",
-    "test_jump_oscillator.py",
-    "test_master_grad.py",
-    "test_inference_fit.py",
-    "test_planar_mass.py",
-    "test_figures.py",
-    "test_master_fit.py",
-    "test_exact.py",
+    "test_engine.py",
     "test_master.py",
+    "test_ghz_lattice.py",
+    "test_noise.py",
+    "test_planar_mass.py",
+    "test_integrators.py",
+    "test_inference_jumps.py",
+    "test_inference_fit.py",
+    "test_jump_oscillator.py",
+    "test_superposed_mass.py",
+    "test_linear.py",
+    "test_master_grad.py",
+    "test_diosi_physics.py",
     "test_jumps.py",
+    "test_front.py",
+    "test_time_dependent.py",
+    "test_master_kdof.py",
+    "test_stopped_branches.py",
+    "test_exact.py",
+    "test_cq_chain.py",
+    "test_master_fit.py",
+    "test_figures.py",
+    "test_correlated_initial.py",
+    "test_transport.py",
+    "test_paths.py",
+    "test_seed_checks.py",
+    "test_heated_oscillator.py",
+    "test_master_absorbing.py",
+    "test_qutip.py",
+    "test_nonlinear_observables.py",
+    "test_sqrt_well.py",
+    "test_finite.py",
+    "test_inference_notebook.py",
+    "test_front_cli.py",
 )
 
 

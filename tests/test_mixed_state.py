@@ -16,6 +16,7 @@ classical-quantum dynamics from open quantum theory".
   the superposition with the same classical statistics (no signalling).
 """
 
+import functools
 from typing import ClassVar
 
 import jax.numpy as jnp
@@ -86,15 +87,23 @@ def test_excess_dephasing_is_the_saturated_trajectory_with_damped_coherence():
     assert mixed.mean["purity"][-1] < 0.9
 
 
+# Seed 000 above saturation from (q0, 0) and |+>: one mixed-state ensemble, checked against the
+# exact solution and against its purification (test_purification_..., case seed000).
+SEED000_ABOVE = dict(lam=-1.0, gamma_c=0.5, gamma_q=0.3)
+Q0 = 0.5
+PURIFIED_NAMES = ("p", "p*p", "sz", "sx", "sy", "p*sz", "purity")
+
+
+@functools.cache
+def _seed000_mixed():
+    init = InitialState(z_mean=jnp.array([Q0, 0.0]), psi=PLUS)
+    return _ensemble(cqjax.Seed000(**SEED000_ABOVE), init, 20_000, observables=PURIFIED_NAMES)
+
+
 def test_mixed_unravelling_matches_exact_seed000_above_saturation():
-    lam, gc, gq, q0 = -1.0, 0.5, 0.3, 0.5
-    model = cqjax.Seed000(lam=lam, gamma_c=gc, gamma_q=gq)
-    res = _ensemble(
-        model,
-        InitialState(z_mean=jnp.array([q0, 0.0]), psi=PLUS),
-        20_000,
-        observables=("sx", "sy", "p*sz", "p*p", "purity"),
-    )
+    lam, gc, gq, q0 = SEED000_ABOVE["lam"], SEED000_ABOVE["gamma_c"], SEED000_ABOVE["gamma_q"], Q0
+    res = _seed000_mixed()
+    assert res.info["state"] == "mixed"
     t = res.t
     coh = np.exp(-2j * lam * q0 * t - 4 * gq * t)  # rho_01 of |+>/2 ... times 2: <sx> + i<sy> = 2 rho_10
     exact = {"sx": coh.real, "sy": -coh.imag, "p*sz": -lam * t, "p*p": 2 * gc * t + lam**2 * t**2}
@@ -198,15 +207,16 @@ def test_general_form_reproduces_healed_diosi_trajectories():
 
 def test_general_form_excess_and_non_hermitian_back_reaction_use_mixed_states():
     init = InitialState(z_mean=jnp.zeros(2), psi=PLUS)
-    saturated = _ensemble(_GeneralDiosi(), init, 8, state="mixed", observables=("purity",), samples=8)
-    excess = _ensemble(_GeneralDiosi(scale=2.0), init, 8, observables=("purity",), samples=8)
+    # 200 trajectories in all three runs: one compiled kernel (the samples are the first 8)
+    saturated = _ensemble(_GeneralDiosi(), init, 200, state="mixed", observables=("purity",), samples=8)
+    excess = _ensemble(_GeneralDiosi(scale=2.0), init, 200, observables=("purity",), samples=8)
     assert excess.info["state"] == "mixed"
     # excess D0 - D0_sat = lam^2 / sigma^2 = 1 on L = sz: the coherence gains a factor exp(-2 t)
     np.testing.assert_allclose(excess.samples_z, saturated.samples_z, atol=1e-12)
     damp = np.exp(-2.0 * excess.t)[None, :]
     np.testing.assert_allclose(excess.samples_psi[..., 0, 1], saturated.samples_psi[..., 0, 1] * damp, atol=1e-12)
     assert np.abs(saturated.mean["purity"] - 1).max() < 1e-12 and excess.mean["purity"][1] < 0.99
-    twisted = _ensemble(_GeneralDiosi(d1_phase=0.7), init, 200, observables=("purity", "sz"))
+    twisted = _ensemble(_GeneralDiosi(d1_phase=0.7), init, 200, observables=("purity",), samples=8)
     assert twisted.info["state"] == "mixed"
     # at saturation the conditional state stays pure even with complex D1
     assert np.abs(twisted.mean["purity"] - 1).max() < 1e-9
@@ -248,7 +258,7 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
 @pytest.mark.parametrize(
     "model, solver, dt, bias",
     [
-        (cqjax.Seed000(lam=-1.0, gamma_c=0.5, gamma_q=0.3), cqjax.Kraus(), 1e-2, 3e-3),
+        (cqjax.Seed000(**SEED000_ABOVE), cqjax.Kraus(), 1e-2, 3e-3),
         (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.Kraus(), 1e-2, 3e-3),
         # the non-Hermitian SSE drift; Euler-Maruyama's O(dt) bias on <sx> is 0.012 at dt = 1e-2, 0.003 at 2.5e-3
         (_GeneralDiosi(scale=2.0, d1_phase=0.5), cqjax.EulerMaruyama(), 2.5e-3, 6e-3),
@@ -257,9 +267,13 @@ def test_mixed_initial_state_directly_or_sampled_and_no_signalling():
 )
 def test_purification_by_extra_classical_noise_has_the_mixed_state_statistics(model, solver, dt, bias):
     """Seed 004 App. B: pure states in an enlarged phase space, the same reduced statistics."""
-    init = InitialState(z_mean=jnp.array([0.5, 0.0]), psi=PLUS)
-    names = ("p", "p*p", "sz", "sx", "sy", "p*sz", "purity")
-    mixed = _ensemble(model, init, 20_000, observables=names, dt=dt)
+    init = InitialState(z_mean=jnp.array([Q0, 0.0]), psi=PLUS)
+    names = PURIFIED_NAMES
+    if isinstance(model, cqjax.Seed000):  # the run test_mixed_unravelling_matches_exact_... checks
+        mixed = _seed000_mixed()
+        assert dt == 1e-2 and model.gamma_q == SEED000_ABOVE["gamma_q"]
+    else:
+        mixed = _ensemble(model, init, 20_000, observables=names, dt=dt)
     purified = _ensemble(model, init, 20_000, observables=names, state="purified", seed=1, solver=solver, dt=dt)
     assert mixed.info["state"] == "mixed" and purified.info["state"] == "purified"
     assert np.abs(purified.mean["purity"] - 1).max() < 1e-10 and mixed.mean["purity"][-1] < 0.95

@@ -275,7 +275,9 @@ def test_two_processes_equal_one_process(tmp_path, capsys):
 
 
 def test_sigterm_after_a_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path, capsys):
-    cfg = _f64_config(tmp_path, trajectories=120_000, chunk_size=128, t1=0.4, dt=0.01, n_saves=4)
+    # the run of _f64_config (chunk 256, as in test_two_processes_equal_one_process: the in-process
+    # runs below reuse its compiled kernel), long enough (469 chunks) to be stopped in the middle
+    cfg = _f64_config(tmp_path, trajectories=120_000)
     ck, out = tmp_path / "ck.npz", tmp_path / "r.npz"
     proc = subprocess.Popen(
         [
