@@ -436,7 +436,7 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
     transport) or dt / 2 (second-order: ``channel_step``), on the host, or, when the lattice is
     traced, differentiably (``_traced_step_operators``).
 
-    Raises ValueError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
+    Raises InputError if dt > 1 / ``gen.rate_bound`` (the step would not be a CP map).
     """
     if dt * gen.rate_bound > 1.0 + 1e-12:
         raise InputError("dt", f"{dt:.4g} is unstable on this grid; need dt <= {1 / gen.rate_bound:.4g}")
