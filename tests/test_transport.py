@@ -4,6 +4,7 @@ Diosi coherence (exact solution: seed 004 App. C, ``diosi_coherence``)."""
 
 import importlib
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -259,3 +260,32 @@ def test_the_automatic_grid_of_second_order_transport_fits_the_state_and_is_clos
     assert width["second-order"] < 0.8 * width["upwind"], width
     assert float(runs["second-order"].lost[-1]) < 1e-5
     assert errors["second-order"] < errors["upwind"] / 2.5, errors
+
+
+def test_grad_through_the_second_order_scheme_matches_finite_differences_where_the_limiter_is_constant():
+    """jax.grad of Diosi outputs with respect to lam through the second-order transport and channel
+    step (the traced step operators, U(dt/2)): the limiter's alpha is treated as a constant, so the
+    derivative differs from central differences only where alpha moves with lam; measured 8e-5
+    relative on this grid (upwind: 2e-10)."""
+    base = cqjax.Diosi(lam=jnp.asarray(0.8), sigma=jnp.asarray(1.1))
+    initial = InitialState(z_mean=jnp.zeros(2), psi=qubit(0.5), z_cov=jnp.diag(jnp.array([0.5, 0.7]) ** 2))
+
+    def output(lam):
+        r = solve_master(
+            eqx.tree_at(lambda m: m.lam, base, lam),
+            initial,
+            t1=0.4,
+            n_saves=2,
+            cells=(16, 16),
+            extent={"q": (-3.0, 3.0), "p": (-5.0, 5.0)},
+            dt=0.01,
+            observables=("p*p", "sx"),
+            error_estimate=False,
+            transport="second-order",
+        )
+        return r.mean["p*p"][-1] + 0.3 * r.mean["sx"][1]
+
+    grad = float(jax.grad(output)(0.8))
+    h = 1e-5
+    fd = (float(output(0.8 + h)) - float(output(0.8 - h))) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-3)
