@@ -77,6 +77,7 @@ from .models import (
     AbstractModel,
     AbstractPlanckModel,
     AbstractTimeDependentModel,
+    AbstractWalledModel,
     CQChain,
     Diosi,
     DrivenDiosi,
@@ -105,6 +106,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AbstractAbsorbingModel",
+    "AbstractWalledModel",
     "AbstractDiagonalModel",
     "AbstractDissipativeModel",
     "AbstractFiniteModel",

@@ -42,7 +42,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from ..spec.observables import KETBRA, has_expectations
+from ..spec.observables import KETBRA, has_expectations, is_stopped_factor
 
 _FEW = 30.0  # expected trajectories in a bin below which its SE gets the floor sqrt(P / N)
 
@@ -203,9 +203,10 @@ def _observable_z(run: dict, master: dict, t: np.ndarray, floor: float, n_traj: 
 
 
 def _stopped_population(name: str) -> bool:
-    """``stopped`` or ``stopped*|k><k|``: each trajectory's value is 1_stopped or 1_stopped <P_k>, in [0, 1]."""
+    """``stopped`` or ``stopped*|k><k|`` (or ``stopped[wall]``...): each trajectory's value is
+    1_stopped or 1_stopped <P_k>, in [0, 1]."""
     factors = [f.replace(" ", "") for f in name.split("*")]
-    others = [f for f in factors if f != "stopped"]
+    others = [f for f in factors if not is_stopped_factor(f)]
     return len(factors) - len(others) == 1 and (not others or (len(others) == 1 and bool(KETBRA.fullmatch(others[0]))))
 
 

@@ -27,20 +27,22 @@ def _coordinate_factors(model, names, grid):
         if not obs.linear:  # purity, norm_error, products of expectations, functions: trajectories only
             continue
         # a factor ``stopped``: only the mass frozen in the cells outside the domain
-        f = np.ones(pts.shape[:-1]) if obs.inside is None else outside_mask(model, grid)
+        f = np.ones(pts.shape[:-1]) if obs.inside is None else outside_mask(model, grid, inside=obs.inside)
         for i in obs.coord_indices:
             f = f * pts[..., i]
         yield name, f, None if obs.operator is None else np.asarray(obs.operator, complex)
 
 
-def outside_mask(model, grid: PhaseSpaceGrid, inverse: bool = False) -> np.ndarray:
+def outside_mask(model, grid: PhaseSpaceGrid, inverse: bool = False, inside=None) -> np.ndarray:
     """1.0 on the cells whose centre is outside an absorbing model's domain, else 0.0 (``inverse``:
-    the other way round); all inside for a model without an absorbing rule."""
+    the other way round); all inside for a model without an absorbing rule. ``inside``: the domain
+    to use instead of ``model.inside`` (a ``stopped[wall]`` factor's)."""
     if not isinstance(model, AbstractAbsorbingModel):
         inside = np.ones(grid.cells, bool)
     else:
         pts = grid.points(jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32)
-        inside = np.asarray(jax.jit(jax.vmap(model.inside))(pts.reshape(-1, grid.ndim))).reshape(grid.cells)
+        rule = model.inside if inside is None else inside
+        inside = np.asarray(jax.jit(jax.vmap(rule))(pts.reshape(-1, grid.ndim))).reshape(grid.cells)
     return inside.astype(float) if inverse else (~inside).astype(float)
 
 

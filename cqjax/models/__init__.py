@@ -9,6 +9,7 @@ from ._base import (
     AbstractJumpModel,
     AbstractModel,
     AbstractPlanckModel,
+    AbstractWalledModel,
 )
 from ._consistency import check_complete_positivity, check_positivity, consistency
 from ._generator import GeneralForm, Generator, extra_channels, general_form, generator
@@ -29,6 +30,7 @@ from .superposed_mass import PlanarSuperposedMass, SuperposedMass
 
 __all__ = [
     "AbstractAbsorbingModel",
+    "AbstractWalledModel",
     "AbstractDiagonalModel",
     "AbstractDissipativeModel",
     "AbstractFiniteModel",

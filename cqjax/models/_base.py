@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Real
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int, Real
 
 from ..operators._operator import AbstractMatrixOperator, DenseOperator, DiagonalOperator
 from ..operators._pauli import PauliString
@@ -176,6 +176,23 @@ class AbstractAbsorbingModel(AbstractModel):
     @abc.abstractmethod
     def inside(self, z: Float[Array, " n"]) -> Bool[Array, ""]:
         """False where the dynamics is not defined."""
+
+
+class AbstractWalledModel(AbstractAbsorbingModel):
+    """An absorbing model whose domain has several named walls, so that the stopped mass can be read
+    per wall: the observable factor ``stopped[name]`` is 1_stopped(z) 1{wall(z) = name} (``stopped``
+    is their sum). On the master grid it is the mass frozen in the outside cells whose centre lies
+    beyond that wall. Implement ``walls`` (by a ClassVar or a property) and ``wall``.
+    """
+
+    @property
+    @abc.abstractmethod
+    def walls(self) -> tuple[str, ...]:
+        """The names of the walls, in the order of ``wall``'s indices."""
+
+    @abc.abstractmethod
+    def wall(self, z: Float[Array, " n"]) -> Int[Array, ""]:
+        """The index (into ``walls``) of the wall beyond which a point outside the domain lies."""
 
 
 class AbstractJumpModel(AbstractModel):

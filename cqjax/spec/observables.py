@@ -17,7 +17,9 @@ The stopped mass (models with an absorbing rule, ``inside(z)``): the factor ``st
 indicator 1_stopped(z) = 1 - inside(z) (1 once the rule has stopped the trajectory, where its
 point and state stay frozen; else 0). Alone it is the fraction stopped; as a factor it restricts
 any observable to the stopped trajectories: ``stopped*|0><0|`` = E[1_stopped <P_0>] (the branch
-populations of the stopped mass, which add up to ``stopped``), ``stopped*sz``, ``stopped*q``.
+populations of the stopped mass, which add up to ``stopped``), ``stopped*sz``, ``stopped*q``. For a
+model with named walls (``AbstractWalledModel``) ``stopped[wall]`` counts only what stopped beyond
+that wall (``wall(z)``); the walls' ``stopped[...]`` add up to ``stopped``.
 These are linear in the CQ state: on the master grid, the integral of f(z) Tr(O varrho(z)) over
 the cells outside the domain (seed 004 App. C.3: I. Layton, J. Oppenheim and Z. Weller-Davies,
 "A healthier semi-classical dynamics"). ``stopped*<sz>^2`` (the collapse of the stopped
@@ -52,12 +54,13 @@ import jax.numpy as jnp
 from jax import Array
 
 from ..errors import InputError
-from ..models._base import AbstractAbsorbingModel, AbstractModel
+from ..models._base import AbstractAbsorbingModel, AbstractModel, AbstractWalledModel
 from ..operators._ops import expect_dense
 from ..operators._pauli import PauliString, multiply
 
 BUILTINS = ("purity", "norm_error", "stopped")
 _BRACKET = re.compile(r"^<([^<>]+)>(?:\^(\d+))?$")  # <O> or <O>^k
+STOPPED_AT = re.compile(r"stopped\[\s*([^\[\]\s]+)\s*\]")  # stopped[wall]
 KETBRA = re.compile(r"\|\s*(\d+)\s*>\s*<\s*(\d+)\s*\|")  # |k><l|
 _MAX_PROJECTOR_DIM = 4096  # a basis projector |k><k| is a dense (d, d) matrix
 
@@ -219,18 +222,40 @@ def _operator_product(
     return operator, op_name
 
 
+def is_stopped_factor(factor: str) -> bool:
+    """Whether ``factor`` is ``stopped`` or ``stopped[wall]``."""
+    return factor == "stopped" or STOPPED_AT.fullmatch(factor) is not None
+
+
 def _stopped_factor(name: str, factors: list[str], model: AbstractModel, field: str) -> Callable | None:
-    """The model's ``inside`` when ``name`` has the factor ``stopped`` (at most once), else None."""
-    n = factors.count("stopped")
-    if n == 0:
+    """The domain that a ``stopped`` factor (at most one) counts outside of: the model's ``inside``
+    for ``stopped``; for ``stopped[wall]`` (an ``AbstractWalledModel``) inside(z) or beyond another
+    wall; None without such a factor."""
+    stops = [f for f in factors if is_stopped_factor(f)]
+    if not stops:
         return None
-    if n > 1:
+    if len(stops) > 1:
         raise InputError(
-            field, f"{name!r}: the factor 'stopped' appears {n} times; once is enough (1_stopped^2 = 1_stopped)"
+            field,
+            f"{name!r}: the factor 'stopped' appears {len(stops)} times; once is enough (1_stopped^2 = 1_stopped)",
         )
     if not isinstance(model, AbstractAbsorbingModel):
         raise InputError(field, f"'stopped' needs a model with an absorbing rule; {type(model).__name__} has none")
-    return model.inside
+    at = STOPPED_AT.fullmatch(stops[0])
+    if at is None:
+        return model.inside
+    if not isinstance(model, AbstractWalledModel):
+        raise InputError(
+            field, f"{name!r}: {stops[0]!r} needs a model with named walls; {type(model).__name__} has one domain only"
+        )
+    if at.group(1) not in model.walls:
+        raise InputError(field, f"{name!r}: unknown wall {at.group(1)!r}; the walls are {list(model.walls)}")
+    return jax.tree_util.Partial(_inside_or_beyond_another, model, model.walls.index(at.group(1)))
+
+
+def _inside_or_beyond_another(model: AbstractWalledModel, wall: int | Array, z: Array) -> Array:
+    """Not counted by ``stopped[wall]``: inside the domain, or beyond another wall."""
+    return model.inside(z) | (model.wall(z) != wall)
 
 
 def _unbracketed(factor: str) -> str:
@@ -255,7 +280,7 @@ def parse_observable(
     indices, op_factors, expectations, powers = [], [], [], []
     for factor in factors:
         bracket = _BRACKET.match(_masked(factor))
-        if factor == "stopped":
+        if is_stopped_factor(factor):
             continue
         if factor in coords:
             indices.append(coords.index(factor))
@@ -272,7 +297,7 @@ def parse_observable(
                 field,
                 f"unknown factor {factor!r} in {name!r}; coordinates are {list(coords)}, operators "
                 f"{sorted(ops)} and |k><k|, expectations <operator> or <operator>^k, the factor 'stopped' "
-                "(absorbing models), built-ins 'purity', 'norm_error'",
+                "(absorbing models) or 'stopped[wall]' (models with named walls), built-ins 'purity', 'norm_error'",
             )
     if powers and op_factors:
         raise InputError(
