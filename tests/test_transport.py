@@ -104,7 +104,8 @@ def test_reach_closed_form_for_qubits_and_bisection_for_any_d_find_the_boundary(
     the bisection (any d, LDL test) agrees with it to 2^-10 on [0, 1]; the LDL test agrees with the
     eigenvalues for 4 x 4; a nearly pure or empty cell gets a small, safe reach."""
     rho, direction = _random(500, 2, 3)
-    closed = np.asarray(transport._reach_2x2(jnp.asarray(rho), jnp.asarray(direction)))
+    parts = transport._parts
+    closed = np.asarray(transport._reach_parts(parts(jnp.asarray(rho)), parts(jnp.asarray(direction))))
     finite = np.isfinite(closed)
     assert 0.5 < finite.mean() < 1
     edge = np.linalg.eigvalsh(rho[finite] + closed[finite, None, None] * direction[finite]).min(-1)

@@ -445,11 +445,16 @@ def step_operators(gen: LatticeGenerator, dt: float) -> tuple[Array, Array]:
         return _traced_step_operators(ch, gen.hamiltonian, float(dt))
     total = _gram(np.asarray(ch.jumps), np.asarray(ch.stay_rates), ch.diagonal, np)
     root = _matrix_function(lambda w: np.sqrt(np.maximum(1.0 - dt * w, 0.0)), total, ch.diagonal)
-    tau = dt if ch.transport == "upwind" else dt / 2  # second order: U(dt/2) on both sides (``channel_step``)
+    tau = _unitary_time(ch, dt)
     unitary = _matrix_function(lambda w: np.exp(-1j * w * tau), np.asarray(gen.hamiltonian), ch.diagonal)
     real = np.real(np.zeros((), ch.jumps.dtype)).dtype
     root = root.astype(real) if ch.diagonal else root.astype(ch.jumps.dtype)  # diagonal: real, half the work
     return jnp.asarray(root), jnp.asarray(unitary.astype(ch.jumps.dtype))
+
+
+def _unitary_time(ch: LatticeChannels, dt: float) -> float:
+    """The time of the step's unitary U: dt (upwind), dt / 2 on both sides of the channels (second order)."""
+    return dt if ch.transport == "upwind" else dt / 2
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -457,7 +462,7 @@ def _traced_step_operators(ch: LatticeChannels, hamiltonian: Array, dt: float) -
     """``step_operators`` as jax expressions (derivatives by ``hermitian_function``); ``dt`` static."""
     total = _gram(ch.jumps, ch.stay_rates, ch.diagonal)
     root_of = lambda w: safe_sqrt(jnp.maximum(1.0 - dt * w, 0.0))  # noqa: E731
-    tau = dt if ch.transport == "upwind" else dt / 2
+    tau = _unitary_time(ch, dt)
     phase_of = lambda w: jnp.exp(-1j * w * tau)  # noqa: E731
     if ch.diagonal:
         return root_of(jnp.real(total)), phase_of(jnp.real(hamiltonian)).astype(ch.jumps.dtype)

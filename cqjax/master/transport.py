@@ -120,11 +120,6 @@ def _parts(x: Array) -> tuple[Array, Array, Array, Array]:
     return jnp.real(x[..., 0, 0]), jnp.real(x[..., 1, 1]), jnp.real(x[..., 0, 1]), jnp.imag(x[..., 0, 1])
 
 
-def _reach_2x2(rho: Array, direction: Array) -> Array:
-    """The same for d = 2 in closed form (``_reach_parts``), without the scaling and the margin."""
-    return _reach_parts(_parts(rho), _parts(direction))
-
-
 def _reach_parts(rho: tuple, direction: tuple) -> Array:
     """sup {y >= 0 : rho + y B >= 0} from the real entries of rho and B (``_parts``):
     det(rho + y B) = a + b y + c y^2 (a = det rho > 0, b = rho_00 B_11 + rho_11 B_00 - 2 Re(rho_01
