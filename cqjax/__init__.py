@@ -12,6 +12,8 @@ builds operators and states. (``cqjax.master`` is the function; the subpackage s
 as ``from cqjax.master import solve_master``.)
 """
 
+from typing import TYPE_CHECKING
+
 from . import operators
 from .analysis import Comparison, compare_results
 from .analysis.finite import compare_finite
@@ -99,10 +101,25 @@ from .models import (
     register_model,
 )
 from .operators import pauli
-from .plot import plot_comparison, plot_results
 from .spec import HistogramSpec, InitialState, MixtureState, Observable, parse_observable
 
+if TYPE_CHECKING:  # imported on first use (``__getattr__`` below); named here for type checkers and the docs
+    from .plot import plot_comparison, plot_results
+
 __version__ = "0.1.0"
+
+_PLOTTING = ("plot_comparison", "plot_results")
+
+
+def __getattr__(name: str):
+    """The plotting functions, imported on first use: matplotlib costs ~1 s at start-up, which
+    ``cqjax run`` and the library's numerical side never need (PEP 562)."""
+    if name in _PLOTTING:
+        from . import plot
+
+        return getattr(plot, name)
+    raise AttributeError(f"module 'cqjax' has no attribute {name!r}")
+
 
 __all__ = [
     "AbstractAbsorbingModel",
