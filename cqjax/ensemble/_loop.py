@@ -126,24 +126,32 @@ def time_loop(
             return run_steps(state, xs), None
         return jax.lax.scan(run_group, state, jax.tree.map(lambda a: a.reshape(block // g, g, *a.shape[1:]), xs))
 
-    def run_save(state, i):
+    def advance(state, i):  # save interval i: its blocks of steps, then the progress tick
         blocks = i * blocks_per_save + jnp.arange(blocks_per_save)
         state, ys = jax.lax.scan(run_block, state, blocks)
-        out = record(state, (i + 1) * (grid.steps_per_save * grid.dt))
         if path is not None:  # (blocks, block / g, ...) -> every (stride / g)-th group end
             r = stride // g
-            out = (out, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[r - 1 :: r], ys))
+            ys = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:])[r - 1 :: r], ys)
         if on_save is not None:
             on_save(i)
-        return state, out
+        return state, ys
 
-    first = record(state, 0.0)
-    final, rest = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves))
-    if path is not None:
-        rest, kept = rest
-    records = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    kept_shape = None if path is None else jax.eval_shape(advance, state, 0)[1]
+
+    def skip(state, i):  # after the last save: nothing left to integrate
+        return state, jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), kept_shape)
+
+    # one record per saved time, t = 0 included, all in the loop (the record is compiled once):
+    # saved time i is recorded, then save interval i runs, except after the last
+    def run_save(state, i):
+        out = record(state, i * (grid.steps_per_save * grid.dt))
+        state, ys = jax.lax.cond(i < grid.n_saves, advance, skip, state, i)
+        return state, (out, ys)
+
+    final, (records, kept) = jax.lax.scan(run_save, state, jnp.arange(grid.n_saves + 1))
     final = view(final)
     if path is None:
         return final, records
-    paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b.reshape(-1, *a.shape)]), path(state), kept)
+    kept = jax.tree.map(lambda a: a[:-1].reshape(-1, *a.shape[2:]), kept)  # the last slot is skip's
+    paths = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), path(state), kept)
     return final, records, paths
