@@ -58,3 +58,34 @@ def test_other_keys_keep_jax_random():
     np.testing.assert_array_equal(
         np.asarray(increments(key, (8, 1), jnp.float32)), np.asarray(jax.random.normal(key, (8, 1), jnp.float32))
     )
+
+
+def test_fold_in_equals_jax_random_fold_in_bit_for_bit():
+    """The trajectory, initial-point and noise-block keys (``fold_in``) are ``jax.random.fold_in``'s:
+    one key and vmapped over keys and data, data 0, 1, 2^31 and 2^32 - 1 included; an rbg key passes
+    through to ``jax.random.fold_in``; and a whole run's trajectory keys are unchanged."""
+    keys = _keys(300)
+    data = jnp.concatenate(
+        [jnp.array([0, 1, 2**31, 2**32 - 1], jnp.uint32), jnp.arange(296, dtype=jnp.uint32) * 14_500_001]
+    )
+    ours = jax.jit(jax.vmap(_threefry.fold_in))(keys, data)
+    theirs = jax.vmap(jax.random.fold_in)(keys, data)
+    np.testing.assert_array_equal(np.asarray(jax.random.key_data(ours)), np.asarray(jax.random.key_data(theirs)))
+    for d in (0, 7, 2**32 - 1):
+        np.testing.assert_array_equal(
+            np.asarray(jax.random.key_data(_threefry.fold_in(keys[4], d))),
+            np.asarray(jax.random.key_data(jax.random.fold_in(keys[4], d))),
+        )
+    rbg = jax.random.key(5, impl="rbg")
+    np.testing.assert_array_equal(
+        np.asarray(jax.random.key_data(_threefry.fold_in(rbg, 3))),
+        np.asarray(jax.random.key_data(jax.random.fold_in(rbg, 3))),
+    )
+    # trajectory 2^32 + 5 of a run: fold_in(fold_in(key, lo), hi), as jax.random computes it
+    from cqjax.ensemble._keys import trajectory_key
+
+    key = jax.random.key(11)
+    expected = jax.random.fold_in(jax.random.fold_in(key, 5), 1)
+    np.testing.assert_array_equal(
+        np.asarray(jax.random.key_data(trajectory_key(key, 2**32 + 5))), np.asarray(jax.random.key_data(expected))
+    )

@@ -32,11 +32,29 @@ _FLOATS = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 def applies(key: PRNGKeyArray, dtype) -> bool:
     """Whether ``normal`` reproduces ``jax.random.normal`` for this key and dtype: a typed Threefry key,
     JAX's default (partitionable) Threefry layout, and float32 or float64 (float64 with x64 on)."""
-    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or str(jax.random.key_impl(key)) != "threefry2x32":
+    if not is_threefry(key):
         return False
     if not jax.config.jax_threefry_partitionable:
         return False
     return np.dtype(dtype) == np.float32 or (np.dtype(dtype) == np.float64 and jax.config.read("jax_enable_x64"))
+
+
+def is_threefry(key: PRNGKeyArray) -> bool:
+    """Whether ``key`` is a typed key of JAX's Threefry-2x32 implementation."""
+    return jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and str(jax.random.key_impl(key)) == "threefry2x32"
+
+
+def fold_in(key: PRNGKeyArray, data) -> PRNGKeyArray:
+    """``jax.random.fold_in(key, data)``, bit for bit, for a typed Threefry key and 32-bit ``data``:
+    JAX hashes the counter words (0, data) under the key, and the two output words are the new key.
+    Written out, it fuses with what surrounds it; JAX's lowering is a loop of its own per fold (one
+    more XLA loop to compile each time). Other keys: ``jax.random.fold_in``."""
+    if not is_threefry(key):
+        return jax.random.fold_in(key, data)
+    k = jax.random.key_data(key)
+    d = jnp.asarray(data).astype(np.uint32)
+    y0, y1 = hash2x32(k[..., 0], k[..., 1], jnp.zeros_like(d), d)
+    return jax.random.wrap_key_data(jnp.stack([y0, y1], axis=-1), impl=jax.random.key_impl(key))
 
 
 def _rotate_left(x: Array, d: int) -> Array:

@@ -23,6 +23,7 @@ from ..models._base import AbstractModel
 from ._coefficients import AbstractStepCoefficients
 from ._noise import check_noise, increments
 from ._solver import AbstractSolver
+from ._threefry import fold_in
 
 Step = Callable[[tuple[Array, Array], Array], tuple[Array, Array]]
 Draw = Callable[[Array, int], Array]
@@ -47,7 +48,7 @@ def normal_draw(key: PRNGKeyArray, m: int, dtype, noise: str = "gaussian") -> Dr
     """Increments xi (block_len, m) for block b of one trajectory, from ``fold_in(key, b)``: standard
     normals, or with ``noise`` the cheaper three-point or Rademacher variables (``increments``)."""
     check_noise(noise)
-    return lambda b, length: increments(jax.random.fold_in(key, b), (length, m), dtype, noise)
+    return lambda b, length: increments(fold_in(key, b), (length, m), dtype, noise)
 
 
 def classical_noise_dim(model: AbstractModel, z: Array) -> int:

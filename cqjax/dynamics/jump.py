@@ -19,6 +19,7 @@ from ..models._generator import extra_channels, generator
 from ..operators._operator import AbstractMatrixOperator, norm_squared, small_sum
 from ._coefficients import ClassicalNoiseCoefficients
 from ._noise import check_noise
+from ._threefry import fold_in
 from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
@@ -53,7 +54,7 @@ class Jump(AbstractUnravelling):
                 "noise",
                 f"the jump unravelling draws Gaussian classical noise inside its step; use 'gaussian', got {noise!r}",
             )
-        return lambda b, length: jax.random.split(jax.random.fold_in(key, b), length)
+        return lambda b, length: jax.random.split(fold_in(key, b), length)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z)
