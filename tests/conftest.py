@@ -12,21 +12,40 @@ inference), which take Python scalars, lists and numpy arrays where their annota
 ``Float[ArrayLike, " T"]`` and ``" 2"``: their annotations need rewriting before they can be hooked).
 ``CQJAX_TYPECHECK=0`` turns it off.
 
-The suite is bound by XLA compilation (hundreds of small kernels compiled once each), so it runs
-with LLVM's expensive optimisation passes (vectorizers, unrolling) off,
-``--xla_llvm_disable_expensive_passes=true``: the same HLO, the same IEEE arithmetic (no fast
-math), 9-15 % less CPU time on the compile-bound files, within 2 % on files that run long
-ensembles or differentiate the master equation (BENCHMARKS.md, "Test suite wall time, sixth session"). It reaches the
-``python -m cqjax`` subprocesses through the environment. ``CQJAX_TEST_FAST_COMPILE=0`` leaves
-``XLA_FLAGS`` as it is.
+The suite is bound by XLA compilation: about two thirds of a file's CPU time is XLA's backend
+compiling a few large kernels per test (chunk kernels of 2-9 s each). So the tests compile with two
+XLA CPU flags that make the code generator cheaper, not the program different: the same HLO and the
+same IEEE arithmetic (no fast math). ``--xla_llvm_disable_expensive_passes=true`` leaves out LLVM's
+vectorizers and unrolling; ``--xla_cpu_use_fusion_emitters=false`` emits each fused loop with XLA's
+elemental IR emitter instead of its MLIR fusion emitters: 35-45 % less compile time per chunk kernel,
+while the compiled code runs between 15 % faster and 30 % slower depending on the kernel
+(BENCHMARKS.md, "Test suite wall time, seventh session"). Users' runs and the benchmark scripts keep
+XLA's defaults. The flags reach the ``python -m cqjax`` subprocesses through the environment;
+``CQJAX_TEST_FAST_COMPILE=0`` leaves ``XLA_FLAGS`` as it is.
 """
 
 import os
+import subprocess
+import sys
 
-if os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") != "0":  # before jax starts its backend
-    _FLAG = "--xla_llvm_disable_expensive_passes=true"
-    if _FLAG not in os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
+
+def _fast_compile_flags() -> None:
+    """Append the compile-time XLA flags to ``XLA_FLAGS`` before jax starts its backend; the
+    subprocesses the tests start inherit them. XLA aborts a process on a flag it does not know, so
+    they are tried once in a subprocess (a jaxlib without one runs the suite without it)."""
+    flags = [f for f in _FAST_COMPILE if f not in os.environ.get("XLA_FLAGS", "")]
+    if not flags or os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") == "0":
+        return
+    env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} {' '.join(flags)}".strip())
+    probe = [sys.executable, "-c", "import jax; jax.devices('cpu')"]
+    if subprocess.run(probe, env=env, capture_output=True, timeout=120).returncode == 0:
+        os.environ["XLA_FLAGS"] = env["XLA_FLAGS"]
+    else:
+        print(f"tests/conftest.py: this jaxlib does not take {flags}; the tests compile with XLA's defaults")
+
+
+_FAST_COMPILE = ("--xla_llvm_disable_expensive_passes=true", "--xla_cpu_use_fusion_emitters=false")
+_fast_compile_flags()
 
 import jax  # noqa: E402
 
