@@ -96,3 +96,21 @@ def test_coverage_of_95_percent_intervals():
     assert one.converged
     np.testing.assert_allclose([one.estimates["lam"], one.estimates["sigma"]], u[0], rtol=1e-6)
     np.testing.assert_allclose([one.stderr["lam"], one.stderr["sigma"]], se[0], rtol=1e-3)
+
+
+def test_minimise_stops_where_rounding_alone_decides_the_line_search():
+    """At the maximum of the Diosi path likelihood the objective (~0.86 per increment) moves by a few
+    ulps between nearby points and its gradient keeps a floor of ~2.4e-9 (above gtol = 1e-9) where its
+    reductions round differently (measured with XLA's elemental emitter: 500 iterations, 15457
+    evaluations, not converged). Modelled here: a flat objective with a rounding wobble and a constant
+    gradient floor. The Armijo test then accepts rounding noise; the search must stop (gradient within
+    1e3 gtol) instead of creeping on to max_iterations."""
+    from cqjax.inference.maximum_likelihood import _minimise
+
+    def value_and_grad(u):
+        wobble = 3e-16 * jnp.sin(1e15 * jnp.sum(u * jnp.array([1.0, 1.618])))  # a few ulps, varying with u
+        return 0.8555 + wobble, jnp.array([-1.2e-10, 2.4e-9])
+
+    u, small, iterations = _minimise(jnp.array([1.0, 0.03]), (), 500, 1e-9, value_and_grad)
+    assert small and iterations < 5, iterations
+    np.testing.assert_allclose(np.asarray(u), [1.0, 0.03], atol=1e-6)
