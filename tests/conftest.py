@@ -14,14 +14,15 @@ inference), which take Python scalars, lists and numpy arrays where their annota
 
 The suite is bound by XLA compilation: about two thirds of a file's CPU time is XLA's backend
 compiling a few large kernels per test (chunk kernels of 2-9 s each). So the tests compile with two
-XLA CPU flags that make the code generator cheaper, not the program different: the same HLO and the
-same IEEE arithmetic (no fast math). ``--xla_llvm_disable_expensive_passes=true`` leaves out LLVM's
-vectorizers and unrolling; ``--xla_cpu_use_fusion_emitters=false`` emits each fused loop with XLA's
-elemental IR emitter instead of its MLIR fusion emitters: 35-45 % less compile time per chunk kernel,
-while the compiled code runs between 15 % faster and 30 % slower depending on the kernel
-(BENCHMARKS.md, "Test suite wall time, seventh session"). Users' runs and the benchmark scripts keep
-XLA's defaults. The flags reach the ``python -m cqjax`` subprocesses through the environment;
-``CQJAX_TEST_FAST_COMPILE=0`` leaves ``XLA_FLAGS`` as it is.
+XLA CPU flags that make the code generator cheaper, not the program different: the same HLO, no fast
+math. ``--xla_llvm_disable_expensive_passes=true`` leaves out LLVM's vectorizers and unrolling;
+``--xla_cpu_use_fusion_emitters=false`` emits each fused loop with XLA's elemental IR emitter instead
+of its MLIR fusion emitters: a third to a half less compile time per chunk kernel, while the compiled
+code runs between 15 % faster and 30 % slower depending on the kernel. Elementwise functions give
+the same bits either way (exp, log, erfinv, ... checked); a reduction may be summed in another order,
+so results can differ in the last bits from users' runs, which keep XLA's defaults, as do the
+benchmark scripts (BENCHMARKS.md, "Test suite wall time, seventh session"). The flags reach the
+``python -m cqjax`` subprocesses through the environment; ``CQJAX_TEST_FAST_COMPILE=0`` leaves ``XLA_FLAGS`` as it is.
 """
 
 import os
