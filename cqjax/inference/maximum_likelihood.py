@@ -165,10 +165,11 @@ _ROUNDING = 8 * float(np.finfo(np.float64).eps)  # relative change of the object
 def _minimise(u, args, max_iterations: int, gtol: float, value_and_grad=_value_and_grad):
     """L-BFGS directions with Armijo backtracking: (u, gradient small, iterations); ``value_and_grad(u,
     *args)`` of the objective (default: the path likelihood's, compiled). It stops where the gradient
-    is below ``gtol``, and where rounding alone decides the line search (no decrease, or one of a few
-    ulps: an Armijo test against a slope of ~1e-18 accepts rounding noise, and the search would creep
-    on to ``max_iterations``); then "small" asks 1e3 gtol, and ``fit``'s convergence test
-    (positive-definite information, Newton step below 1e-3 standard errors) decides."""
+    is below ``gtol``, where no step decreases the objective ("small": within 1e3 gtol), and where the
+    gradient is within 1e3 gtol and a step decreases it by a few ulps only (an Armijo test against a
+    slope of ~1e-18 accepts rounding noise, and the search would creep on to ``max_iterations``);
+    ``fit``'s convergence test (positive-definite information, Newton step below 1e-3 standard
+    errors) then decides."""
     value, grad = value_and_grad(u, *args)
     if not np.isfinite(float(value)):
         raise ValueError(
@@ -191,8 +192,8 @@ def _minimise(u, args, max_iterations: int, gtol: float, value_and_grad=_value_a
             t *= 0.5
             if t < 1e-12:  # no decrease along the direction: rounding level, stop here
                 return u, float(jnp.max(jnp.abs(grad))) < 1e3 * gtol, it
-        if float(value) - float(v) <= _ROUNDING * abs(float(value)):  # a decrease at rounding level only:
-            return trial, float(jnp.max(jnp.abs(g))) < 1e3 * gtol, it + 1  # the same stop as above
+        if float(value) - float(v) <= _ROUNDING * abs(float(value)) and float(jnp.max(jnp.abs(g))) < 1e3 * gtol:
+            return trial, True, it + 1  # near the maximum, the line search decided by rounding alone
         u, value, grad = trial, v, g
     return u, False, max_iterations
 
