@@ -29,11 +29,13 @@ import os
 import subprocess
 import sys
 
+_FAST_COMPILE = ("--xla_llvm_disable_expensive_passes=true", "--xla_cpu_use_fusion_emitters=false")
+
 
 def _fast_compile_flags() -> None:
     """Append the compile-time XLA flags to ``XLA_FLAGS`` before jax starts its backend; the
     subprocesses the tests start inherit them. XLA aborts a process on a flag it does not know, so
-    they are tried once in a subprocess (a jaxlib without one runs the suite without it)."""
+    they are tried once in a subprocess (a jaxlib that refuses them runs the suite with XLA's defaults)."""
     flags = [f for f in _FAST_COMPILE if f not in os.environ.get("XLA_FLAGS", "")]
     if not flags or os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") == "0":
         return
@@ -45,7 +47,6 @@ def _fast_compile_flags() -> None:
         print(f"tests/conftest.py: this jaxlib does not take {flags}; the tests compile with XLA's defaults")
 
 
-_FAST_COMPILE = ("--xla_llvm_disable_expensive_passes=true", "--xla_cpu_use_fusion_emitters=false")
 _fast_compile_flags()
 
 import jax  # noqa: E402
