@@ -34,7 +34,7 @@ from ..dynamics.healed import Healed
 from ..dynamics.kraus import Kraus
 from ..errors import InputError, Interrupted
 from ..models._base import AbstractJumpModel, AbstractModel
-from ..models._consistency import check_positivity, check_unravellable, needs_mixed, validate_model
+from ..models._consistency import check_positivity, check_unravellable, needs_mixed, survey, validate_model
 from ..models._time import channels_may_appear
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState, MixtureState
@@ -669,12 +669,17 @@ def _representation(model, initial, key, trajectories, unravelling, solver, stat
     # the checks vmap the generator (n x d per point) over initial points: fewer of them for large
     # Hilbert spaces (8 for 16 qubits), so validation stays small in memory
     n_check = min(trajectories, 256, max(8, 2**24 // (initial.dim * model.n_coords)))
-    z0s = _initial_points(initial, key, jnp.arange(n_check), dtype)
-    if not bool(jnp.all(jnp.isfinite(z0s))):
+    z0s = _initial_points(initial, key, np.arange(n_check), dtype)
+    if not np.isfinite(np.asarray(z0s)).all():
         raise InputError("initial", "the initial classical points are not finite")
-    validate_model(model, z0s, psi_dim=initial.dim)
     unravelling = resolve_unravelling(model, unravelling, solver.name)
     jumpy = isinstance(model, AbstractJumpModel)
+    # one compiled program for every check below: the values, and the conditions of a stochastic unravelling
+    parts = ("values",)
+    if unravelling.stochastic:
+        parts = ("values", "cp", "pure") if jumpy else ("values", "cp", "pure", "force")
+    at = survey(model, z0s, parts)
+    validate_model(model, z0s, psi_dim=initial.dim, at=at)
     if state in ("mixed", "purified") and jumpy and unravelling.stochastic:
         raise InputError("state", "the jump unravelling carries pure states; use 'pure' or 'auto'")
     if state == "purified":
@@ -682,12 +687,14 @@ def _representation(model, initial, key, trajectories, unravelling, solver, stat
             raise InputError("state", "'purified' needs the healed unravelling")
         unravelling = Healed(purify=True)
     if state == "auto":
-        stochastic_mixed = needs_mixed(model, z0s) or channels_may_appear(model, z0s[0])
-        mixed = not jumpy and (initial.rho is not None or (unravelling.stochastic and stochastic_mixed))
+        stochastic_mixed = unravelling.stochastic and (
+            needs_mixed(model, z0s, at=at) or channels_may_appear(model, z0s[0])
+        )
+        mixed = not jumpy and (initial.rho is not None or stochastic_mixed)
     else:
         mixed = state == "mixed"
     if unravelling.stochastic:
-        check_unravellable(model, z0s, mixed=mixed or state == "purified")
+        check_unravellable(model, z0s, mixed=mixed or state == "purified", at=at)
         if not jumpy:
-            check_positivity(model, z0s)
+            check_positivity(model, z0s, at=at)
     return unravelling, mixed, "mixed" if mixed else ("purified" if state == "purified" else "pure")

@@ -15,7 +15,7 @@ from ..dynamics import Healed, Kraus
 from ..ensemble._keys import initial_key, trajectory_key
 from ..ensemble.simulate import simulate
 from ..models._base import AbstractAbsorbingModel, AbstractJumpModel, AbstractModel
-from ..models._consistency import check_unravellable, needs_mixed, validate_model
+from ..models._consistency import check_unravellable, needs_mixed, survey, validate_model
 from ..spec.initial import InitialState
 from .data import PathData
 
@@ -65,9 +65,10 @@ def simulate_paths(
     key = jax.random.key(seed)
     keys = jax.vmap(lambda i: trajectory_key(key, i))(jnp.arange(paths, dtype=jnp.uint32))
     z0s = jax.vmap(lambda k: initial.sample(initial_key(k), dtype)[0])(keys)
-    validate_model(model, z0s[:256], psi_dim=initial.dim)
-    mixed = state == "mixed" or (state == "auto" and (initial.rho is not None or needs_mixed(model, z0s[:256])))
-    check_unravellable(model, z0s[:256], mixed=mixed or jumpy)  # a jump model's extra channels are jumps
+    at = survey(model, z0s[:256], ("values", "cp", "pure"))  # one compiled program for the checks
+    validate_model(model, z0s[:256], psi_dim=initial.dim, at=at)
+    mixed = state == "mixed" or (state == "auto" and (initial.rho is not None or needs_mixed(model, z0s[:256], at=at)))
+    check_unravellable(model, z0s[:256], mixed=mixed or jumpy, at=at)  # a jump model's extra channels are jumps
     mixed = mixed and not jumpy
     states0 = jax.vmap(lambda k: initial.sample(initial_key(k), dtype, mixed)[1])(keys)
     sol = _simulate_batch(cast_model(model, dtype), z0s, states0, keys, t1, dt, n_steps // stride)

@@ -39,8 +39,14 @@ import numpy as np
 
 from .._memory import check_fits, host_memory
 from ..errors import InputError
-from ..models._base import CONSISTENCY_RTOL, AbstractModel
-from ..models._consistency import consistency, consistency_message, hermitian_back_reaction, validate_model
+from ..models._base import CONSISTENCY_RTOL, AbstractGeneralModel, AbstractModel
+from ..models._consistency import (
+    consistency,
+    consistency_message,
+    hermitian_back_reaction,
+    survey,
+    validate_model,
+)
 from ..spec.histogram import HistogramSpec
 from ..spec.initial import InitialState, MixtureState
 from ..spec.observables import Observable, parse_observable
@@ -308,8 +314,10 @@ def _validate(model, initial, t1, n_saves, cells, extent, observables) -> None:
             raise InputError("extent", f"{name!r}: expected [lo, hi] with lo < hi, got {list(value)}")
     if cells is not None and (len(cells) != model.n_coords or any(n < 1 for n in cells)):
         raise InputError("cells", f"need one count >= 1 per coordinate {list(model.coords)}, got {list(cells)}")
-    validate_model(model, jnp.asarray(initial.z_mean)[None], psi_dim=initial.dim)
-    if not hermitian_back_reaction(model, jnp.asarray(initial.z_mean)[None]):
+    z0 = jnp.asarray(initial.z_mean)[None]
+    at = survey(model, z0, ("values", "pure") if isinstance(model, AbstractGeneralModel) else ("values",))
+    validate_model(model, z0, psi_dim=initial.dim, at=at)
+    if not hermitian_back_reaction(model, z0, at=at):
         raise InputError(
             "master",
             f"{type(model).__name__} has a non-Hermitian back-reaction D1^{{a0}} L_a; the lattice "
