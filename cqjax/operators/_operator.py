@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Inexact, Shaped
 
-from ._ops import dissipator, is_mixed
+from ._ops import dissipator, expm_multiply, is_mixed
 
 EXACT_CHANNEL_DIM = 8  # dense channels up to this d by the exponential of their superoperator
 UNROLL = 8  # axes up to this length are summed as unrolled slices (fusable); longer ones with jnp.sum
@@ -231,7 +231,7 @@ class DenseOperator(AbstractMatrixOperator):
         return DenseOperator(jnp.einsum("k,kji,kjl->il", weights, jnp.conj(self.matrix), self.matrix))
 
     def propagate(self, generator, psi, dt):
-        return jax.scipy.linalg.expm(-dt * (1j * self.matrix + generator.array)) @ psi
+        return expm_multiply(-dt * (1j * self.matrix + generator.array), psi)
 
     def channel(self, rates, rho, dt):
         """d <= ``EXACT_CHANNEL_DIM``: the exponential of the d^2 x d^2 Lindblad superoperator (exact).

@@ -7,8 +7,13 @@ cells, where a diagonal operator is told apart by its rank against the density m
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Inexact
+from jaxtyping import Array, Complex, Float, Inexact
+
+# Taylor degree m for substeps of 1-norm <= 1: the remainder e ||A||^(m+1) / (m+1)! is below the
+# unit roundoff (2.2e-17 for m = 18 against 1.1e-16 in double; 5.7e-9 for m = 11 against 6e-8 in single)
+_TAYLOR_DEGREE = {8: 18, 4: 11}
 
 
 def expect_dense(op: Inexact[Array, "d d"], psi: Inexact[Array, " d"] | Inexact[Array, "d d"]) -> Float[Array, ""]:
@@ -52,3 +57,25 @@ def dissipator(
         return sandwich_ops(L, rho, L) - 0.5 * (n[..., :, None] + n[..., None, :]) * rho
     LdL = jnp.conj(jnp.swapaxes(L, -1, -2)) @ L
     return sandwich_ops(L, rho, L) - 0.5 * (LdL @ rho + rho @ LdL)
+
+
+def expm_multiply(a: Complex[Array, "d d"], v: Complex[Array, " d"]) -> Complex[Array, " d"]:
+    """exp(a) v without forming exp(a): s = ceil(||a||_1) substeps, each the Taylor polynomial of
+    degree m (18 in double, 11 in single precision) of exp(a / s) applied to the vector, so the
+    truncation error stays below the unit roundoff (A. H. Al-Mohy and N. J. Higham, "Computing
+    the action of the matrix exponential, with an application to exponential integrators", SIAM
+    J. Sci. Comput. 33 (2011), Sec. 3). m s matrix-vector products instead of the d^3 products
+    of ``expm``'s scaling and squaring: a vmapped step with one small matrix per trajectory
+    computes only what it applies. Not reverse-differentiable when s varies (a while loop)."""
+    m = _TAYLOR_DEGREE[jnp.finfo(v.dtype).bits // 8]
+    s = jnp.maximum(jnp.ceil(jnp.max(jnp.sum(jnp.abs(a), axis=0))), 1.0)
+    b = a / s.astype(a.dtype)
+
+    def substep(_, w):
+        term, out = w, w
+        for k in range(1, m + 1):  # b @ term as a product and a sum: XLA's CPU dot is slow for one small vector
+            term = jnp.sum(b * term[None, :], axis=1) / k
+            out = out + term
+        return out
+
+    return jax.lax.fori_loop(0, s.astype(jnp.int32), substep, v)
