@@ -1,4 +1,4 @@
-"""The unrolled Threefry draw (cqjax/dynamics/_threefry.py) gives jax.random's normals bit for bit.
+"""The unrolled Threefry draw (cqjax/_threefry.py) gives jax.random's normals bit for bit.
 
 The Gaussian increments, with a Threefry key, are computed by cqjax's own unrolled hash (which XLA fuses
 on the CPU) instead of ``jax.random``; the numbers must be exactly ``jax.random.normal`` of the same key:
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cqjax.dynamics import _threefry
+from cqjax import _threefry
 from cqjax.dynamics._noise import increments
 
 
@@ -88,4 +88,34 @@ def test_fold_in_equals_jax_random_fold_in_bit_for_bit():
     expected = jax.random.fold_in(jax.random.fold_in(key, 5), 1)
     np.testing.assert_array_equal(
         np.asarray(jax.random.key_data(trajectory_key(key, 2**32 + 5))), np.asarray(jax.random.key_data(expected))
+    )
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_split_uniform_and_categorical_equal_jax_random_bit_for_bit(dtype):
+    """The jump step's and the initial state's draws (``split``, ``uniform``, ``categorical``)
+    written out: exactly jax.random's numbers for Threefry keys, vmapped as the kernels draw them;
+    an rbg key goes to jax.random itself."""
+    keys = _keys(301)
+    logits = jnp.log(jnp.asarray([0.1, 0.5, 0.0, 0.2, 0.2], dtype))  # a zero weight is never picked
+    pairs = (
+        (lambda k: jax.random.key_data(_threefry.split(k, 3)), lambda k: jax.random.key_data(jax.random.split(k, 3))),
+        (lambda k: _threefry.uniform(k, (), dtype), lambda k: jax.random.uniform(k, (), dtype)),
+        (
+            lambda k: _threefry.uniform(k, (4,), dtype, 1e-30, 1.0),
+            lambda k: jax.random.uniform(k, (4,), dtype, 1e-30, 1.0),
+        ),
+        (lambda k: _threefry.categorical(k, logits), lambda k: jax.random.categorical(k, logits)),
+    )
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(ours))(keys)), np.asarray(jax.vmap(theirs)(keys)))
+    picks = np.asarray(jax.vmap(lambda k: _threefry.categorical(k, logits))(keys))
+    assert 2 not in picks and set(picks) == {0, 1, 3, 4}
+    rbg = _keys(1, "rbg")[0]
+    np.testing.assert_array_equal(
+        np.asarray(_threefry.uniform(rbg, (3,), dtype)), np.asarray(jax.random.uniform(rbg, (3,), dtype))
+    )
+    np.testing.assert_array_equal(
+        np.asarray(jax.random.key_data(_threefry.split(rbg, 2))),
+        np.asarray(jax.random.key_data(jax.random.split(rbg, 2))),
     )

@@ -17,8 +17,8 @@ import jax.numpy as jnp
 from jax import Array
 from jaxtyping import PRNGKeyArray
 
+from .. import _threefry
 from ..errors import InputError
-from . import _threefry
 
 NOISES = ("gaussian", "three-point", "rademacher")
 PRNGS = ("threefry", "rbg")
@@ -63,9 +63,7 @@ def increments(key: PRNGKeyArray, shape: tuple[int, ...], dtype, noise: str = "g
     """
     check_noise(noise)
     if noise == "gaussian":
-        if _threefry.applies(key, dtype):
-            return _threefry.normal(key, shape, dtype)
-        return jax.random.normal(key, shape, dtype)
+        return _threefry.normal(key, shape, dtype)  # jax.random.normal's numbers, fused for Threefry keys
     n = math.prod(shape)
     if noise == "three-point":
         u = _fields(key, n, 16)

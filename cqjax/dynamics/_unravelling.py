@@ -19,11 +19,11 @@ import jax.numpy as jnp
 from jax import Array
 from jaxtyping import PRNGKeyArray
 
+from .._threefry import fold_in
 from ..models._base import AbstractModel
 from ._coefficients import AbstractStepCoefficients
 from ._noise import check_noise, increments
 from ._solver import AbstractSolver
-from ._threefry import fold_in
 
 Step = Callable[[tuple[Array, Array], Array], tuple[Array, Array]]
 Draw = Callable[[Array, int], Array]

@@ -13,13 +13,13 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from .._threefry import categorical, fold_in, normal, split, uniform  # jax.random's numbers, fused
 from ..errors import InputError
 from ..models._base import AbstractJumpModel, representation
 from ..models._generator import extra_channels, generator
 from ..operators._operator import AbstractMatrixOperator, norm_squared, small_sum
 from ._coefficients import ClassicalNoiseCoefficients
 from ._noise import check_noise
-from ._threefry import fold_in
 from ._unravelling import AbstractUnravelling, classical_noise_dim
 
 
@@ -54,7 +54,7 @@ class Jump(AbstractUnravelling):
                 "noise",
                 f"the jump unravelling draws Gaussian classical noise inside its step; use 'gaussian', got {noise!r}",
             )
-        return lambda b, length: jax.random.split(fold_in(key, b), length)
+        return lambda b, length: split(fold_in(key, b), length)
 
     def coefficients(self, model, z, psi):
         gen = generator(model, z)
@@ -72,7 +72,7 @@ def poisson_inverse(key, mean) -> Array:
     evaluated for every trajectory; the loop runs ~mean + 1 times. A uniform above the rounded
     CDF (probability ~ machine epsilon) stops where the terms vanish, not at the cap.
     """
-    u = jax.random.uniform(key, dtype=mean.dtype)
+    u = uniform(key, dtype=mean.dtype)
     p0 = jnp.exp(-mean)
 
     def more(c):  # stop at u, or where the terms no longer change the CDF (u above its rounded sum)
@@ -129,7 +129,7 @@ def jump_step(model: AbstractJumpModel, unravelling: Jump, dt):
 
     def step(state, key):
         z, psi = state
-        k_count, k_pick, k_noise = jax.random.split(key, 3)
+        k_count, k_pick, k_noise = split(key, 3)
         *_, weights = born(z, psi)
         count = poisson_inverse(k_count, small_sum(weights) * dt)
 
@@ -137,14 +137,14 @@ def jump_step(model: AbstractJumpModel, unravelling: Jump, dt):
             i, z, psi = carry
             shifts, l_psi, w = born(z, psi)
             live = jnp.sum(w) > 0
-            k = jax.random.categorical(jax.random.fold_in(k_pick, i), jnp.log(jnp.where(live, w, 1.0)))
+            k = categorical(fold_in(k_pick, i), jnp.log(jnp.where(live, w, 1.0)))
             new_psi = l_psi[k] / jnp.sqrt(jnp.where(live, w[k], 1.0))
             return i + 1, jnp.where(live, z + shifts[k], z), jnp.where(live, new_psi, psi)
 
         _, z, psi = jax.lax.while_loop(lambda c: c[0] < count, jump, (jnp.zeros((), count.dtype), z, psi))
         c = unravelling.coefficients(model, z, psi)
         ops, _ = channels(model, z)
-        dW = sqdt * jax.random.normal(k_noise, (m,), z.dtype)
+        dW = sqdt * normal(k_noise, (m,), z.dtype)
         return z + c.classical_increment(dW, dt), no_jump(c.h, ops.astype(psi.dtype), psi, dt)
 
     return step

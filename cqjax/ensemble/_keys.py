@@ -1,7 +1,7 @@
 """Random keys per trajectory, independent of how trajectories are chunked, sharded or split over
 processes: trajectory i draws its initial point from ``fold_in(k_i, 0)`` and its noise block b
 from ``fold_in(fold_in(k_i, 1), b)``, where k_i = ``trajectory_key(key, i)`` (``jax.random.fold_in``'s
-keys, computed by ``dynamics._threefry.fold_in`` for Threefry keys: written out, they fuse).
+keys, computed by ``cqjax._threefry.fold_in`` for Threefry keys: written out, they fuse).
 
 Indices are split into 32-bit words (hi, lo): k_i = ``fold_in(key, lo)`` when hi = 0 and
 ``fold_in(fold_in(key, lo), hi)`` otherwise, so indices up to ``MAX_INDEX`` never repeat a key
@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..dynamics._threefry import fold_in
+from .._threefry import fold_in
 
 MAX_INDEX = 2**62  # trajectory indices 0 .. MAX_INDEX - 1 have distinct keys
 

@@ -10,6 +10,10 @@ uniform (the mantissa trick) and ``sqrt(2) erfinv(u)``; the tests compare them b
 three-point and Rademacher increments keep ``jax.random.bits``: fused, XLA recomputes a word's hash for
 each of the 2 or 32 fields cut from it, and whole three-point runs measured slower that way.
 
+The other draws a step makes (``split``, ``uniform``, ``categorical``) are written out the same way, bit
+for bit ``jax.random``'s with a Threefry key and ``jax.random`` itself with any other key: each
+``jax.random`` call is one XLA loop of its own on the CPU (the jump step made 13 of them per kernel).
+
 Threefry: J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers: as easy as
 1, 2, 3", SC'11 (2011), sec. 4 (Threefry-2x32 with 20 rounds, the rotation constants of its Table 4).
 """
@@ -85,20 +89,60 @@ def _words(key: PRNGKeyArray, shape: tuple[int, ...]) -> tuple[Array, Array]:
     return hash2x32(k[0], k[1], jnp.zeros_like(counts), counts)
 
 
-def normal(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
-    """``jax.random.normal(key, shape, dtype)`` (float32 or float64) for a key where ``applies``:
-    u uniform on [nextafter(-1, 0), 1) from the top mantissa bits, then sqrt(2) erfinv(u)."""
+def _unit(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
+    """``jax.random``'s floats in [0, 1): a 32- or 64-bit word per entry, its top mantissa bits under
+    the exponent of 1, minus 1 (64-bit words: the first hash word high, as JAX's 64-bit draw)."""
     dtype = np.dtype(dtype)
     uint = _FLOATS[dtype]
     w0, w1 = _words(key, shape)
-    if uint == np.uint64:  # 64 random bits: the first word high, as JAX's 64-bit draw
+    if uint == np.uint64:
         word = (w0.astype(uint) << np.uint64(32)) | w1.astype(uint)
     else:
         word = w0 ^ w1
     nbits, nmant = 8 * dtype.itemsize, np.finfo(dtype).nmant
     one = np.array(1.0, dtype)
     mantissa = (word >> uint(nbits - nmant)) | one.view(uint)
-    floats = lax.bitcast_convert_type(mantissa, dtype) - one
+    return lax.bitcast_convert_type(mantissa, dtype) - one
+
+
+def normal(key: PRNGKeyArray, shape: tuple[int, ...], dtype) -> Array:
+    """``jax.random.normal(key, shape, dtype)``, bit for bit: for a key where ``applies``, u uniform on
+    [nextafter(-1, 0), 1) from the top mantissa bits, then sqrt(2) erfinv(u); else ``jax.random.normal``."""
+    if not applies(key, dtype):
+        return jax.random.normal(key, shape, dtype)
+    dtype = np.dtype(dtype)
+    one = np.array(1.0, dtype)
     lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
-    u = jnp.maximum(lo, floats * (one - lo) + lo)
+    u = jnp.maximum(lo, _unit(key, shape, dtype) * (one - lo) + lo)
     return np.array(np.sqrt(2), dtype) * lax.erf_inv(u)
+
+
+def split(key: PRNGKeyArray, n: int) -> PRNGKeyArray:
+    """``jax.random.split(key, n)``, bit for bit: with a Threefry key (partitionable layout) key i is
+    the hash of the counter words (0, i), as ``fold_in(key, i)``. Other keys: ``jax.random.split``."""
+    if not (is_threefry(key) and jax.config.jax_threefry_partitionable):
+        return jax.random.split(key, n)
+    k = jax.random.key_data(key)
+    counts = lax.iota(np.uint32, n)
+    y0, y1 = hash2x32(k[..., 0], k[..., 1], jnp.zeros_like(counts), counts)
+    return jax.random.wrap_key_data(jnp.stack([y0, y1], axis=-1), impl=jax.random.key_impl(key))
+
+
+def uniform(key: PRNGKeyArray, shape: tuple[int, ...] = (), dtype=float, minval=0.0, maxval=1.0) -> Array:
+    """``jax.random.uniform(key, shape, dtype, minval, maxval)``, bit for bit (max(minval, u (maxval -
+    minval) + minval) of the unit floats); keys where ``applies`` does not hold: ``jax.random.uniform``."""
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
+    if not applies(key, dtype):
+        return jax.random.uniform(key, shape, dtype, minval, maxval)
+    lo, hi = jnp.asarray(minval, dtype), jnp.asarray(maxval, dtype)
+    return jnp.maximum(lo, _unit(key, shape, dtype) * (hi - lo) + lo)
+
+
+def categorical(key: PRNGKeyArray, logits: Array) -> Array:
+    """``jax.random.categorical(key, logits)`` for a vector of logits, bit for bit: the argmax of
+    logits + Gumbel noise -log(-log(u)), u uniform on [tiny, 1) (JAX's default Gumbel mode)."""
+    if not applies(key, logits.dtype):
+        return jax.random.categorical(key, logits)
+    tiny = np.finfo(logits.dtype).tiny
+    gumbel = -jnp.log(-jnp.log(uniform(key, logits.shape, logits.dtype, tiny, 1.0)))
+    return jnp.argmax(gumbel + logits, axis=-1)
