@@ -24,7 +24,7 @@ from ._base import (
     hamiltonian_rep,
     is_diagonal,
 )
-from ._generator import GeneralForm, general_form, generator
+from ._generator import GeneralForm, general_form
 
 CONSISTENCY = ("complete positivity", "noise on every coupled coordinate", "Hermiticity")
 
@@ -141,7 +141,7 @@ def _survey_point(model: AbstractModel, z: Float[Array, " n"], parts: tuple[str,
     if "force" in parts:
         back = form.back  # generator's force: G + G^dag (general form), else back = {Z, H_I} / 2
         force = back + jnp.conj(jnp.swapaxes(back, -1, -2)) if general else 2 * back
-        out.update(force_resid=_residual(form.sigma, force), force_scale=jnp.max(jnp.abs(force)))
+        out.update(force_resid=positivity_residual(form.sigma, force), force_scale=jnp.max(jnp.abs(force)))
     return out
 
 
@@ -214,17 +214,13 @@ def check_complete_positivity(
         )
 
 
-def positivity_residual(model: AbstractModel, z: Float[Array, " n"]) -> Float[Array, " n"]:
-    """|| ((I - sigma pinv(sigma)) F)_i || per coordinate i, with F = {Z, H_I}.
+def positivity_residual(sigma: Float[Array, "n m"], force: Array) -> Float[Array, " n"]:
+    """|| ((I - sigma pinv(sigma)) F)_i || per coordinate i, from sigma (n, m) and the force
+    operators F = {Z, H_I} (n, ...).
 
     Complete positivity of the healed dynamics needs this to vanish (seed 004, the condition
     stated with eq. 12 and in App. C.1): no coordinate may feel a quantum force without noise.
     """
-    return _residual(jnp.asarray(model.noise(z), dtype=z.dtype), generator(model, z).force)
-
-
-def _residual(sigma: Array, force: Array) -> Array:
-    """``positivity_residual`` from sigma (n, m) and the force operators F (n, ...)."""
     proj = sigma @ jnp.linalg.pinv(sigma)
     resid = jnp.tensordot(jnp.eye(proj.shape[0], dtype=sigma.dtype) - proj, force, axes=1)
     return jnp.sqrt(jnp.sum(jnp.abs(resid.reshape(resid.shape[0], -1)) ** 2, axis=-1))
