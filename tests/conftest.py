@@ -21,10 +21,19 @@ of its MLIR fusion emitters: a third to a half less compile time per chunk kerne
 code runs between 15 % faster and 30 % slower depending on the kernel. Elementwise functions give
 the same bits either way (exp, log, erfinv, ... checked); a reduction may be summed in another order,
 so results can differ in the last bits from users' runs, which keep XLA's defaults, as do the
-benchmark scripts (BENCHMARKS.md, "Test suite wall time, seventh session"). The flags reach the
-``python -m cqjax`` subprocesses through the environment; ``CQJAX_TEST_FAST_COMPILE=0`` leaves ``XLA_FLAGS`` as it is.
+benchmark scripts (BENCHMARKS.md, "Test suite wall time, seventh session").
+
+Most tests run a kernel for a few steps, so they also compile without XLA's backend optimisations
+(``jax_disable_most_optimizations``: LLVM at level 0; the same HLO): a tiny run's compile takes about
+a third less CPU, while long runs execute up to 4x slower. A test or module marked ``optimized`` (a
+long run, or bits compared with a subprocess compiled as users' runs are) compiles with them, here
+and in the subprocesses it starts (BENCHMARKS.md, "Test suite wall time, ninth session").
+
+The flags reach the ``python -m cqjax`` subprocesses through the environment; ``CQJAX_TEST_FAST_COMPILE=0``
+leaves ``XLA_FLAGS`` as it is and compiles everything with XLA's optimisations.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,8 +57,12 @@ def _fast_compile_flags() -> None:
 
 
 _fast_compile_flags()
+_UNOPTIMISED = os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") != "0"
+if _UNOPTIMISED:  # read by jax when it starts, here and in the subprocesses
+    os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 if os.environ.get("CQJAX_TYPECHECK", "1") != "0":
     from jaxtyping import install_import_hook
@@ -113,6 +126,40 @@ LONGEST_FILES_FIRST = (
     "test_inference_notebook.py",
     "test_front_cli.py",
 )
+
+
+@contextlib.contextmanager
+def _optimisations(on: bool):
+    """XLA's optimisations on or off for what compiles inside, here and in the subprocesses started."""
+    before, env = jax.config.read("jax_disable_most_optimizations"), os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS")
+    jax.config.update("jax_disable_most_optimizations", not on)
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "0" if on else "1"
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
+        if env is None:
+            os.environ.pop("JAX_DISABLE_MOST_OPTIMIZATIONS")
+        else:
+            os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = env
+
+
+def _marked_optimized(node) -> bool:
+    return _UNOPTIMISED and node.get_closest_marker("optimized") is not None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _optimised_module(request):
+    """A module marked ``optimized`` (``pytestmark``): its module fixtures compile optimised too."""
+    with _optimisations(True) if _marked_optimized(request.node) else contextlib.nullcontext():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _optimised_test(request):
+    """A test marked ``optimized`` compiles with XLA's optimisations, as users' runs do."""
+    with _optimisations(True) if _marked_optimized(request.node) else contextlib.nullcontext():
+        yield
 
 
 def pytest_collection_modifyitems(config, items):

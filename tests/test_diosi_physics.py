@@ -19,6 +19,8 @@ from cqjax.analysis import (
     diosi_q_mean,
 )
 
+pytestmark = pytest.mark.optimized  # long runs: XLA's optimisations pay (tests/conftest.py)
+
 
 def _bias(lam, sigma, t, dt):
     return (lam / sigma) ** 2 * t * dt

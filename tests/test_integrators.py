@@ -25,6 +25,8 @@ from helpers import batch, qubit, sz_of
 import cqjax
 from cqjax.ensemble._loop import make_step
 
+pytestmark = pytest.mark.optimized  # long runs: XLA's optimisations pay (tests/conftest.py)
+
 
 def _strong_errors(solver, levels, fine=12, n=1000, t1=0.5):
     model = cqjax.Diosi(m=1.0, lam=1.0, phi=2.0, sigma=1.0)

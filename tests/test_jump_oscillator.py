@@ -37,6 +37,8 @@ from jax.scipy.linalg import expm  # float64: tests/conftest.py enables x64
 import cqjax
 from cqjax import generator
 
+pytestmark = pytest.mark.optimized  # long runs: XLA's optimisations pay (tests/conftest.py)
+
 C, TAU, B, OMEGA = 1.0, 0.5, 1.0, 1.0
 KICK = TAU * B * OMEGA / (2 * C)  # 0.25: a sum of kicks is exact in binary floating point
 LEVELS, T1, DT, N_SAVES = 12, 0.5, 0.01, 5

@@ -34,6 +34,7 @@ def _final(model, psi, n, *, t1, dt, seed=1):
     return np.asarray(sol.z[:, -1]), np.asarray(sol.psi[:, -1])
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 @pytest.mark.parametrize("dt", [0.1, 0.01])
 def test_number_of_jumps_is_exactly_poisson_at_any_step(dt):
     model = cqjax.JumpQubit(m=1.0, B=1.0, omega=1.0, tau=0.1)
@@ -66,6 +67,7 @@ def test_born_rule_at_the_first_jump_and_coherence_on_the_no_jump_branch():
     np.testing.assert_allclose(pr0[~jumped], 0.7, atol=1e-12)
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 def test_jump_runs_through_the_ensemble_runner_and_mean_field_feels_the_mean_force():
     model = cqjax.JumpQubit()
     init = InitialState(z_mean=jnp.zeros(2), psi=jnp.array([0.8, 0.6], jnp.complex128))

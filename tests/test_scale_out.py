@@ -232,6 +232,7 @@ def _f64_config(tmp_path, **run) -> str:
     return str(path)
 
 
+@pytest.mark.optimized  # bit for bit against subprocesses compiled as users' runs are
 def test_two_processes_equal_one_process(tmp_path, capsys):
     cfg = _f64_config(tmp_path)
     assert main(["run", cfg, "--out", str(tmp_path / "one.npz"), "--no-progress"]) == 0

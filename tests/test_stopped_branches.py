@@ -22,6 +22,8 @@ from cqjax.cli import main
 from cqjax.io.results import load_results
 from cqjax.spec.observables import has_expectations
 
+pytestmark = pytest.mark.optimized  # long runs: XLA's optimisations pay (tests/conftest.py)
+
 CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "sqrt_well_fig6_compare.toml")
 BRANCHES = ("stopped", "stopped*|0><0|", "stopped*|1><1|", "stopped*sz")
 # small enough for a test: 3000 trajectories, 4 saves, a 128 x 64 grid (the config's extents)

@@ -7,6 +7,7 @@ Seed 004: I. Layton, J. Oppenheim and Z. Weller-Davies, "A healthier semi-classi
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from helpers import assert_close, qubit
 
 import cqjax
@@ -30,6 +31,7 @@ def _run(model, psi, *, t1, dt, n, seed, names, unravelling=None):
     )
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 def test_coherence_decays_at_the_trade_off_rate():
     """At r0 the planets are equidistant (R^2 = d^2 + 1/4), so the branches have equal energies
     and forces differing by dF = 2 G M m d e_x / R^3; at saturation the coherence decays at
@@ -47,6 +49,7 @@ def test_coherence_decays_at_the_trade_off_rate():
     assert exact[-1] < 0.75  # a real decay (Gamma t = 0.32), not a test that cannot fail
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 def test_no_signalling_superposition_and_mixture_give_the_same_classical_statistics():
     model = cqjax.SuperposedMass(sigma=0.02)
     names = ("x", "y", "px", "py", "px*px", "x*px")
