@@ -57,8 +57,7 @@ def _fast_compile_flags() -> None:
 
 
 _fast_compile_flags()
-_UNOPTIMISED = os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") != "0"
-if _UNOPTIMISED:  # read by jax when it starts, here and in the subprocesses
+if os.environ.get("CQJAX_TEST_FAST_COMPILE", "1") != "0":  # read by jax when it starts, here and in subprocesses
     os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import jax  # noqa: E402
@@ -131,37 +130,25 @@ LONGEST_FILES_FIRST = (
 )
 
 
-@contextlib.contextmanager
-def _optimisations(on: bool):
-    """XLA's optimisations on or off for what compiles inside, here and in the subprocesses started."""
-    before, env = jax.config.read("jax_disable_most_optimizations"), os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS")
-    jax.config.update("jax_disable_most_optimizations", not on)
-    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "0" if on else "1"
-    try:
-        yield
-    finally:
-        jax.config.update("jax_disable_most_optimizations", before)
-        if env is None:
-            os.environ.pop("JAX_DISABLE_MOST_OPTIMIZATIONS")
-        else:
-            os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = env
+def _optimised_if_marked(node):
+    if node.get_closest_marker("optimized") is None:
+        return contextlib.nullcontext()
+    from helpers import optimised  # imported here: cqjax must be imported after the type-check hook
 
-
-def _marked_optimized(node) -> bool:
-    return _UNOPTIMISED and node.get_closest_marker("optimized") is not None
+    return optimised()
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _optimised_module(request):
     """A module marked ``optimized`` (``pytestmark``): its module fixtures compile optimised too."""
-    with _optimisations(True) if _marked_optimized(request.node) else contextlib.nullcontext():
+    with _optimised_if_marked(request.node):
         yield
 
 
 @pytest.fixture(autouse=True)
 def _optimised_test(request):
     """A test marked ``optimized`` compiles with XLA's optimisations, as users' runs do."""
-    with _optimisations(True) if _marked_optimized(request.node) else contextlib.nullcontext():
+    with _optimised_if_marked(request.node):
         yield
 
 

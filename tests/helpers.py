@@ -1,6 +1,8 @@
 """Shared test utilities."""
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -148,3 +150,24 @@ def run_notebook(name: str) -> dict:
         if cell["cell_type"] == "code":
             exec(compile("".join(cell["source"]), f"{name}", "exec"), namespace)
     return namespace
+
+
+@contextlib.contextmanager
+def optimised():
+    """XLA's backend optimisations on for what compiles inside, here and in the subprocesses started
+    (tests/conftest.py compiles without them): for a long run, e.g. a module fixture's. Tests and
+    modules marked ``optimized`` get it from conftest."""
+    if not jax.config.read("jax_disable_most_optimizations"):
+        yield
+        return
+    env = os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS")
+    jax.config.update("jax_disable_most_optimizations", False)
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "0"
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", True)
+        if env is None:
+            os.environ.pop("JAX_DISABLE_MOST_OPTIMIZATIONS", None)
+        else:
+            os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = env

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import config_dict, toml_text
+from helpers import config_dict, optimised, toml_text
 
 from cqjax import compare_results, load_results, plot_comparison
 from cqjax.analysis.compare import threshold
@@ -47,7 +47,8 @@ DIOSI = dict(
 def diosi_compare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("diosi")
     cfg = _write(tmp, "diosi.toml", config_dict(**DIOSI))
-    code, out, err = _main(["compare", cfg, "--out", str(tmp / "cmp"), "--no-progress"])
+    with optimised():  # a long run: XLA's optimisations pay (tests/conftest.py)
+        code, out, err = _main(["compare", cfg, "--out", str(tmp / "cmp"), "--no-progress"])
     return tmp, cfg, code, out, err
 
 
@@ -105,6 +106,7 @@ def test_linear_unravelling_agrees_with_the_master_equation(diosi_compare):
     assert ess[0] == pytest.approx(20000) and ess[-1] < 0.5 * 20000  # the weights did spread
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 def test_seed000_at_saturation_agrees_with_its_master_equation(tmp_path):
     raw = config_dict(
         model="seed000",

@@ -11,6 +11,7 @@ import cqjax
 from cqjax.inference.maximum_likelihood import _value_and_grad
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 def test_filter_reproduces_simulated_pure_states():
     data, states = diosi_record()
     filtered, loglik = jax.jit(cqjax.filter_paths)(cqjax.Diosi(), data.t, data.z, DIOSI_INIT.psi)

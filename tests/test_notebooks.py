@@ -4,6 +4,7 @@ import pytest
 from helpers import run_notebook
 
 
+@pytest.mark.optimized  # a long run: XLA's optimisations pay (tests/conftest.py)
 @pytest.mark.slow
 def test_fit_notebook_recovers_parameters():
     ns = run_notebook("fit_diosi_parameters.ipynb")
